@@ -1,0 +1,205 @@
+//! The typed policy syntax tree: what the parser produces and the checker reads.
+//!
+//! It owns no parser types and borrows nothing from the input. Every node carries a
+//! [`Span`] so later stages can point at the exact text; equality of nodes ignores spans,
+//! so two policies that differ only in layout compare equal.
+
+use chrono::NaiveDate;
+
+/// A byte range in one source file of the policy.
+#[derive(Clone, Copy, Debug, Default, Eq, Hash)]
+pub struct Span {
+    /// Index of the file in the policy's [`crate::source::Sources`].
+    pub file: usize,
+    pub start: usize,
+    pub end: usize,
+}
+
+impl Span {
+    pub fn new(file: usize, start: usize, end: usize) -> Self {
+        Span { file, start, end }
+    }
+
+    /// The smallest span covering both (same file assumed).
+    pub fn to(self, other: Span) -> Span {
+        Span { file: self.file, start: self.start.min(other.start), end: self.end.max(other.end) }
+    }
+
+    pub fn len(&self) -> usize {
+        self.end - self.start
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.end == self.start
+    }
+}
+
+/// Spans never take part in equality: layout does not change meaning.
+impl PartialEq for Span {
+    fn eq(&self, _other: &Span) -> bool {
+        true
+    }
+}
+
+/// A value with the place it was written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Node<T> {
+    pub node: T,
+    pub span: Span,
+}
+
+impl<T> Node<T> {
+    pub fn new(node: T, span: Span) -> Self {
+        Node { node, span }
+    }
+}
+
+pub type Ident = Node<String>;
+
+/// A whole policy: the declarations of all its files, in order.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Policy {
+    pub enums: Vec<EnumDecl>,
+    pub groups: Vec<GroupDecl>,
+    pub actions: Vec<ActionDecl>,
+    pub rules: Vec<RuleDecl>,
+}
+
+impl Policy {
+    /// Appends another file's declarations after this one's.
+    pub fn extend(&mut self, other: Policy) {
+        self.enums.extend(other.enums);
+        self.groups.extend(other.groups);
+        self.actions.extend(other.actions);
+        self.rules.extend(other.rules);
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct EnumDecl {
+    pub name: Ident,
+    pub values: Vec<EnumValueDecl>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct EnumValueDecl {
+    pub name: Ident,
+    pub description: Option<String>,
+}
+
+/// `facts NAME { ... }` (once per document) or `each NAME in LIST { ... }` (once per entry of `LIST`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct GroupDecl {
+    pub name: Ident,
+    /// For `each` groups: the document key holding the list.
+    pub list: Option<Ident>,
+    pub fields: Vec<FieldDecl>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct FieldDecl {
+    pub name: Ident,
+    pub ty: Ident,
+    pub optional: bool,
+    pub default: Option<Expr>,
+    pub annotations: Vec<Ident>,
+    pub description: Option<String>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ActionDecl {
+    pub name: Ident,
+    pub params: Vec<ParamDecl>,
+    pub description: String,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ParamDecl {
+    pub name: Ident,
+    pub ty: Ident,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct RuleDecl {
+    pub id: Ident,
+    /// `None` means the rule always matches.
+    pub when: Option<Expr>,
+    pub action: Ident,
+    pub args: Vec<Argument>,
+    /// Span of the whole `then` clause, for diagnostics about missing parameters.
+    pub then_span: Span,
+    pub reason: String,
+    pub source: Option<String>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Argument {
+    pub name: Ident,
+    pub value: Expr,
+}
+
+pub type Expr = Node<ExprKind>;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CmpOp {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+impl CmpOp {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            CmpOp::Eq => "==",
+            CmpOp::Ne => "!=",
+            CmpOp::Lt => "<",
+            CmpOp::Le => "<=",
+            CmpOp::Gt => ">",
+            CmpOp::Ge => ">=",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ArithOp {
+    Add,
+    Sub,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ExprKind {
+    Bool(bool),
+    Int(i64),
+    Date(NaiveDate),
+    Text(String),
+    /// A dotted name (`subscription.channel`) or a bare one (`as_of`, an enum value such as `open`).
+    Name(Vec<Ident>),
+    /// `present(path)`: true when an optional fact has a value.
+    Present(Vec<Ident>),
+    Not(Box<Expr>),
+    And(Vec<Expr>),
+    Or(Vec<Expr>),
+    Compare(CmpOp, Box<Expr>, Box<Expr>),
+    In { negated: bool, value: Box<Expr>, set: Vec<Expr> },
+    Arith(ArithOp, Box<Expr>, Box<Expr>),
+}
+
+/// Joins the segments of a dotted name.
+pub fn path_text(path: &[Ident]) -> String {
+    let mut out = String::new();
+    for (i, seg) in path.iter().enumerate() {
+        if i > 0 {
+            out.push('.');
+        }
+        out.push_str(&seg.node);
+    }
+    out
+}

@@ -1,0 +1,374 @@
+//! The command line: clap definitions and one function per command. No policy logic lives here;
+//! every decision comes from the library.
+
+use std::io::{self, IsTerminal, Read, Write};
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use owo_colors::OwoColorize;
+
+use crate::facts::Format;
+use crate::policy::{LoadError, Policy};
+use crate::value::Date;
+use crate::verdict::Record;
+
+/// Exit status: every entry got a verdict.
+pub const EXIT_OK: u8 = 0;
+/// Exit status: some entries could not be evaluated (the rest were, and are printed).
+pub const EXIT_SOME_FAILED: u8 = 1;
+/// Exit status: nothing could run (bad arguments, unreadable input, a policy that does not check).
+pub const EXIT_FAILURE: u8 = 2;
+
+const AFTER_HELP: &str = "\
+Examples:
+  handover eval examples/contoso.yaml                  verdicts with the built-in policy
+  handover eval --as-of 2024-07-01 --format json FILE  machine-readable, at a fixed date
+  handover eval --rules my-rules/ inventory.jsonl      with your own policy
+  handover check --rules my-rules/                     does a policy parse and type-check?
+
+Exit status: 0 every entry got a verdict, 1 some could not be evaluated (the others were and
+are printed), 2 nothing could run (bad arguments, unreadable input, an invalid policy).";
+
+/// Decide, subscription by subscription, what a CSP partner must do to take over a customer's
+/// Microsoft subscriptions bought elsewhere, with a policy written in the handover language.
+#[derive(Debug, Parser)]
+#[command(name = "handover", version, about, after_help = AFTER_HELP)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+
+    /// When to colour output: auto (a terminal without NO_COLOR), always or never.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Evaluate fact files and print a verdict per entry (subscription).
+    #[command(after_help = EVAL_HELP)]
+    Eval(EvalArgs),
+    /// Load a policy (parse, names, types) and report every problem found.
+    Check(CheckArgs),
+}
+
+const EVAL_HELP: &str = "\
+A fact file holds one customer and its subscriptions:
+
+  as_of: 2024-03-15            # optional; --as-of overrides; default today
+  partner:   { role: sales_agent, type: direct_bill }
+  customer:  { name: Contoso, cloud: commercial }
+  subscriptions:
+    - { id: contoso-m365, service: license_based, channel: csp_partner, term_end: 2024-06-30 }
+
+The keys and values are those the policy declares (see rules/schema.handover for the built-in
+one). YAML files may hold several documents separated by `---`; `.jsonl` files hold one JSON
+document per line. Errors name the file, the line (JSON Lines), and the field path.";
+
+#[derive(Debug, clap::Args)]
+pub struct EvalArgs {
+    /// Fact files (.yaml, .yml, .json, .jsonl); `-` reads standard input.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<String>,
+
+    /// Policy file or folder of `.handover` files [default: the built-in multi-channel policy].
+    #[arg(long, value_name = "PATH")]
+    pub rules: Option<PathBuf>,
+
+    /// Evaluation date (YYYY-MM-DD); overrides each file's `as_of` [default: the file's, else today].
+    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    pub as_of: Option<Date>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
+    pub format: OutputFormat,
+
+    /// Input format [default: from the file extension; standard input is read as YAML].
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub input: Option<InputFormat>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// Policy file or folder of `.handover` files [default: the built-in policy].
+    #[arg(long, value_name = "PATH")]
+    pub rules: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// For a person: grouped by customer, one line per subscription.
+    Human,
+    /// One JSON document: {"as_of": ..., "results": [...]}.
+    Json,
+    /// One JSON result object per line, streamed.
+    Jsonl,
+    /// The JSON document as YAML.
+    Yaml,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum InputFormat {
+    Yaml,
+    Json,
+    Jsonl,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+fn parse_date(s: &str) -> Result<Date, String> {
+    Date::parse(s).ok_or_else(|| format!("`{s}` is not a date; expected YYYY-MM-DD, such as 2024-03-15"))
+}
+
+/// Whether to colour a stream: `--color`, then `NO_COLOR`, then whether it is a terminal.
+pub fn use_color(choice: ColorChoice, is_terminal: bool) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+    }
+}
+
+/// Runs a parsed command line, writing to the given streams; returns the exit status.
+pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
+    let err_color = use_color(cli.color, io::stderr().is_terminal());
+    let out_color = use_color(cli.color, io::stdout().is_terminal());
+    let result = match cli.command {
+        Command::Eval(args) => eval(args, out, err, out_color, err_color),
+        Command::Check(args) => check(args, out, err, err_color),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            // A broken pipe (`handover eval ... | head`) is not worth a message.
+            if e.kind() != io::ErrorKind::BrokenPipe {
+                let _ = writeln!(err, "error: {e}");
+            }
+            EXIT_FAILURE
+        }
+    }
+}
+
+fn load_policy(rules: Option<&PathBuf>) -> Result<Policy, LoadError> {
+    match rules {
+        Some(p) => Policy::from_path(p),
+        None => Policy::builtin(),
+    }
+}
+
+fn print_warnings(policy: &Policy, err: &mut dyn Write, color: bool) -> io::Result<()> {
+    if !policy.warnings().is_empty() {
+        err.write_all(crate::diagnostic::render(policy.warnings(), policy.sources(), color).as_bytes())?;
+    }
+    Ok(())
+}
+
+fn check(args: CheckArgs, out: &mut dyn Write, err: &mut dyn Write, color: bool) -> io::Result<u8> {
+    let policy = match load_policy(args.rules.as_ref()) {
+        Ok(p) => p,
+        Err(e) => {
+            err.write_all(e.render(color).as_bytes())?;
+            return Ok(EXIT_FAILURE);
+        }
+    };
+    print_warnings(&policy, err, color)?;
+    let s = policy.schema();
+    writeln!(
+        out,
+        "ok: {} rules, {} actions, {} facts, {} enums, {} warnings",
+        policy.rule_ids().count(),
+        s.actions.len(),
+        s.fields.len(),
+        s.enums.len(),
+        policy.warnings().len()
+    )?;
+    Ok(EXIT_OK)
+}
+
+/// One input, read fully before anything is evaluated.
+struct Input {
+    name: String,
+    text: String,
+    format: Format,
+}
+
+fn read_inputs(args: &EvalArgs) -> Result<Vec<Input>, String> {
+    let mut inputs = Vec::new();
+    let mut stdin_used = false;
+    for name in &args.files {
+        let format = match args.input {
+            Some(InputFormat::Yaml) => Format::Yaml,
+            Some(InputFormat::Json) => Format::Json,
+            Some(InputFormat::Jsonl) => Format::JsonLines,
+            None if name == "-" => Format::Yaml,
+            None => Format::from_path(name).ok_or_else(|| {
+                format!("cannot tell the format of `{name}` from its name; use .yaml, .json or .jsonl, or pass --input")
+            })?,
+        };
+        let text = if name == "-" {
+            if stdin_used {
+                return Err("standard input (`-`) can be given only once".into());
+            }
+            stdin_used = true;
+            let mut s = String::new();
+            io::stdin().read_to_string(&mut s).map_err(|e| format!("cannot read standard input: {e}"))?;
+            s
+        } else {
+            let bytes = std::fs::read(name).map_err(|e| format!("cannot read `{name}`: {}", io_reason(&e)))?;
+            String::from_utf8(bytes).map_err(|e| {
+                format!("cannot read `{name}`: not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to())
+            })?
+        };
+        let display = if name == "-" { "<stdin>".to_string() } else { name.clone() };
+        inputs.push(Input { name: display, text, format });
+    }
+    Ok(inputs)
+}
+
+fn io_reason(e: &io::Error) -> String {
+    match e.kind() {
+        io::ErrorKind::NotFound => "no such file".into(),
+        io::ErrorKind::PermissionDenied => "permission denied".into(),
+        io::ErrorKind::IsADirectory => "it is a directory".into(),
+        _ => e.to_string(),
+    }
+}
+
+fn eval(args: EvalArgs, out: &mut dyn Write, err: &mut dyn Write, out_color: bool, err_color: bool) -> io::Result<u8> {
+    let policy = match load_policy(args.rules.as_ref()) {
+        Ok(p) => p,
+        Err(e) => {
+            err.write_all(e.render(err_color).as_bytes())?;
+            return Ok(EXIT_FAILURE);
+        }
+    };
+    print_warnings(&policy, err, err_color)?;
+    let inputs = match read_inputs(&args) {
+        Ok(i) => i,
+        Err(msg) => {
+            writeln!(err, "error: {msg}")?;
+            return Ok(EXIT_FAILURE);
+        }
+    };
+    let today = Date::from_naive(chrono::Local::now().date_naive());
+    let default_as_of = args.as_of.unwrap_or(today);
+    let mut failed = 0usize;
+    let mut total = 0usize;
+    let mut all: Vec<(Date, Record)> = Vec::new();
+    for input in &inputs {
+        let records = policy.evaluate_text(&input.text, input.format, &input.name, args.as_of, today);
+        for (date, r) in records {
+            total += 1;
+            failed += usize::from(r.outcome.is_err());
+            if args.format == OutputFormat::Jsonl {
+                let line = record_json(&r, date, default_as_of);
+                writeln!(out, "{line}")?;
+            } else {
+                all.push((date, r));
+            }
+        }
+        if args.format == OutputFormat::Jsonl {
+            out.flush()?;
+        }
+    }
+    match args.format {
+        OutputFormat::Jsonl => {}
+        OutputFormat::Json | OutputFormat::Yaml => {
+            let results: Vec<serde_json::Value> = all.iter().map(|(d, r)| record_json(r, *d, default_as_of)).collect();
+            let doc = serde_json::json!({ "as_of": default_as_of.to_string(), "results": results });
+            if args.format == OutputFormat::Json {
+                serde_json::to_writer_pretty(&mut *out, &doc).map_err(io::Error::other)?;
+                writeln!(out)?;
+            } else {
+                let text = serde_yaml::to_string(&doc).map_err(io::Error::other)?;
+                out.write_all(text.as_bytes())?;
+            }
+        }
+        OutputFormat::Human => human(&all, out, out_color)?,
+    }
+    if total == 0 {
+        writeln!(err, "warning: the input held no entries to evaluate")?;
+    }
+    Ok(if failed > 0 { EXIT_SOME_FAILED } else { EXIT_OK })
+}
+
+/// A record as JSON; `as_of` is added only when the record used another date than the run's.
+fn record_json(r: &Record, date: Date, default: Date) -> serde_json::Value {
+    let mut v = serde_json::to_value(r).unwrap_or(serde_json::Value::Null);
+    if date != default {
+        if let Some(map) = v.as_object_mut() {
+            map.insert("as_of".into(), date.to_string().into());
+        }
+    }
+    v
+}
+
+fn human(all: &[(Date, Record)], out: &mut dyn Write, color: bool) -> io::Result<()> {
+    let width = 100;
+    let mut last_group: Option<(&str, &Option<String>, Date)> = None;
+    let key_width = all.iter().map(|(_, r)| r.key.as_deref().map_or(1, str::len)).max().unwrap_or(0).min(32);
+    let (mut ok, mut bad) = (0, 0);
+    for (date, r) in all {
+        let group = (r.source.as_str(), &r.label, *date);
+        if last_group != Some(group) {
+            if last_group.is_some() {
+                writeln!(out)?;
+            }
+            let name = r.label.clone().unwrap_or_else(|| format!("({} unnamed)", r.label_key));
+            let head = format!("{name}  ({}, as of {date})", r.source);
+            if color {
+                writeln!(out, "{}", head.bold())?;
+            } else {
+                writeln!(out, "{head}")?;
+            }
+            last_group = Some(group);
+        }
+        let key = r.key.as_deref().unwrap_or("-");
+        let indent = " ".repeat(4 + key_width + 2);
+        match &r.outcome {
+            Ok(d) => {
+                ok += 1;
+                let params: Vec<String> = d
+                    .params
+                    .iter()
+                    .filter_map(|(k, v)| match v {
+                        serde_json::Value::Bool(true) => Some(k.clone()),
+                        serde_json::Value::Bool(false) => None,
+                        serde_json::Value::String(s) => Some(format!("{k} {s}")),
+                        other => Some(format!("{k} {other}")),
+                    })
+                    .collect();
+                let action = if color { d.action.green().bold().to_string() } else { d.action.clone() };
+                let params = if params.is_empty() { String::new() } else { format!("  {}", params.join(", ")) };
+                writeln!(out, "  {} {key:<key_width$}  {action}{params}", if color { "✓".green().to_string() } else { "✓".into() })?;
+                let reason = format!("{} [{}]", d.reason, d.rule);
+                for line in textwrap::wrap(&reason, textwrap::Options::new(width).initial_indent(&indent).subsequent_indent(&indent)) {
+                    if color {
+                        writeln!(out, "{}", line.dimmed())?;
+                    } else {
+                        writeln!(out, "{line}")?;
+                    }
+                }
+            }
+            Err(e) => {
+                bad += 1;
+                let mark = if color { "✗".red().to_string() } else { "✗".into() };
+                let label = if color { "error".red().bold().to_string() } else { "error".into() };
+                writeln!(out, "  {mark} {key:<key_width$}  {label}")?;
+                for line in textwrap::wrap(e, textwrap::Options::new(width).initial_indent(&indent).subsequent_indent(&indent)) {
+                    writeln!(out, "{line}")?;
+                }
+            }
+        }
+    }
+    if !all.is_empty() {
+        writeln!(out)?;
+        let noun = all.first().map_or("entries", |(_, r)| r.key_name.as_str());
+        writeln!(out, "{} {noun}(s): {ok} decided, {bad} with errors", ok + bad)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,183 @@
+//! Checked policy → evaluation form.
+//!
+//! Facts become slot reads, enum tests become bit-set lookups (`channel in [a, b]` is one load
+//! and one mask test), and constant sub-expressions are folded. Nothing in the compiled form
+//! is looked up by name while deciding.
+
+use crate::ast::{ArithOp, CmpOp};
+use crate::check::{Checked, TExpr};
+use crate::schema::{FieldId, Schema, Slot, Type};
+use crate::value::Value;
+
+/// One compiled expression node.
+#[derive(Clone, Debug)]
+pub(crate) enum Op {
+    Const(Value),
+    /// Read a fact; reading an absent one is an evaluation error naming `field`.
+    Load(Slot, FieldId),
+    AsOf,
+    Present(Slot),
+    Not(Box<Op>),
+    And(Box<[Op]>),
+    Or(Box<[Op]>),
+    /// `fact in {values}` for an enum fact: bit `v` of `bits` is set when value `v` is in the set.
+    EnumIn { slot: Slot, field: FieldId, bits: Box<[u64]> },
+    Compare(CmpOp, Box<Op>, Box<Op>),
+    In { negated: bool, value: Box<Op>, set: Box<[Op]> },
+    /// Arithmetic over integers or days; `date` says the result is a date.
+    Arith { op: ArithOp, left: Box<Op>, right: Box<Op>, date: bool },
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct CompiledRule {
+    pub id: String,
+    /// `None`: always matches.
+    pub when: Option<Op>,
+    pub action: usize,
+    pub args: Box<[Op]>,
+    pub reason: String,
+    pub source: Option<String>,
+    pub span: crate::ast::Span,
+}
+
+pub(crate) fn compile(checked: Checked) -> (Schema, Vec<CompiledRule>) {
+    let Checked { schema, rules, .. } = checked;
+    let compiled = rules
+        .into_iter()
+        .map(|r| CompiledRule {
+            when: r.when.as_ref().map(|w| op(&schema, w)).filter(|w| !matches!(w, Op::Const(Value::Bool(true)))),
+            args: r.args.iter().map(|a| op(&schema, a)).collect(),
+            id: r.id,
+            action: r.action,
+            reason: r.reason,
+            source: r.source,
+            span: r.span,
+        })
+        .collect();
+    (schema, compiled)
+}
+
+fn op(schema: &Schema, e: &TExpr) -> Op {
+    match e {
+        TExpr::Const(v) => Op::Const(v.clone()),
+        TExpr::Fact(f) => match schema.fields.get(*f) {
+            Some(def) => Op::Load(def.slot, *f),
+            // The checker only produces ids of declared fields.
+            None => Op::Const(Value::Absent),
+        },
+        TExpr::AsOf => Op::AsOf,
+        TExpr::Present(f) => match schema.fields.get(*f) {
+            Some(def) if def.optional => Op::Present(def.slot),
+            _ => Op::Const(Value::Bool(true)),
+        },
+        TExpr::Not(inner) => match op(schema, inner) {
+            Op::Const(Value::Bool(b)) => Op::Const(Value::Bool(!b)),
+            Op::EnumIn { slot, field, bits } => Op::EnumIn { slot, field, bits: complement(schema, field, &bits) },
+            other => Op::Not(Box::new(other)),
+        },
+        TExpr::And(parts) | TExpr::Or(parts) => {
+            let is_and = matches!(e, TExpr::And(_));
+            let mut ops = Vec::new();
+            for p in parts {
+                match op(schema, p) {
+                    // `true and x` is `x`; `false or x` is `x`.
+                    Op::Const(Value::Bool(b)) if b == is_and => {}
+                    // `false and x` is false; `true or x` is true (x is never read, as at run time).
+                    c @ Op::Const(Value::Bool(_)) => {
+                        if ops.is_empty() {
+                            return c;
+                        }
+                        ops.push(c);
+                        break;
+                    }
+                    other => ops.push(other),
+                }
+            }
+            match ops.len() {
+                0 => Op::Const(Value::Bool(is_and)),
+                1 => ops.pop().unwrap_or(Op::Const(Value::Bool(is_and))),
+                _ if is_and => Op::And(ops.into()),
+                _ => Op::Or(ops.into()),
+            }
+        }
+        TExpr::Compare(cmp, l, r) => {
+            let (l, r) = (op(schema, l), op(schema, r));
+            match (cmp, &l, &r) {
+                (CmpOp::Eq | CmpOp::Ne, Op::Load(slot, field), Op::Const(Value::Enum(v)))
+                | (CmpOp::Eq | CmpOp::Ne, Op::Const(Value::Enum(v)), Op::Load(slot, field)) => {
+                    let bits = enum_bits(schema, *field, std::iter::once(*v));
+                    let bits = if *cmp == CmpOp::Ne { complement(schema, *field, &bits) } else { bits };
+                    Op::EnumIn { slot: *slot, field: *field, bits }
+                }
+                _ => fold(Op::Compare(*cmp, Box::new(l), Box::new(r))),
+            }
+        }
+        TExpr::In { negated, value, set } => {
+            let value = op(schema, value);
+            let set: Vec<Op> = set.iter().map(|s| op(schema, s)).collect();
+            if let Op::Load(slot, field) = value {
+                let consts: Option<Vec<u16>> =
+                    set.iter().map(|s| if let Op::Const(Value::Enum(v)) = s { Some(*v) } else { None }).collect();
+                if let Some(values) = consts.filter(|_| is_enum(schema, field)) {
+                    let bits = enum_bits(schema, field, values.into_iter());
+                    let bits = if *negated { complement(schema, field, &bits) } else { bits };
+                    return Op::EnumIn { slot, field, bits };
+                }
+            }
+            fold(Op::In { negated: *negated, value: Box::new(value), set: set.into() })
+        }
+        TExpr::Arith(a, l, r, ty) => {
+            fold(Op::Arith { op: *a, left: Box::new(op(schema, l)), right: Box::new(op(schema, r)), date: *ty == Type::Date })
+        }
+    }
+}
+
+fn is_enum(schema: &Schema, field: FieldId) -> bool {
+    matches!(schema.fields.get(field).map(|f| f.ty), Some(Type::Enum(_)))
+}
+
+fn enum_len(schema: &Schema, field: FieldId) -> usize {
+    match schema.fields.get(field).map(|f| f.ty) {
+        Some(Type::Enum(e)) => schema.enums.get(e).map_or(0, |d| d.values.len()),
+        _ => 0,
+    }
+}
+
+fn enum_bits(schema: &Schema, field: FieldId, values: impl Iterator<Item = u16>) -> Box<[u64]> {
+    let mut bits = vec![0u64; enum_len(schema, field).div_ceil(64).max(1)];
+    for v in values {
+        let v = usize::from(v);
+        if let Some(word) = bits.get_mut(v / 64) {
+            *word |= 1 << (v % 64);
+        }
+    }
+    bits.into()
+}
+
+fn complement(schema: &Schema, field: FieldId, bits: &[u64]) -> Box<[u64]> {
+    let all = enum_bits(schema, field, (0..enum_len(schema, field)).filter_map(|v| u16::try_from(v).ok()));
+    all.iter().zip(bits.iter().chain(std::iter::repeat(&0))).map(|(a, b)| a & !b).collect()
+}
+
+/// Replaces an expression that reads no fact and no date by its value.
+fn fold(op: Op) -> Op {
+    if !reads_nothing(&op) {
+        return op;
+    }
+    match crate::eval::constant(&op) {
+        Some(v) => Op::Const(v),
+        // It fails (an overflow, say): leave it, so the error shows up when a rule uses it.
+        None => op,
+    }
+}
+
+fn reads_nothing(op: &Op) -> bool {
+    match op {
+        Op::Const(_) => true,
+        Op::Load(..) | Op::AsOf | Op::Present(_) | Op::EnumIn { .. } => false,
+        Op::Not(x) => reads_nothing(x),
+        Op::And(xs) | Op::Or(xs) => xs.iter().all(reads_nothing),
+        Op::Compare(_, l, r) | Op::Arith { left: l, right: r, .. } => reads_nothing(l) && reads_nothing(r),
+        Op::In { value, set, .. } => reads_nothing(value) && set.iter().all(reads_nothing),
+    }
+}

@@ -1,0 +1,242 @@
+//! Evaluation: a pure function from (compiled policy, facts, `as_of`) to a verdict.
+//!
+//! No I/O, no allocation while testing conditions, no lookups by name. Rules are tried in order
+//! and the first whose condition holds decides. `and`/`or` stop at the first operand that settles
+//! them, so `present(x) and x > ...` never reads an absent `x`; reading an absent optional fact
+//! anywhere else is an [`EvalError`] naming the fact and the rule, never a silent `false`.
+
+use std::fmt;
+
+use crate::ast::{ArithOp, CmpOp};
+use crate::compile::{CompiledRule, Op};
+use crate::schema::{FieldId, Scope, Slot};
+use crate::value::{Date, Value};
+
+/// The values one decision reads: the document's shared facts and one entry's facts.
+#[derive(Clone, Copy, Debug)]
+pub struct Env<'a> {
+    pub document: &'a [Value],
+    pub item: &'a [Value],
+    pub as_of: Date,
+}
+
+/// A value during evaluation; text is borrowed from the facts or the policy.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum V<'a> {
+    Bool(bool),
+    Int(i64),
+    Date(i64),
+    Enum(u16),
+    Text(&'a str),
+}
+
+/// Why one entry could not be decided.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EvalErrorKind {
+    /// The rule read an optional fact that has no value.
+    AbsentFact { fact: FieldId },
+    /// Integer or day arithmetic left the representable range.
+    Overflow,
+    /// Day arithmetic produced a date outside the calendar chrono supports.
+    DateOutOfRange,
+    /// No rule matched (the policy is incomplete for these facts).
+    NoRuleMatched,
+}
+
+/// An evaluation error: what went wrong and in which rule.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EvalError {
+    /// Index of the rule being evaluated, or `None` when no rule matched.
+    pub rule: Option<usize>,
+    pub kind: EvalErrorKind,
+}
+
+impl fmt::Display for EvalErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EvalErrorKind::AbsentFact { .. } => f.write_str("a fact the rule needs has no value"),
+            EvalErrorKind::Overflow => f.write_str("arithmetic overflowed"),
+            EvalErrorKind::DateOutOfRange => f.write_str("date arithmetic left the calendar"),
+            EvalErrorKind::NoRuleMatched => f.write_str("no rule matched"),
+        }
+    }
+}
+
+type R<T> = Result<T, EvalErrorKind>;
+
+/// Finds the deciding rule and computes its parameters.
+pub(crate) fn decide(rules: &[CompiledRule], env: &Env<'_>) -> Result<(usize, Vec<Value>), EvalError> {
+    for (i, rule) in rules.iter().enumerate() {
+        let holds = match &rule.when {
+            None => true,
+            Some(cond) => truth(cond, env).map_err(|kind| EvalError { rule: Some(i), kind })?,
+        };
+        if holds {
+            let params = rule
+                .args
+                .iter()
+                .map(|a| eval(a, env).map(V::to_value))
+                .collect::<R<Vec<_>>>()
+                .map_err(|kind| EvalError { rule: Some(i), kind })?;
+            return Ok((i, params));
+        }
+    }
+    Err(EvalError { rule: None, kind: EvalErrorKind::NoRuleMatched })
+}
+
+/// Evaluates a condition of one rule (used by explanations).
+pub(crate) fn condition(rule: &CompiledRule, env: &Env<'_>) -> R<bool> {
+    match &rule.when {
+        None => Ok(true),
+        Some(c) => truth(c, env),
+    }
+}
+
+/// The value of an expression that reads no facts, if it has one.
+pub(crate) fn constant(op: &Op) -> Option<Value> {
+    let env = Env { document: &[], item: &[], as_of: Date::from_naive(chrono::NaiveDate::MIN) };
+    eval(op, &env).ok().map(V::to_value)
+}
+
+impl V<'_> {
+    fn to_value(self) -> Value {
+        match self {
+            V::Bool(b) => Value::Bool(b),
+            V::Int(n) => Value::Int(n),
+            // Only produced from valid dates or checked arithmetic.
+            V::Date(d) => Date::from_days(d).map_or(Value::Absent, Value::Date),
+            V::Enum(e) => Value::Enum(e),
+            V::Text(t) => Value::Text(t.into()),
+        }
+    }
+}
+
+#[inline]
+fn slot<'a>(env: &Env<'a>, s: Slot) -> Option<&'a Value> {
+    match s.scope {
+        Scope::Document => env.document.get(s.index),
+        Scope::Item => env.item.get(s.index),
+    }
+}
+
+#[inline]
+fn load<'a>(env: &Env<'a>, s: Slot, field: FieldId) -> R<V<'a>> {
+    Ok(match slot(env, s) {
+        Some(Value::Bool(b)) => V::Bool(*b),
+        Some(Value::Int(n)) => V::Int(*n),
+        Some(Value::Date(d)) => V::Date(d.days()),
+        Some(Value::Enum(e)) => V::Enum(*e),
+        Some(Value::Text(t)) => V::Text(t),
+        Some(Value::Absent) | None => return Err(EvalErrorKind::AbsentFact { fact: field }),
+    })
+}
+
+#[inline]
+fn truth(op: &Op, env: &Env<'_>) -> R<bool> {
+    match op {
+        Op::EnumIn { slot: s, field, bits } => match slot(env, *s) {
+            Some(Value::Enum(v)) => {
+                let v = usize::from(*v);
+                Ok(bits.get(v / 64).is_some_and(|w| w >> (v % 64) & 1 == 1))
+            }
+            _ => Err(EvalErrorKind::AbsentFact { fact: *field }),
+        },
+        Op::And(xs) => {
+            for x in xs.iter() {
+                if !truth(x, env)? {
+                    return Ok(false);
+                }
+            }
+            Ok(true)
+        }
+        Op::Or(xs) => {
+            for x in xs.iter() {
+                if truth(x, env)? {
+                    return Ok(true);
+                }
+            }
+            Ok(false)
+        }
+        Op::Not(x) => Ok(!truth(x, env)?),
+        other => match eval(other, env)? {
+            V::Bool(b) => Ok(b),
+            // The checker only lets `bool` expressions into conditions.
+            _ => Ok(false),
+        },
+    }
+}
+
+fn eval<'a>(op: &'a Op, env: &Env<'a>) -> R<V<'a>> {
+    Ok(match op {
+        Op::Const(v) => match v {
+            Value::Bool(b) => V::Bool(*b),
+            Value::Int(n) => V::Int(*n),
+            Value::Date(d) => V::Date(d.days()),
+            Value::Enum(e) => V::Enum(*e),
+            Value::Text(t) => V::Text(t),
+            Value::Absent => return Err(EvalErrorKind::NoRuleMatched),
+        },
+        Op::Load(s, field) => load(env, *s, *field)?,
+        Op::AsOf => V::Date(env.as_of.days()),
+        Op::Present(s) => V::Bool(!matches!(slot(env, *s), Some(Value::Absent) | None)),
+        Op::Not(_) | Op::And(_) | Op::Or(_) | Op::EnumIn { .. } => V::Bool(truth(op, env)?),
+        Op::Compare(cmp, l, r) => {
+            let (l, r) = (eval(l, env)?, eval(r, env)?);
+            V::Bool(compare(*cmp, l, r))
+        }
+        Op::In { negated, value, set } => {
+            let v = eval(value, env)?;
+            let mut found = false;
+            for s in set.iter() {
+                if eval(s, env)? == v {
+                    found = true;
+                    break;
+                }
+            }
+            V::Bool(found != *negated)
+        }
+        Op::Arith { op, left, right, date } => {
+            let (l, r) = (number(eval(left, env)?), number(eval(right, env)?));
+            let n = match op {
+                ArithOp::Add => l.checked_add(r),
+                ArithOp::Sub => l.checked_sub(r),
+            }
+            .ok_or(EvalErrorKind::Overflow)?;
+            if *date {
+                Date::from_days(n).ok_or(EvalErrorKind::DateOutOfRange)?;
+                V::Date(n)
+            } else {
+                V::Int(n)
+            }
+        }
+    })
+}
+
+fn number(v: V<'_>) -> i64 {
+    match v {
+        V::Int(n) | V::Date(n) => n,
+        V::Enum(e) => i64::from(e),
+        V::Bool(b) => i64::from(b),
+        V::Text(_) => 0,
+    }
+}
+
+fn compare(cmp: CmpOp, l: V<'_>, r: V<'_>) -> bool {
+    use std::cmp::Ordering;
+    let ord = match (l, r) {
+        (V::Int(a) | V::Date(a), V::Int(b) | V::Date(b)) => a.cmp(&b),
+        (V::Enum(a), V::Enum(b)) => a.cmp(&b),
+        (V::Bool(a), V::Bool(b)) => a.cmp(&b),
+        (V::Text(a), V::Text(b)) => a.cmp(b),
+        // The checker guarantees both sides have one type.
+        _ => return false,
+    };
+    match cmp {
+        CmpOp::Eq => ord == Ordering::Equal,
+        CmpOp::Ne => ord != Ordering::Equal,
+        CmpOp::Lt => ord == Ordering::Less,
+        CmpOp::Le => ord != Ordering::Greater,
+        CmpOp::Gt => ord == Ordering::Greater,
+        CmpOp::Ge => ord != Ordering::Less,
+    }
+}

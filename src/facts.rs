@@ -1,0 +1,475 @@
+//! Fact files → typed facts, validated against the policy's schema.
+//!
+//! The edge of the system: YAML, JSON and JSON Lines are read into a small raw tree (which
+//! keeps duplicate keys, so they can be reported), then each document is checked against the
+//! schema the policy declares and turned into slot-ordered [`Value`]s. A problem in one entry
+//! makes that entry an error and leaves its siblings alone; a problem in the document's shared
+//! facts makes every entry of that document an error naming it. YAML parsing lives only here.
+
+use std::fmt;
+
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+
+use crate::check::AS_OF;
+use crate::diagnostic::did_you_mean;
+use crate::schema::{FieldDef, Schema, Scope, Type};
+use crate::value::{Date, Value};
+
+/// The input formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// One or more YAML documents (separated by `---`). Also reads JSON.
+    Yaml,
+    /// One JSON document.
+    Json,
+    /// One JSON document per line.
+    JsonLines,
+}
+
+impl Format {
+    /// Guesses the format from a file name's extension (`.yaml`, `.yml`, `.json`, `.jsonl`, `.ndjson`).
+    pub fn from_path(path: &str) -> Option<Format> {
+        let ext = path.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase())?;
+        match ext.as_str() {
+            "yaml" | "yml" => Some(Format::Yaml),
+            "json" => Some(Format::Json),
+            "jsonl" | "ndjson" => Some(Format::JsonLines),
+            _ => None,
+        }
+    }
+}
+
+/// A problem with the facts, located by field path (and by line where the format has lines).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FactError {
+    /// Field path inside the document, such as `subscriptions[3].channel`; empty for the whole document.
+    pub path: String,
+    pub message: String,
+}
+
+impl fmt::Display for FactError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.path.is_empty() { f.write_str(&self.message) } else { write!(f, "{}: {}", self.path, self.message) }
+    }
+}
+
+/// One entry of a document (one subscription, for the shipped policy).
+#[derive(Clone, Debug)]
+pub struct Entry {
+    /// The entry's `@key` value, when it could be read.
+    pub key: Option<String>,
+    /// The entry's facts in slot order, or everything wrong with them.
+    pub values: Result<Vec<Value>, Vec<FactError>>,
+}
+
+/// One fact document: shared facts and its entries.
+#[derive(Clone, Debug)]
+pub struct Document {
+    /// Where it came from: the file name, with `:LINE` for JSON Lines and multi-document YAML.
+    pub source: String,
+    /// Its `as_of`, if it gives one.
+    pub as_of: Option<Date>,
+    /// The `@label` value (the customer's name), when it could be read.
+    pub label: Option<String>,
+    /// The document-scoped facts in slot order, or everything wrong with them.
+    pub shared: Result<Vec<Value>, Vec<FactError>>,
+    pub entries: Vec<Entry>,
+}
+
+impl Document {
+    fn failed(source: String, error: FactError) -> Document {
+        Document { source, as_of: None, label: None, shared: Err(vec![error]), entries: Vec::new() }
+    }
+}
+
+/// Reads every document of `text`. Never fails as a whole: a document that cannot be read
+/// becomes a [`Document`] whose `shared` is the error.
+pub fn parse(schema: &Schema, text: &str, format: Format, source: &str) -> Vec<Document> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    match format {
+        Format::Json => vec![match serde_json::from_str::<Raw>(text) {
+            Ok(raw) => validate(schema, raw, source.to_string()),
+            Err(e) => Document::failed(source.to_string(), syntax("JSON", &e.to_string())),
+        }],
+        Format::JsonLines => {
+            let mut docs = Vec::new();
+            for (i, line) in text.lines().enumerate() {
+                if line.trim().is_empty() {
+                    continue;
+                }
+                let at = format!("{source}:{}", i + 1);
+                docs.push(match serde_json::from_str::<Raw>(line) {
+                    Ok(raw) => validate(schema, raw, at),
+                    Err(e) => Document::failed(at, syntax("JSON", &e.to_string())),
+                });
+            }
+            docs
+        }
+        Format::Yaml => {
+            let mut docs = Vec::new();
+            let mut count = 0usize;
+            for de in serde_yaml::Deserializer::from_str(text) {
+                count += 1;
+                docs.push((count, Raw::deserialize(de)));
+            }
+            let several = docs.len() > 1;
+            docs.into_iter()
+                .filter_map(|(n, raw)| {
+                    let at = if several { format!("{source}#{n}") } else { source.to_string() };
+                    match raw {
+                        // An empty document between `---` separators carries nothing.
+                        Ok(Raw::Null) if several => None,
+                        Ok(raw) => Some(validate(schema, raw, at)),
+                        Err(e) => Some(Document::failed(at, syntax("YAML", &e.to_string()))),
+                    }
+                })
+                .collect()
+        }
+    }
+}
+
+fn syntax(format: &str, detail: &str) -> FactError {
+    FactError { path: String::new(), message: format!("not valid {format}: {detail}") }
+}
+
+/// The raw tree of a fact document. Maps keep every key in order, duplicates included.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Raw {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+    Seq(Vec<Raw>),
+    Map(Vec<(Raw, Raw)>),
+}
+
+impl Raw {
+    fn kind(&self) -> &'static str {
+        match self {
+            Raw::Null => "null",
+            Raw::Bool(_) => "a boolean",
+            Raw::Int(_) | Raw::Float(_) => "a number",
+            Raw::Str(_) => "a string",
+            Raw::Seq(_) => "a list",
+            Raw::Map(_) => "a mapping",
+        }
+    }
+
+    fn key_text(&self) -> String {
+        match self {
+            Raw::Str(s) => s.clone(),
+            Raw::Null => "null".into(),
+            Raw::Bool(b) => b.to_string(),
+            Raw::Int(n) => n.to_string(),
+            Raw::Float(f) => f.to_string(),
+            Raw::Seq(_) | Raw::Map(_) => "<complex key>".into(),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Raw {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Raw, D::Error> {
+        d.deserialize_any(RawVisitor)
+    }
+}
+
+struct RawVisitor;
+
+impl<'de> Visitor<'de> for RawVisitor {
+    type Value = Raw;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a fact value")
+    }
+    fn visit_unit<E>(self) -> Result<Raw, E> {
+        Ok(Raw::Null)
+    }
+    fn visit_none<E>(self) -> Result<Raw, E> {
+        Ok(Raw::Null)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Raw, D::Error> {
+        Raw::deserialize(d)
+    }
+    fn visit_bool<E>(self, b: bool) -> Result<Raw, E> {
+        Ok(Raw::Bool(b))
+    }
+    fn visit_i64<E>(self, n: i64) -> Result<Raw, E> {
+        Ok(Raw::Int(n))
+    }
+    fn visit_u64<E>(self, n: u64) -> Result<Raw, E> {
+        Ok(i64::try_from(n).map_or(Raw::Float(n as f64), Raw::Int))
+    }
+    fn visit_f64<E>(self, n: f64) -> Result<Raw, E> {
+        Ok(Raw::Float(n))
+    }
+    fn visit_str<E>(self, s: &str) -> Result<Raw, E> {
+        Ok(Raw::Str(s.to_string()))
+    }
+    fn visit_string<E>(self, s: String) -> Result<Raw, E> {
+        Ok(Raw::Str(s))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Raw, A::Error> {
+        let mut out = Vec::new();
+        while let Some(v) = seq.next_element()? {
+            out.push(v);
+        }
+        Ok(Raw::Seq(out))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Raw, A::Error> {
+        let mut out = Vec::new();
+        while let Some((k, v)) = map.next_entry()? {
+            out.push((k, v));
+        }
+        Ok(Raw::Map(out))
+    }
+    fn visit_enum<A: de::EnumAccess<'de>>(self, _data: A) -> Result<Raw, A::Error> {
+        Err(de::Error::custom("YAML tags such as `!name` are not supported in fact files"))
+    }
+}
+
+/// Checks one raw document against the schema.
+pub(crate) fn validate(schema: &Schema, raw: Raw, source: String) -> Document {
+    let mut doc = Document { source, as_of: None, label: None, shared: Ok(Vec::new()), entries: Vec::new() };
+    let mut errors = Vec::new();
+    let entries_raw = match raw {
+        Raw::Map(m) => split_document(schema, m, &mut doc, &mut errors),
+        Raw::Null => {
+            errors.push(FactError { path: String::new(), message: "the document is empty".into() });
+            None
+        }
+        other => {
+            errors.push(FactError {
+                path: String::new(),
+                message: format!("expected a mapping with {}, found {}", top_keys(schema), other.kind()),
+            });
+            None
+        }
+    };
+    if let Ok(shared) = &doc.shared {
+        // `split_document` filled `shared`; the label is read for output even when other facts fail.
+        if let Some(label) = schema.label.and_then(|l| schema.fields.get(l)) {
+            if let Some(Value::Text(t)) = shared.get(label.slot.index) {
+                doc.label = Some(t.to_string());
+            }
+        }
+    }
+    if !errors.is_empty() {
+        doc.shared = Err(errors);
+    }
+    match schema.item_group {
+        None => doc.entries.push(Entry { key: None, values: Ok(Vec::new()) }),
+        Some(g) => {
+            let list_name = schema.groups.get(g).and_then(|g| g.list.clone()).unwrap_or_default();
+            for (i, item) in entries_raw.unwrap_or_default().into_iter().enumerate() {
+                let path = format!("{list_name}[{i}]");
+                doc.entries.push(entry(schema, g, item, &path));
+            }
+        }
+    }
+    doc
+}
+
+fn top_keys(schema: &Schema) -> String {
+    let mut keys = vec![format!("`{AS_OF}`")];
+    for g in &schema.groups {
+        keys.push(format!("`{}`", g.list.as_deref().unwrap_or(&g.name)));
+    }
+    keys.join(", ")
+}
+
+/// Reads the top level: `as_of`, the document groups into `doc.shared`; returns the raw list of entries.
+fn split_document(schema: &Schema, map: Vec<(Raw, Raw)>, doc: &mut Document, errors: &mut Vec<FactError>) -> Option<Vec<Raw>> {
+    let mut groups: Vec<Option<Raw>> = vec![None; schema.groups.len()];
+    let mut entries = None;
+    let mut seen: Vec<String> = Vec::new();
+    for (k, v) in map {
+        let key = k.key_text();
+        if seen.contains(&key) {
+            errors.push(FactError { path: key.clone(), message: "duplicate key".into() });
+            continue;
+        }
+        seen.push(key.clone());
+        if key == AS_OF {
+            match date(&v) {
+                Ok(d) => doc.as_of = Some(d),
+                Err(m) => errors.push(FactError { path: key, message: m }),
+            }
+            continue;
+        }
+        if let Some(gi) = schema.groups.iter().position(|g| g.list.is_none() && g.name == key) {
+            if let Some(slot) = groups.get_mut(gi) {
+                *slot = Some(v);
+            }
+            continue;
+        }
+        if let Some(g) = schema.groups.iter().find(|g| g.list.as_deref() == Some(key.as_str())) {
+            match v {
+                Raw::Seq(items) => entries = Some(items),
+                Raw::Null => entries = Some(Vec::new()),
+                other => errors.push(FactError {
+                    path: key.clone(),
+                    message: format!("expected a list of `{}` entries, found {}", g.name, other.kind()),
+                }),
+            }
+            continue;
+        }
+        let known: Vec<String> = std::iter::once(AS_OF.to_string())
+            .chain(schema.groups.iter().map(|g| g.list.clone().unwrap_or_else(|| g.name.clone())))
+            .collect();
+        errors.push(unknown_key(&key, &key, known.iter().map(String::as_str)));
+    }
+    let mut shared = vec![Value::Absent; schema.document_slots];
+    for (gi, g) in schema.groups.iter().enumerate() {
+        if g.list.is_some() {
+            continue;
+        }
+        let raw = groups.get_mut(gi).and_then(Option::take);
+        read_group(schema, gi, raw, &g.name, &mut shared, errors);
+    }
+    doc.shared = Ok(shared);
+    if schema.item_group.is_some() && entries.is_none() && errors.is_empty() {
+        let list = schema.item_group.and_then(|g| schema.groups.get(g)).and_then(|g| g.list.as_deref()).unwrap_or("");
+        errors.push(FactError { path: list.to_string(), message: format!("missing: the document has no `{list}` list") });
+    }
+    entries
+}
+
+fn entry(schema: &Schema, group: usize, raw: Raw, path: &str) -> Entry {
+    let mut values = vec![Value::Absent; schema.item_slots];
+    let mut errors = Vec::new();
+    read_group(schema, group, Some(raw), path, &mut values, &mut errors);
+    let key = schema.key.and_then(|k| schema.fields.get(k)).and_then(|f| match values.get(f.slot.index) {
+        Some(Value::Text(t)) => Some(t.to_string()),
+        _ => None,
+    });
+    Entry { key, values: if errors.is_empty() { Ok(values) } else { Err(errors) } }
+}
+
+/// Reads one group's mapping into `out` (slot-indexed), applying defaults.
+fn read_group(schema: &Schema, group: usize, raw: Option<Raw>, path: &str, out: &mut [Value], errors: &mut Vec<FactError>) {
+    let Some(g) = schema.groups.get(group) else { return };
+    let fields: Vec<&FieldDef> = g.fields.iter().filter_map(|f| schema.fields.get(*f)).collect();
+    let map = match raw {
+        None | Some(Raw::Null) => Vec::new(),
+        Some(Raw::Map(m)) => m,
+        Some(other) => {
+            errors.push(FactError {
+                path: path.to_string(),
+                message: format!("expected a mapping of `{}` facts, found {}", g.name, other.kind()),
+            });
+            return;
+        }
+    };
+    let mut given = vec![false; fields.len()];
+    for (k, v) in map {
+        let key = k.key_text();
+        let at = format!("{path}.{key}");
+        let Some(fi) = fields.iter().position(|f| f.name == key) else {
+            errors.push(unknown_key(&at, &key, fields.iter().map(|f| f.name.as_str())));
+            continue;
+        };
+        let Some(seen) = given.get_mut(fi) else { continue };
+        if *seen {
+            errors.push(FactError { path: at, message: "duplicate key".into() });
+            continue;
+        }
+        *seen = true;
+        let Some(f) = fields.get(fi) else { continue };
+        match value(schema, f, v) {
+            Ok(val) => {
+                if let Some(slot) = out.get_mut(f.slot.index) {
+                    *slot = val;
+                }
+            }
+            Err(m) => errors.push(FactError { path: at, message: m }),
+        }
+    }
+    for (f, given) in fields.iter().zip(given) {
+        if given && !matches!(out.get(f.slot.index), Some(Value::Absent)) {
+            continue;
+        }
+        match &f.default {
+            Some(d) => {
+                if let Some(slot) = out.get_mut(f.slot.index) {
+                    *slot = d.clone();
+                }
+            }
+            None if f.optional => {}
+            None if given => {} // already reported as null for a required fact
+            None => errors.push(FactError {
+                path: format!("{path}.{}", f.name),
+                message: format!("missing: `{}` is required ({})", f.path, expected(schema, f.ty)),
+            }),
+        }
+    }
+}
+
+fn unknown_key<'a>(at: &str, key: &str, known: impl Iterator<Item = &'a str> + Clone) -> FactError {
+    let list: Vec<String> = known.clone().map(|k| format!("`{k}`")).collect();
+    let mut message = format!("unknown key `{key}`; expected one of {}", list.join(", "));
+    if let Some(s) = did_you_mean(key, known) {
+        message.push_str(&format!("; did you mean `{s}`?"));
+    }
+    FactError { path: at.to_string(), message }
+}
+
+fn expected(schema: &Schema, ty: Type) -> String {
+    match ty {
+        Type::Bool => "expected `true` or `false`".into(),
+        Type::Int => "expected a whole number".into(),
+        Type::Date => "expected a date as YYYY-MM-DD".into(),
+        Type::Text => "expected text".into(),
+        Type::Enum(e) => {
+            let values = schema.enums.get(e).map(|d| d.values.join("`, `")).unwrap_or_default();
+            format!("expected one of `{values}`")
+        }
+    }
+}
+
+fn date(v: &Raw) -> Result<Date, String> {
+    match v {
+        Raw::Str(s) => Date::parse(s).ok_or_else(|| {
+            if s.len() == 10 && s.as_bytes().get(4) == Some(&b'-') {
+                format!("`{s}` is not a calendar date")
+            } else {
+                format!("expected a date as YYYY-MM-DD, found `{s}`")
+            }
+        }),
+        other => Err(format!("expected a date as YYYY-MM-DD, found {}", other.kind())),
+    }
+}
+
+fn value(schema: &Schema, f: &FieldDef, v: Raw) -> Result<Value, String> {
+    let wrong = |v: &Raw| format!("{}, found {}", expected(schema, f.ty), v.kind());
+    match (f.ty, v) {
+        (_, Raw::Null) if f.optional => Ok(Value::Absent),
+        (_, Raw::Null) => Err(format!("`{}` is required and cannot be null ({})", f.path, expected(schema, f.ty))),
+        (Type::Bool, Raw::Bool(b)) => Ok(Value::Bool(b)),
+        (Type::Int, Raw::Int(n)) => Ok(Value::Int(n)),
+        (Type::Date, v) => date(&v).map(Value::Date),
+        (Type::Text, Raw::Str(s)) => Ok(Value::Text(s.into())),
+        (Type::Text, v @ (Raw::Int(_) | Raw::Float(_) | Raw::Bool(_))) => {
+            Err(format!("{}; quote it to make it text", wrong(&v)))
+        }
+        (Type::Enum(e), Raw::Str(s)) => {
+            let Some(def) = schema.enums.get(e) else { return Err(wrong(&Raw::Str(s))) };
+            match def.values.iter().position(|x| *x == s) {
+                Some(i) => u16::try_from(i).map(Value::Enum).map_err(|_| wrong(&Raw::Str(s.clone()))),
+                None => {
+                    let mut m = format!("unknown value `{s}`; {}", expected(schema, f.ty));
+                    if let Some(sug) = did_you_mean(&s, def.values.iter().map(String::as_str)) {
+                        m.push_str(&format!("; did you mean `{sug}`?"));
+                    }
+                    Err(m)
+                }
+            }
+        }
+        (_, v) => Err(wrong(&v)),
+    }
+}
+
+/// The scope a field belongs to (re-exported for callers building facts by hand).
+pub fn scope_of(schema: &Schema, path: &str) -> Option<Scope> {
+    schema.field_by_path(path).and_then(|f| schema.fields.get(f)).map(|f| f.slot.scope)
+}

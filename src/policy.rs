@@ -1,0 +1,238 @@
+//! [`Policy`]: load (parse → check → compile) once, then evaluate many fact sets.
+
+use std::path::{Path, PathBuf};
+
+use crate::check;
+use crate::compile::{self, CompiledRule};
+use crate::diagnostic::{PolicyDiagnostic, render};
+use crate::eval::{self, Env, EvalError};
+use crate::parser;
+use crate::schema::Schema;
+use crate::source::Sources;
+use crate::value::{Date, Value};
+use crate::facts::{self, Document, FactError, Format};
+use crate::verdict::{Decision, Record, Verdict};
+
+include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
+
+/// The extension of policy files in a policy folder.
+pub const POLICY_EXTENSION: &str = "handover";
+
+/// Why a policy could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("cannot read policy `{path}`: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("no `.{POLICY_EXTENSION}` files in `{path}`")]
+    NoFiles { path: PathBuf },
+    #[error("the policy has {} error(s)", count_errors(.diagnostics))]
+    Invalid { sources: Sources, diagnostics: Vec<PolicyDiagnostic> },
+}
+
+fn count_errors(diags: &[PolicyDiagnostic]) -> usize {
+    diags.iter().filter(|d| d.severity == crate::diagnostic::Severity::Error).count()
+}
+
+impl LoadError {
+    /// The error with any policy diagnostics rendered as source snippets.
+    pub fn render(&self, color: bool) -> String {
+        match self {
+            LoadError::Invalid { sources, diagnostics } => render(diagnostics, sources, color),
+            other => format!("error: {other}\n"),
+        }
+    }
+}
+
+/// A checked, compiled policy. Cheap to share between threads (`Send + Sync`).
+#[derive(Clone, Debug)]
+pub struct Policy {
+    sources: Sources,
+    schema: Schema,
+    rules: Vec<CompiledRule>,
+    warnings: Vec<PolicyDiagnostic>,
+}
+
+impl Policy {
+    /// The policy shipped with handover (the files of `rules/`, embedded at build time).
+    pub fn builtin() -> Result<Policy, LoadError> {
+        let mut sources = Sources::new();
+        for (name, text) in BUILTIN_RULES {
+            sources.add(*name, *text);
+        }
+        Policy::from_sources(sources)
+    }
+
+    /// Loads one policy text; `name` is used in diagnostics.
+    pub fn from_text(name: &str, text: &str) -> Result<Policy, LoadError> {
+        let mut sources = Sources::new();
+        sources.add(name, text);
+        Policy::from_sources(sources)
+    }
+
+    /// Loads a policy file, or every `.handover` file of a folder in name order.
+    pub fn from_path(path: impl AsRef<Path>) -> Result<Policy, LoadError> {
+        let path = path.as_ref();
+        let io = |source| LoadError::Io { path: path.to_path_buf(), source };
+        let meta = std::fs::metadata(path).map_err(io)?;
+        let mut files = Vec::new();
+        if meta.is_dir() {
+            for entry in std::fs::read_dir(path).map_err(io)? {
+                let p = entry.map_err(io)?.path();
+                if p.extension().is_some_and(|e| e == POLICY_EXTENSION) && p.is_file() {
+                    files.push(p);
+                }
+            }
+            files.sort();
+            if files.is_empty() {
+                return Err(LoadError::NoFiles { path: path.to_path_buf() });
+            }
+        } else {
+            files.push(path.to_path_buf());
+        }
+        let mut sources = Sources::new();
+        for f in files {
+            let text = std::fs::read_to_string(&f).map_err(|source| LoadError::Io { path: f.clone(), source })?;
+            sources.add(f.display().to_string(), text);
+        }
+        Policy::from_sources(sources)
+    }
+
+    /// Parses, checks and compiles a set of files. All problems of every file are reported.
+    pub fn from_sources(sources: Sources) -> Result<Policy, LoadError> {
+        let mut ast = crate::ast::Policy::default();
+        let mut diagnostics = Vec::new();
+        for (i, f) in sources.files().iter().enumerate() {
+            match parser::parse_file(i, &f.text) {
+                Ok(p) => ast.extend(p),
+                Err(d) => diagnostics.extend(d),
+            }
+        }
+        if !diagnostics.is_empty() {
+            return Err(LoadError::Invalid { sources, diagnostics });
+        }
+        let checked = match check::check(&ast) {
+            Ok(c) => c,
+            Err(diagnostics) => return Err(LoadError::Invalid { sources, diagnostics }),
+        };
+        let warnings = checked.warnings.clone();
+        let (schema, rules) = compile::compile(checked);
+        Ok(Policy { sources, schema, rules, warnings })
+    }
+
+    pub fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    pub fn sources(&self) -> &Sources {
+        &self.sources
+    }
+
+    /// Warnings found while checking (the policy is usable regardless).
+    pub fn warnings(&self) -> &[PolicyDiagnostic] {
+        &self.warnings
+    }
+
+    /// Rule ids in evaluation order.
+    pub fn rule_ids(&self) -> impl Iterator<Item = &str> {
+        self.rules.iter().map(|r| r.id.as_str())
+    }
+
+    pub(crate) fn rules(&self) -> &[CompiledRule] {
+        &self.rules
+    }
+
+    /// Decides one entry: `document` holds the document-scoped facts in slot order, `item` the
+    /// entry's. Facts built by [`crate::facts`] are always in this shape.
+    pub fn evaluate(&self, document: &[Value], item: &[Value], as_of: Date) -> Result<Verdict<'_>, EvalError> {
+        let env = Env { document, item, as_of };
+        let (rule, params) = eval::decide(&self.rules, &env)?;
+        Ok(Verdict::new(self, rule, params))
+    }
+
+    /// Describes an evaluation error in words: which fact, which rule.
+    pub fn describe_error(&self, err: &EvalError) -> String {
+        use crate::eval::EvalErrorKind as K;
+        let rule = err.rule.and_then(|r| self.rules.get(r)).map(|r| r.id.as_str());
+        match (&err.kind, rule) {
+            (K::AbsentFact { fact }, Some(rule)) => {
+                let path = self.schema.fields.get(*fact).map_or("?", |f| f.path.as_str());
+                format!(
+                    "rule `{rule}` needs `{path}`, which has no value; give `{path}` or have the rule test `present({path})` first"
+                )
+            }
+            (K::NoRuleMatched, _) => "no rule matched these facts; the policy has a gap here".to_string(),
+            (kind, Some(rule)) => format!("rule `{rule}`: {kind}"),
+            (kind, None) => kind.to_string(),
+        }
+    }
+}
+
+impl Policy {
+    /// Evaluates every entry of a fact document into output records, in entry order. A bad
+    /// entry becomes an error record; the others are still decided. `as_of` is the date to use
+    /// (see [`Document::as_of`] for the document's own).
+    pub fn records(&self, doc: &Document, as_of: Date) -> Vec<Record> {
+        let schema = &self.schema;
+        let label_key = schema
+            .label
+            .and_then(|l| schema.fields.get(l))
+            .and_then(|f| schema.groups.get(f.group))
+            .map_or("label", |g| g.name.as_str());
+        let key_name = schema.item_group.and_then(|g| schema.groups.get(g)).map_or("entry", |g| g.name.as_str());
+        let record = |key: Option<String>, outcome| Record {
+            source: doc.source.clone(),
+            label_key: label_key.to_string(),
+            label: doc.label.clone(),
+            key_name: key_name.to_string(),
+            key,
+            outcome,
+        };
+        let join = |errs: &[FactError]| errs.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
+        let shared = match &doc.shared {
+            Ok(s) => s,
+            Err(errs) => {
+                let msg = join(errs);
+                if doc.entries.is_empty() {
+                    return vec![record(None, Err(msg))];
+                }
+                return doc.entries.iter().map(|e| record(e.key.clone(), Err(msg.clone()))).collect();
+            }
+        };
+        doc.entries
+            .iter()
+            .map(|e| {
+                let outcome = match &e.values {
+                    Err(errs) => Err(join(errs)),
+                    Ok(item) => match self.evaluate(shared, item, as_of) {
+                        Ok(v) => Ok(Decision::from_verdict(&v)),
+                        Err(err) => Err(self.describe_error(&err)),
+                    },
+                };
+                record(e.key.clone(), outcome)
+            })
+            .collect()
+    }
+
+    /// Reads fact text in the given format and evaluates it. `as_of` overrides the documents'
+    /// own dates when given; otherwise each document's `as_of`, or `today`.
+    pub fn evaluate_text(
+        &self,
+        text: &str,
+        format: Format,
+        source: &str,
+        as_of: Option<Date>,
+        today: Date,
+    ) -> Vec<(Date, Record)> {
+        facts::parse(&self.schema, text, format, source)
+            .iter()
+            .flat_map(|doc| {
+                let date = as_of.or(doc.as_of).unwrap_or(today);
+                self.records(doc, date).into_iter().map(move |r| (date, r))
+            })
+            .collect()
+    }
+}

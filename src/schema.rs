@@ -1,0 +1,116 @@
+//! The fact schema a policy declares: enums, fact groups and their fields, and actions.
+//!
+//! Built by the checker from the AST; read by the fact loaders (to validate input), the
+//! compiler (to assign slots) and the output layer (to name enum values and parameters).
+
+use crate::value::Value;
+
+pub type EnumId = usize;
+pub type FieldId = usize;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Type {
+    Bool,
+    Int,
+    Date,
+    Text,
+    Enum(EnumId),
+}
+
+#[derive(Clone, Debug)]
+pub struct EnumDef {
+    pub name: String,
+    pub values: Vec<String>,
+    pub descriptions: Vec<Option<String>>,
+}
+
+/// Where a fact's value lives: in the document (read once per document), or in each entry of
+/// the document's list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Scope {
+    Document,
+    Item,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Slot {
+    pub scope: Scope,
+    pub index: usize,
+}
+
+#[derive(Clone, Debug)]
+pub struct FieldDef {
+    /// Dotted name, such as `subscription.term_end`.
+    pub path: String,
+    /// Name inside its group, such as `term_end`.
+    pub name: String,
+    pub group: usize,
+    pub ty: Type,
+    pub optional: bool,
+    pub default: Option<Value>,
+    pub description: Option<String>,
+    pub slot: Slot,
+}
+
+#[derive(Clone, Debug)]
+pub struct GroupDef {
+    pub name: String,
+    /// For a repeated group, the document key that holds the list of entries.
+    pub list: Option<String>,
+    pub fields: Vec<FieldId>,
+}
+
+#[derive(Clone, Debug)]
+pub struct ActionDef {
+    pub name: String,
+    pub params: Vec<(String, Type)>,
+    pub description: String,
+}
+
+/// The schema of the facts and the actions of one policy.
+#[derive(Clone, Debug, Default)]
+pub struct Schema {
+    pub enums: Vec<EnumDef>,
+    pub groups: Vec<GroupDef>,
+    pub fields: Vec<FieldDef>,
+    pub actions: Vec<ActionDef>,
+    /// The repeated group, if the policy declares one with `each`.
+    pub item_group: Option<usize>,
+    /// The text fact marked `@label` (names a document in output).
+    pub label: Option<FieldId>,
+    /// The text fact marked `@key` (identifies an entry in output).
+    pub key: Option<FieldId>,
+    /// Number of document-scoped and item-scoped slots.
+    pub document_slots: usize,
+    pub item_slots: usize,
+}
+
+impl Schema {
+    pub fn field_by_path(&self, path: &str) -> Option<FieldId> {
+        self.fields.iter().position(|f| f.path == path)
+    }
+
+    pub fn group_by_name(&self, name: &str) -> Option<usize> {
+        self.groups.iter().position(|g| g.name == name)
+    }
+
+    pub fn type_name(&self, ty: Type) -> &str {
+        match ty {
+            Type::Bool => "bool",
+            Type::Int => "int",
+            Type::Date => "date",
+            Type::Text => "text",
+            Type::Enum(e) => self.enums.get(e).map_or("?", |d| d.name.as_str()),
+        }
+    }
+
+    /// The name of an enum value, or `?` for an index the enum does not have.
+    pub fn enum_value_name(&self, e: EnumId, v: u16) -> &str {
+        self.enums.get(e).and_then(|d| d.values.get(usize::from(v))).map_or("?", String::as_str)
+    }
+
+    /// The fields of a scope in slot order.
+    pub fn fields_in(&self, scope: Scope) -> impl Iterator<Item = &FieldDef> {
+        self.fields.iter().filter(move |f| f.slot.scope == scope)
+    }
+}
