@@ -654,6 +654,10 @@ impl Cx {
             Some((lt, rt))
         } else {
             let lt = self.expr(l, None);
+            if lt.is_none() && is_bare_name(r) {
+                // Its type depended on the left side, which is already reported.
+                return None;
+            }
             let rt = self.expr(r, lt.as_ref().map(|t| t.1));
             Some((lt?, rt?))
         }

@@ -255,7 +255,6 @@ fn eval(args: EvalArgs, out: &mut dyn Write, err: &mut dyn Write, out_color: boo
         }
     };
     let today = Date::from_naive(chrono::Local::now().date_naive());
-    let default_as_of = args.as_of.unwrap_or(today);
     let mut failed = 0usize;
     let mut total = 0usize;
     let mut all: Vec<(Date, Record)> = Vec::new();
@@ -265,7 +264,7 @@ fn eval(args: EvalArgs, out: &mut dyn Write, err: &mut dyn Write, out_color: boo
             total += 1;
             failed += usize::from(r.outcome.is_err());
             if args.format == OutputFormat::Jsonl {
-                let line = record_json(&r, date, default_as_of);
+                let line = record_json(&r, date, args.as_of.unwrap_or(date));
                 writeln!(out, "{line}")?;
             } else {
                 all.push((date, r));
@@ -275,18 +274,23 @@ fn eval(args: EvalArgs, out: &mut dyn Write, err: &mut dyn Write, out_color: boo
             out.flush()?;
         }
     }
+    // The run's date: --as-of, else the one date every document gave, else today.
+    let default_as_of = args.as_of.unwrap_or_else(|| match all.first() {
+        Some((first, _)) if all.iter().all(|(d, _)| d == first) => *first,
+        _ => today,
+    });
     match args.format {
         OutputFormat::Jsonl => {}
         OutputFormat::Json | OutputFormat::Yaml => {
             let results: Vec<serde_json::Value> = all.iter().map(|(d, r)| record_json(r, *d, default_as_of)).collect();
             let doc = serde_json::json!({ "as_of": default_as_of.to_string(), "results": results });
-            if args.format == OutputFormat::Json {
-                serde_json::to_writer_pretty(&mut *out, &doc).map_err(io::Error::other)?;
-                writeln!(out)?;
+            // Rendered in memory first, so a write error keeps its kind (a closed pipe stays quiet).
+            let text = if args.format == OutputFormat::Json {
+                serde_json::to_string_pretty(&doc).map_err(io::Error::other)? + "\n"
             } else {
-                let text = serde_yaml::to_string(&doc).map_err(io::Error::other)?;
-                out.write_all(text.as_bytes())?;
-            }
+                serde_yaml::to_string(&doc).map_err(io::Error::other)?
+            };
+            out.write_all(text.as_bytes())?;
         }
         OutputFormat::Human => human(&all, out, out_color)?,
     }

@@ -135,6 +135,7 @@ pub fn render(diagnostics: &[PolicyDiagnostic], sources: &Sources, color: bool) 
         if handler.render_report(&mut out, &rendered).is_err() {
             out.push_str(&format!("{}: {}\n", d.code, d.message));
         }
+        out.push('\n');
     }
     out
 }

@@ -41,7 +41,11 @@ impl LoadError {
     /// The error with any policy diagnostics rendered as source snippets.
     pub fn render(&self, color: bool) -> String {
         match self {
-            LoadError::Invalid { sources, diagnostics } => render(diagnostics, sources, color),
+            LoadError::Invalid { sources, diagnostics } => {
+                let n = count_errors(diagnostics);
+                let plural = if n == 1 { "" } else { "s" };
+                format!("{}error: the policy has {n} error{plural}\n", render(diagnostics, sources, color))
+            }
             other => format!("error: {other}\n"),
         }
     }

@@ -1,8 +1,6 @@
 //! Verdicts: what a decision says (action, parameters, deciding rule, reason, citation), and
 //! the owned, serialisable record the CLI prints for each entry.
 
-use std::collections::BTreeMap;
-
 use chrono::NaiveDate;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
@@ -113,7 +111,8 @@ fn param_value<'a>(policy: &'a Policy, ty: Type, v: &'a Value) -> ParamValue<'a>
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Decision {
     pub action: String,
-    pub params: BTreeMap<String, serde_json::Value>,
+    /// In the action's declaration order.
+    pub params: serde_json::Map<String, serde_json::Value>,
     pub rule: String,
     pub reason: String,
     /// The rule's citation; shown to people, not part of the JSON record.
