@@ -7,12 +7,13 @@ use std::path::Path;
 fn main() {
     let dir = Path::new("rules");
     println!("cargo::rerun-if-changed=rules");
-    let mut files: Vec<_> = std::fs::read_dir(dir)
-        .map(|rd| rd.filter_map(Result::ok).map(|e| e.path()).collect())
-        .unwrap_or_default();
+    let mut files: Vec<_> =
+        std::fs::read_dir(dir).map(|rd| rd.filter_map(Result::ok).map(|e| e.path()).collect()).unwrap_or_default();
     files.retain(|p| p.extension().is_some_and(|e| e == "handover"));
     files.sort();
-    let mut out = String::from("/// The shipped policy's files: (name, text), in name order.\npub const BUILTIN_RULES: &[(&str, &str)] = &[\n");
+    let mut out = String::from(
+        "/// The shipped policy's files: (name, text), in name order.\npub const BUILTIN_RULES: &[(&str, &str)] = &[\n",
+    );
     for f in &files {
         println!("cargo::rerun-if-changed={}", f.display());
         let abs = std::fs::canonicalize(f).unwrap_or_else(|_| f.clone());

@@ -7,7 +7,7 @@
 use chrono::NaiveDate;
 
 /// A byte range in one source file of the policy.
-#[derive(Clone, Copy, Debug, Default, Eq, Hash)]
+#[derive(Clone, Copy, Debug, Default, Eq)]
 pub struct Span {
     /// Index of the file in the policy's [`crate::source::Sources`].
     pub file: usize,
@@ -188,7 +188,11 @@ pub enum ExprKind {
     And(Vec<Expr>),
     Or(Vec<Expr>),
     Compare(CmpOp, Box<Expr>, Box<Expr>),
-    In { negated: bool, value: Box<Expr>, set: Vec<Expr> },
+    In {
+        negated: bool,
+        value: Box<Expr>,
+        set: Vec<Expr>,
+    },
     Arith(ArithOp, Box<Expr>, Box<Expr>),
 }
 

@@ -27,7 +27,11 @@ pub enum TExpr {
     Or(Vec<TExpr>),
     /// Both operands have the given type.
     Compare(CmpOp, Box<TExpr>, Box<TExpr>),
-    In { negated: bool, value: Box<TExpr>, set: Vec<TExpr> },
+    In {
+        negated: bool,
+        value: Box<TExpr>,
+        set: Vec<TExpr>,
+    },
     /// Integer or day arithmetic; dates are days, so `date - date` is a number of days.
     Arith(ArithOp, Box<TExpr>, Box<TExpr>, Type),
 }
@@ -365,7 +369,11 @@ impl Cx {
                     params.push((p.name.node.clone(), ty));
                 }
             }
-            self.schema.actions.push(ActionDef { name: a.name.node.clone(), params, description: a.description.clone() });
+            self.schema.actions.push(ActionDef {
+                name: a.name.node.clone(),
+                params,
+                description: a.description.clone(),
+            });
         }
     }
 
@@ -505,7 +513,11 @@ impl Cx {
     fn mismatch(&self, span: Span, want: Type, got: Type) -> PolicyDiagnostic {
         PolicyDiagnostic::error(
             "check::type-mismatch",
-            format!("expected a value of type `{}`, found `{}`", self.schema.type_name(want), self.schema.type_name(got)),
+            format!(
+                "expected a value of type `{}`, found `{}`",
+                self.schema.type_name(want),
+                self.schema.type_name(got)
+            ),
             span,
             format!("this is `{}`", self.schema.type_name(got)),
         )
@@ -515,7 +527,9 @@ impl Cx {
     fn condition(&mut self, e: &ast::Expr) -> Option<TExpr> {
         let (t, ty) = self.expr(e, Some(Type::Bool))?;
         if ty != Type::Bool {
-            let d = self.mismatch(e.span, Type::Bool, ty).with_help("a condition must be true or false; compare the value with something");
+            let d = self
+                .mismatch(e.span, Type::Bool, ty)
+                .with_help("a condition must be true or false; compare the value with something");
             self.err(d);
             return None;
         }
@@ -527,7 +541,8 @@ impl Cx {
         if let Some(id) = self.schema.field_by_path(&text) {
             return Some(id);
         }
-        let mut d = PolicyDiagnostic::error("check::unknown-fact", format!("unknown fact `{text}`"), span, "not declared");
+        let mut d =
+            PolicyDiagnostic::error("check::unknown-fact", format!("unknown fact `{text}`"), span, "not declared");
         let paths: Vec<&str> = self.schema.fields.iter().map(|f| f.path.as_str()).collect();
         d = match did_you_mean(&text, paths.iter().copied()) {
             Some(s) => d.with_help(format!("did you mean `{s}`?")),
@@ -567,7 +582,10 @@ impl Cx {
             ExprKind::And(parts) | ExprKind::Or(parts) => {
                 let typed: Vec<Option<TExpr>> = parts.iter().map(|p| self.bool_operand(p)).collect();
                 let typed: Vec<TExpr> = typed.into_iter().collect::<Option<_>>()?;
-                Some((if matches!(e.node, ExprKind::And(_)) { TExpr::And(typed) } else { TExpr::Or(typed) }, Type::Bool))
+                Some((
+                    if matches!(e.node, ExprKind::And(_)) { TExpr::And(typed) } else { TExpr::Or(typed) },
+                    Type::Bool,
+                ))
             }
             ExprKind::Compare(op, l, r) => {
                 let (lt, rt) = self.pair(l, r)?;
@@ -594,10 +612,9 @@ impl Cx {
                     match self.expr(item, Some(vty)) {
                         Some((t, ty)) if ty == vty => items.push(t),
                         Some((_, ty)) => {
-                            let d = self.mismatch(item.span, vty, ty).with_help(format!(
-                                "every member must have the type of `{}`",
-                                snippet_of(value)
-                            ));
+                            let d = self
+                                .mismatch(item.span, vty, ty)
+                                .with_help(format!("every member must have the type of `{}`", snippet_of(value)));
                             self.err(d);
                             ok = false;
                         }
@@ -626,7 +643,9 @@ impl Cx {
                                 e.span,
                                 "unsupported operands",
                             )
-                            .with_help("arithmetic works on `int`s and on dates: date - date (days), date ± int, int ± int"),
+                            .with_help(
+                                "arithmetic works on `int`s and on dates: date - date (days), date ± int, int ± int",
+                            ),
                         );
                         return None;
                     }
@@ -670,11 +689,7 @@ impl Cx {
         self.err(
             PolicyDiagnostic::error(
                 "check::type-mismatch",
-                format!(
-                    "cannot compare `{}` with `{}`",
-                    self.schema.type_name(l.1),
-                    self.schema.type_name(r.1)
-                ),
+                format!("cannot compare `{}` with `{}`", self.schema.type_name(l.1), self.schema.type_name(r.1)),
                 whole,
                 "different types",
             )
@@ -696,13 +711,8 @@ impl Cx {
                         span,
                         "not a fact or a value here",
                     );
-                    let candidates: Vec<&str> = self
-                        .schema
-                        .fields
-                        .iter()
-                        .filter(|f| f.name == name)
-                        .map(|f| f.path.as_str())
-                        .collect();
+                    let candidates: Vec<&str> =
+                        self.schema.fields.iter().filter(|f| f.name == name).map(|f| f.path.as_str()).collect();
                     d = if let Some(first) = candidates.first() {
                         d.with_help(format!("facts are named with their group: did you mean `{first}`?"))
                     } else {

@@ -52,17 +52,18 @@ pub enum Command {
 }
 
 const EVAL_HELP: &str = "\
-A fact file holds one customer and its subscriptions:
+A fact file holds one customer (the document) and its subscriptions (the entries):
 
-  as_of: 2024-03-15            # optional; --as-of overrides; default today
-  partner:   { role: sales_agent, type: direct_bill }
-  customer:  { name: Contoso, cloud: commercial }
+  as_of: 2024-03-15             # optional; --as-of overrides; default today
+  partner:   { role: ..., type: ... }
+  customer:  { name: Contoso, cloud: ... }
   subscriptions:
-    - { id: contoso-m365, service: license_based, channel: csp_partner, term_end: 2024-06-30 }
+    - { id: contoso-m365, service: ..., channel: ..., term_end: 2024-06-30 }
 
-The keys and values are those the policy declares (see rules/schema.handover for the built-in
-one). YAML files may hold several documents separated by `---`; `.jsonl` files hold one JSON
-document per line. Errors name the file, the line (JSON Lines), and the field path.";
+The groups, keys and values are those the policy declares: for the built-in policy see
+rules/schema.handover, and examples/contoso.yaml for a complete file. YAML files may hold
+several documents separated by `---`; `.jsonl` files hold one JSON document per line. Errors
+name the file, the line (JSON Lines), the field path and what was expected.";
 
 #[derive(Debug, clap::Args)]
 pub struct EvalArgs {
@@ -220,7 +221,10 @@ fn read_inputs(args: &EvalArgs) -> Result<Vec<Input>, String> {
         } else {
             let bytes = std::fs::read(name).map_err(|e| format!("cannot read `{name}`: {}", io_reason(&e)))?;
             String::from_utf8(bytes).map_err(|e| {
-                format!("cannot read `{name}`: not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to())
+                format!(
+                    "cannot read `{name}`: not UTF-8 text (invalid byte at offset {})",
+                    e.utf8_error().valid_up_to()
+                )
             })?
         };
         let display = if name == "-" { "<stdin>".to_string() } else { name.clone() };
@@ -348,9 +352,16 @@ fn human(all: &[(Date, Record)], out: &mut dyn Write, color: bool) -> io::Result
                     .collect();
                 let action = if color { d.action.green().bold().to_string() } else { d.action.clone() };
                 let params = if params.is_empty() { String::new() } else { format!("  {}", params.join(", ")) };
-                writeln!(out, "  {} {key:<key_width$}  {action}{params}", if color { "✓".green().to_string() } else { "✓".into() })?;
+                writeln!(
+                    out,
+                    "  {} {key:<key_width$}  {action}{params}",
+                    if color { "✓".green().to_string() } else { "✓".into() }
+                )?;
                 let reason = format!("{} [{}]", d.reason, d.rule);
-                for line in textwrap::wrap(&reason, textwrap::Options::new(width).initial_indent(&indent).subsequent_indent(&indent)) {
+                for line in textwrap::wrap(
+                    &reason,
+                    textwrap::Options::new(width).initial_indent(&indent).subsequent_indent(&indent),
+                ) {
                     if color {
                         writeln!(out, "{}", line.dimmed())?;
                     } else {
@@ -363,7 +374,9 @@ fn human(all: &[(Date, Record)], out: &mut dyn Write, color: bool) -> io::Result
                 let mark = if color { "✗".red().to_string() } else { "✗".into() };
                 let label = if color { "error".red().bold().to_string() } else { "error".into() };
                 writeln!(out, "  {mark} {key:<key_width$}  {label}")?;
-                for line in textwrap::wrap(e, textwrap::Options::new(width).initial_indent(&indent).subsequent_indent(&indent)) {
+                for line in
+                    textwrap::wrap(e, textwrap::Options::new(width).initial_indent(&indent).subsequent_indent(&indent))
+                {
                     writeln!(out, "{line}")?;
                 }
             }

@@ -21,11 +21,24 @@ pub(crate) enum Op {
     And(Box<[Op]>),
     Or(Box<[Op]>),
     /// `fact in {values}` for an enum fact: bit `v` of `bits` is set when value `v` is in the set.
-    EnumIn { slot: Slot, field: FieldId, bits: Box<[u64]> },
+    EnumIn {
+        slot: Slot,
+        field: FieldId,
+        bits: Box<[u64]>,
+    },
     Compare(CmpOp, Box<Op>, Box<Op>),
-    In { negated: bool, value: Box<Op>, set: Box<[Op]> },
+    In {
+        negated: bool,
+        value: Box<Op>,
+        set: Box<[Op]>,
+    },
     /// Arithmetic over integers or days; `date` says the result is a date.
-    Arith { op: ArithOp, left: Box<Op>, right: Box<Op>, date: bool },
+    Arith {
+        op: ArithOp,
+        left: Box<Op>,
+        right: Box<Op>,
+        date: bool,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -37,7 +50,6 @@ pub(crate) struct CompiledRule {
     pub args: Box<[Op]>,
     pub reason: String,
     pub source: Option<String>,
-    pub span: crate::ast::Span,
 }
 
 pub(crate) fn compile(checked: Checked) -> (Schema, Vec<CompiledRule>) {
@@ -51,7 +63,6 @@ pub(crate) fn compile(checked: Checked) -> (Schema, Vec<CompiledRule>) {
             action: r.action,
             reason: r.reason,
             source: r.source,
-            span: r.span,
         })
         .collect();
     (schema, compiled)
@@ -126,9 +137,12 @@ fn op(schema: &Schema, e: &TExpr) -> Op {
             }
             fold(Op::In { negated: *negated, value: Box::new(value), set: set.into() })
         }
-        TExpr::Arith(a, l, r, ty) => {
-            fold(Op::Arith { op: *a, left: Box::new(op(schema, l)), right: Box::new(op(schema, r)), date: *ty == Type::Date })
-        }
+        TExpr::Arith(a, l, r, ty) => fold(Op::Arith {
+            op: *a,
+            left: Box::new(op(schema, l)),
+            right: Box::new(op(schema, r)),
+            date: *ty == Type::Date,
+        }),
     }
 }
 

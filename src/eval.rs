@@ -84,14 +84,6 @@ pub(crate) fn decide(rules: &[CompiledRule], env: &Env<'_>) -> Result<(usize, Ve
     Err(EvalError { rule: None, kind: EvalErrorKind::NoRuleMatched })
 }
 
-/// Evaluates a condition of one rule (used by explanations).
-pub(crate) fn condition(rule: &CompiledRule, env: &Env<'_>) -> R<bool> {
-    match &rule.when {
-        None => Ok(true),
-        Some(c) => truth(c, env),
-    }
-}
-
 /// The value of an expression that reads no facts, if it has one.
 pub(crate) fn constant(op: &Op) -> Option<Value> {
     let env = Env { document: &[], item: &[], as_of: Date::from_naive(chrono::NaiveDate::MIN) };

@@ -279,7 +279,12 @@ fn top_keys(schema: &Schema) -> String {
 }
 
 /// Reads the top level: `as_of`, the document groups into `doc.shared`; returns the raw list of entries.
-fn split_document(schema: &Schema, map: Vec<(Raw, Raw)>, doc: &mut Document, errors: &mut Vec<FactError>) -> Option<Vec<Raw>> {
+fn split_document(
+    schema: &Schema,
+    map: Vec<(Raw, Raw)>,
+    doc: &mut Document,
+    errors: &mut Vec<FactError>,
+) -> Option<Vec<Raw>> {
     let mut groups: Vec<Option<Raw>> = vec![None; schema.groups.len()];
     let mut entries = None;
     let mut seen: Vec<String> = Vec::new();
@@ -330,7 +335,8 @@ fn split_document(schema: &Schema, map: Vec<(Raw, Raw)>, doc: &mut Document, err
     doc.shared = Ok(shared);
     if schema.item_group.is_some() && entries.is_none() && errors.is_empty() {
         let list = schema.item_group.and_then(|g| schema.groups.get(g)).and_then(|g| g.list.as_deref()).unwrap_or("");
-        errors.push(FactError { path: list.to_string(), message: format!("missing: the document has no `{list}` list") });
+        errors
+            .push(FactError { path: list.to_string(), message: format!("missing: the document has no `{list}` list") });
     }
     entries
 }
@@ -347,7 +353,14 @@ fn entry(schema: &Schema, group: usize, raw: Raw, path: &str) -> Entry {
 }
 
 /// Reads one group's mapping into `out` (slot-indexed), applying defaults.
-fn read_group(schema: &Schema, group: usize, raw: Option<Raw>, path: &str, out: &mut [Value], errors: &mut Vec<FactError>) {
+fn read_group(
+    schema: &Schema,
+    group: usize,
+    raw: Option<Raw>,
+    path: &str,
+    out: &mut [Value],
+    errors: &mut Vec<FactError>,
+) {
     let Some(g) = schema.groups.get(group) else { return };
     let fields: Vec<&FieldDef> = g.fields.iter().filter_map(|f| schema.fields.get(*f)).collect();
     let map = match raw {

@@ -1,3 +1,43 @@
+//! handover: a policy engine that tells a Microsoft CSP partner, subscription by subscription,
+//! what to do when it takes over a customer's subscriptions bought elsewhere.
+//!
+//! The decisions are not in this crate's code: they are a policy written in a small declarative
+//! language (the shipped one lives in `rules/` and is embedded as [`Policy::builtin`]). A policy
+//! goes through one stage per module, in one direction:
+//!
+//! text → [`parser`] (pest) → [`ast`] → [`check`] (names, types, all problems at once) →
+//! `compile` (slots, enum bit-sets, folded constants) → [`eval`] (pure, first match wins) →
+//! [`verdict`].
+//!
+//! Facts arrive at the edge through [`facts`] (YAML, JSON, JSON Lines), validated against the
+//! schema the policy declares.
+//!
+//! # Example
+//!
+//! ```
+//! use handover::{Policy, facts::Format, value::Date};
+//!
+//! let policy = Policy::builtin().expect("the shipped policy checks");
+//! let facts = include_str!("../examples/contoso.yaml"); // as_of: 2024-03-15
+//! let today = Date::parse("2026-01-01").unwrap();
+//! let records = policy.evaluate_text(facts, Format::Yaml, "contoso.yaml", None, today);
+//!
+//! let (as_of, first) = &records[0];
+//! assert_eq!(as_of.to_string(), "2024-03-15");
+//! assert_eq!(first.key.as_deref(), Some("contoso-m365"));
+//! let decision = first.outcome.as_ref().expect("decided");
+//! assert_eq!(decision.action, "wait_for_term_end_or_cancel");
+//! assert_eq!(decision.params["days_left"], 107);
+//! assert_eq!(decision.rule, "license_elsewhere_term_running");
+//! println!("{}", decision.reason);
+//! ```
+//!
+//! For one decision without any text parsing, build the slot vectors yourself (see
+//! [`Policy::evaluate`]) or parse a document once with [`facts::parse`] and call
+//! [`Policy::records`].
+
+#![forbid(unsafe_code)]
+
 pub mod ast;
 pub mod check;
 pub mod cli;
@@ -13,3 +53,5 @@ pub mod value;
 pub mod verdict;
 
 pub use policy::{LoadError, Policy};
+pub use value::{Date, Value};
+pub use verdict::{Decision, ParamValue, Record, Verdict};

@@ -6,11 +6,11 @@ use crate::check;
 use crate::compile::{self, CompiledRule};
 use crate::diagnostic::{PolicyDiagnostic, render};
 use crate::eval::{self, Env, EvalError};
+use crate::facts::{self, Document, FactError, Format};
 use crate::parser;
 use crate::schema::Schema;
 use crate::source::Sources;
 use crate::value::{Date, Value};
-use crate::facts::{self, Document, FactError, Format};
 use crate::verdict::{Decision, Record, Verdict};
 
 include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));

@@ -38,11 +38,8 @@ fn syntax_error(file: usize, text: &str, err: pest::error::Error<Rule>) -> Polic
             .max(start + text[start..].chars().next().map_or(0, char::len_utf8))
     };
     let span = ast::Span::new(file, start, token_end);
-    let found = if start >= text.len() {
-        "the end of the file".to_string()
-    } else {
-        format!("`{}`", &text[start..token_end])
-    };
+    let found =
+        if start >= text.len() { "the end of the file".to_string() } else { format!("`{}`", &text[start..token_end]) };
     match err.variant {
         ErrorVariant::ParsingError { positives, negatives } => {
             let mut expected: Vec<&str> = positives.iter().filter_map(|r| describe(*r)).collect();
@@ -85,9 +82,12 @@ fn describe(rule: Rule) -> Option<&'static str> {
         Rule::date => "a date (YYYY-MM-DD)",
         Rule::int | Rule::neg_int => "a number",
         Rule::true_lit | Rule::false_lit => "`true` or `false`",
-        Rule::declaration | Rule::enum_decl | Rule::facts_decl | Rule::each_decl | Rule::action_decl | Rule::rule_decl => {
-            "a declaration (`enum`, `facts`, `each`, `action` or `rule`)"
-        }
+        Rule::declaration
+        | Rule::enum_decl
+        | Rule::facts_decl
+        | Rule::each_decl
+        | Rule::action_decl
+        | Rule::rule_decl => "a declaration (`enum`, `facts`, `each`, `action` or `rule`)",
         Rule::enum_value => "an enum value",
         Rule::field => "a field (`name: type`)",
         Rule::optional_mark => "`?`",
@@ -99,9 +99,7 @@ fn describe(rule: Rule) -> Option<&'static str> {
         Rule::argument => "an argument (`name: value`)",
         Rule::reason_clause => "`reason \"...\"`",
         Rule::source_clause => "`source \"...\"`",
-        Rule::expr | Rule::or_expr | Rule::and_expr | Rule::not_expr | Rule::cmp_expr | Rule::sum => {
-            "an expression"
-        }
+        Rule::expr | Rule::or_expr | Rule::and_expr | Rule::not_expr | Rule::cmp_expr | Rule::sum => "an expression",
         Rule::presence => "`present(...)`",
         Rule::literal | Rule::term => "a value",
         Rule::set => "a set (`[a, b]`)",
