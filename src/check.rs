@@ -46,6 +46,11 @@ pub struct CheckedRule {
     pub reason: String,
     pub source: Option<String>,
     pub span: Span,
+    /// Where the rule's id is written.
+    pub id_span: Span,
+    /// The spans of the condition's top-level `and` operands (one span when it is not an `and`),
+    /// in the order of the operands of `when`.
+    pub conjunct_spans: Vec<Span>,
 }
 
 /// A policy whose names and types are all known to be right.
@@ -421,6 +426,12 @@ impl Cx {
                 reason: r.reason.clone(),
                 source: r.source.clone(),
                 span: r.span,
+                id_span: r.id.span,
+                conjunct_spans: match &r.when {
+                    Some(ast::Node { node: ExprKind::And(parts), .. }) => parts.iter().map(|p| p.span).collect(),
+                    Some(w) => vec![w.span],
+                    None => vec![],
+                },
             });
         }
         out

@@ -47,7 +47,7 @@ pub enum Command {
     /// Evaluate fact files and print a verdict per entry (subscription).
     #[command(after_help = EVAL_HELP)]
     Eval(EvalArgs),
-    /// Load a policy (parse, names, types) and report every problem found.
+    /// Check a policy: parse, names and types, then prove it complete and find dead and overlapping rules.
     Check(CheckArgs),
 }
 
@@ -93,6 +93,29 @@ pub struct CheckArgs {
     /// Policy file or folder of `.handover` files [default: the built-in policy].
     #[arg(long, value_name = "PATH")]
     pub rules: Option<PathBuf>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = CheckFormat::Human)]
+    pub format: CheckFormat,
+
+    /// Exit with status 1 when there are warnings (gaps, dead rules).
+    #[arg(long, value_enum, value_name = "WHAT")]
+    pub deny: Option<Deny>,
+
+    /// Also show advice: overlapping rules and reads of facts that may be absent.
+    #[arg(long, short)]
+    pub verbose: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Deny {
+    Warnings,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormat {
+    Human,
+    Json,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -169,25 +192,82 @@ fn print_warnings(policy: &Policy, err: &mut dyn Write, color: bool) -> io::Resu
 }
 
 fn check(args: CheckArgs, out: &mut dyn Write, err: &mut dyn Write, color: bool) -> io::Result<u8> {
+    use crate::diagnostic::Severity;
     let policy = match load_policy(args.rules.as_ref()) {
         Ok(p) => p,
         Err(e) => {
-            err.write_all(e.render(color).as_bytes())?;
+            if args.format == CheckFormat::Json {
+                let diags = match &e {
+                    LoadError::Invalid { sources, diagnostics } => {
+                        diagnostics.iter().map(|d| diagnostic_json(d, sources)).collect()
+                    }
+                    other => vec![serde_json::json!({"severity": "error", "code": "load", "message": other.to_string()})],
+                };
+                let doc = serde_json::json!({"ok": false, "diagnostics": diags});
+                out.write_all((serde_json::to_string_pretty(&doc).map_err(io::Error::other)? + "\n").as_bytes())?;
+            } else {
+                err.write_all(e.render(color).as_bytes())?;
+            }
             return Ok(EXIT_FAILURE);
         }
     };
-    print_warnings(&policy, err, color)?;
-    let s = policy.schema();
-    writeln!(
-        out,
-        "ok: {} rules, {} actions, {} facts, {} enums, {} warnings",
-        policy.rule_ids().count(),
-        s.actions.len(),
-        s.fields.len(),
-        s.enums.len(),
-        policy.warnings().len()
-    )?;
-    Ok(EXIT_OK)
+    let analysis = crate::analysis::analyze(&policy, 5);
+    let mut diags: Vec<_> = policy.warnings().to_vec();
+    diags.extend(crate::analysis::diagnostics(&policy, &analysis));
+    let warnings = diags.iter().filter(|d| d.severity == Severity::Warning).count();
+    let advice = diags.iter().filter(|d| d.severity == Severity::Advice).count();
+    let rules = policy.rule_ids().count();
+    let dead = analysis.dead.len();
+    let code = if warnings > 0 && args.deny == Some(Deny::Warnings) { EXIT_SOME_FAILED } else { EXIT_OK };
+    if args.format == CheckFormat::Json {
+        let doc = serde_json::json!({
+            "ok": code == EXIT_OK,
+            "rules": rules,
+            "complete": analysis.gap_count == 0 && analysis.exhaustive,
+            "gaps": analysis.gap_count,
+            "dead_rules": analysis.dead.iter().filter_map(|d| policy.rule_ids().nth(d.rule)).collect::<Vec<_>>(),
+            "overlaps": analysis.overlaps.len(),
+            "diagnostics": diags.iter().map(|d| diagnostic_json(d, policy.sources())).collect::<Vec<_>>(),
+        });
+        out.write_all((serde_json::to_string_pretty(&doc).map_err(io::Error::other)? + "\n").as_bytes())?;
+        return Ok(code);
+    }
+    let shown: Vec<_> = diags.into_iter().filter(|d| args.verbose || d.severity != Severity::Advice).collect();
+    if !shown.is_empty() {
+        err.write_all(crate::diagnostic::render(&shown, policy.sources(), color).as_bytes())?;
+    }
+    let completeness = if analysis.gap_count == 0 && analysis.exhaustive {
+        "complete (every fact combination is decided)".to_string()
+    } else if analysis.gap_count > 0 {
+        format!("{} gap(s)", analysis.gap_count)
+    } else {
+        "completeness unknown (analysis budget exhausted)".to_string()
+    };
+    let dead_text = if dead == 0 { "no dead rules".to_string() } else { format!("{dead} dead rule(s)") };
+    let advice_text = if advice > 0 && !args.verbose {
+        format!("; {advice} advice note(s) (overlaps, absent facts): see --verbose")
+    } else {
+        String::new()
+    };
+    writeln!(out, "{rules} rules: {completeness}, {dead_text}, {warnings} warning(s){advice_text}")?;
+    Ok(code)
+}
+
+fn diagnostic_json(d: &crate::diagnostic::PolicyDiagnostic, sources: &crate::source::Sources) -> serde_json::Value {
+    let mut v = serde_json::json!({
+        "severity": d.severity,
+        "code": d.code,
+        "message": d.message,
+        "help": d.help,
+    });
+    if let (Some(span), Some(map)) = (d.span(), v.as_object_mut()) {
+        let (line, column) = sources.line_col(span.file, span.start);
+        let file = sources.get(span.file).map(|f| f.name.clone());
+        map.insert("file".into(), file.into());
+        map.insert("line".into(), line.into());
+        map.insert("column".into(), column.into());
+    }
+    v
 }
 
 /// One input, read fully before anything is evaluated.

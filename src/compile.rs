@@ -50,6 +50,10 @@ pub(crate) struct CompiledRule {
     pub args: Box<[Op]>,
     pub reason: String,
     pub source: Option<String>,
+    pub id_span: crate::ast::Span,
+    /// The condition's top-level `and` operands, each compiled alone, with its source span;
+    /// used to explain a decision operand by operand.
+    pub conjuncts: Vec<(Op, crate::ast::Span)>,
 }
 
 pub(crate) fn compile(checked: Checked) -> (Schema, Vec<CompiledRule>) {
@@ -58,6 +62,12 @@ pub(crate) fn compile(checked: Checked) -> (Schema, Vec<CompiledRule>) {
         .into_iter()
         .map(|r| CompiledRule {
             when: r.when.as_ref().map(|w| op(&schema, w)).filter(|w| !matches!(w, Op::Const(Value::Bool(true)))),
+            conjuncts: match &r.when {
+                Some(TExpr::And(parts)) => parts.iter().map(|p| op(&schema, p)).zip(r.conjunct_spans.iter().copied()).collect(),
+                Some(w) => r.conjunct_spans.first().map(|s| vec![(op(&schema, w), *s)]).unwrap_or_default(),
+                None => vec![],
+            },
+            id_span: r.id_span,
             args: r.args.iter().map(|a| op(&schema, a)).collect(),
             id: r.id,
             action: r.action,

@@ -14,6 +14,8 @@ use crate::source::Sources;
 pub enum Severity {
     Error,
     Warning,
+    /// Information worth knowing that is not a problem (an intended overlap, say).
+    Advice,
 }
 
 /// One problem found in a policy.
@@ -99,6 +101,7 @@ impl miette::Diagnostic for RenderedDiagnostic {
         Some(match self.diagnostic.severity {
             Severity::Error => miette::Severity::Error,
             Severity::Warning => miette::Severity::Warning,
+            Severity::Advice => miette::Severity::Advice,
         })
     }
 
@@ -118,7 +121,7 @@ impl miette::Diagnostic for RenderedDiagnostic {
 /// Renders diagnostics as text with source snippets. `color` chooses ANSI colours.
 pub fn render(diagnostics: &[PolicyDiagnostic], sources: &Sources, color: bool) -> String {
     let theme = if color { miette::GraphicalTheme::unicode() } else { miette::GraphicalTheme::unicode_nocolor() };
-    let handler = miette::GraphicalReportHandler::new_themed(theme).with_width(100);
+    let handler = miette::GraphicalReportHandler::new_themed(theme).with_width(100).with_wrap_lines(false);
     let mut out = String::new();
     for d in diagnostics {
         let rendered = d.attach(sources);

@@ -38,6 +38,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod analysis;
 pub mod ast;
 pub mod check;
 pub mod cli;

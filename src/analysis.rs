@@ -1,0 +1,1010 @@
+//! Static analysis of a policy's ordered rules over its declared schema: gaps (facts no rule
+//! matches), dead rules (earlier rules catch everything they match), overlaps (two rules with
+//! different actions that can match the same facts), and reads of optional facts that can be
+//! absent.
+//!
+//! The analysis follows the evaluator exactly: rules in order, `and`/`or` left to right with
+//! early exit, absent optional facts as errors. It explores the space of fact values lazily:
+//! whenever a condition's value depends on something not yet decided (which values an enum fact
+//! may take, a bool, whether an optional fact is present, a comparison between dates or numbers)
+//! it splits the space in two and goes on in each half. Enum and bool facts are tracked exactly
+//! (an enum fact as the set of its values still possible); dates and integers as difference
+//! constraints `x - y <= k` between facts, `as_of` and constants, kept closed (all pairs) so that
+//! contradictory halves (`a < b` and `b < a`) are pruned at once. Comparisons outside that form
+//! (text, sums of three terms) are treated as free booleans, which is sound but may report a gap
+//! that cannot occur; such witnesses say what they assume.
+
+use crate::ast::{ArithOp, CmpOp};
+use crate::compile::{CompiledRule, Op};
+use crate::policy::Policy;
+use crate::schema::{FieldId, Schema, Slot, Type};
+use crate::value::{Date, Value};
+
+/// How many leaves (regions of the fact space) one exploration visits before giving up.
+pub const DEFAULT_BUDGET: usize = 2_000_000;
+
+const INF: i64 = i64::MAX / 4;
+
+/// A concrete fact assignment that reaches some outcome.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Witness {
+    pub as_of: Date,
+    /// One entry per schema field; `None` when the fact is absent (or left to its default).
+    pub values: Vec<Option<Value>>,
+    /// Conditions the analysis could not model, with the value this witness assumes for them.
+    pub assumptions: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Gap {
+    pub witness: Witness,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct DeadRule {
+    pub rule: usize,
+    /// Earlier rules that decide every case this rule matches (empty when its condition can never hold).
+    pub shadowed_by: Vec<usize>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Overlap {
+    pub first: usize,
+    pub second: usize,
+    pub witness: Witness,
+}
+
+/// A rule reads an optional fact that can be absent at that point: such entries are errors.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AbsentRead {
+    pub rule: usize,
+    pub field: FieldId,
+    pub witness: Witness,
+}
+
+/// Everything [`analyze`] found.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Analysis {
+    /// Regions no rule matches, each with a witness (at most `max_witnesses`).
+    pub gaps: Vec<Gap>,
+    /// Number of gap regions found (may exceed `gaps.len()`).
+    pub gap_count: usize,
+    pub dead: Vec<DeadRule>,
+    pub overlaps: Vec<Overlap>,
+    pub absent_reads: Vec<AbsentRead>,
+    /// Rules each region decided by: how many regions each rule decides.
+    pub regions_per_rule: Vec<usize>,
+    /// False when the exploration budget ran out (results are then partial).
+    pub exhaustive: bool,
+}
+
+/// Analyses a policy. `max_witnesses` bounds the number of gap witnesses kept.
+pub fn analyze(policy: &Policy, max_witnesses: usize) -> Analysis {
+    let ex = Explorer::new(policy.schema(), policy.rules());
+    let mut out = Analysis { regions_per_rule: vec![0; ex.rules.len()], exhaustive: true, ..Analysis::default() };
+    let mut budget = DEFAULT_BUDGET;
+
+    // 1. The whole space, first match wins.
+    let mut absent_seen: Vec<(usize, FieldId)> = Vec::new();
+    ex.first_match(ex.initial(), 0, ex.rules.len(), &mut budget, &mut |st, leaf| match leaf {
+        Leaf::Match(r) => {
+            if let Some(n) = out.regions_per_rule.get_mut(r) {
+                *n += 1;
+            }
+        }
+        Leaf::Gap => {
+            out.gap_count += 1;
+            if out.gaps.len() < max_witnesses {
+                out.gaps.push(Gap { witness: ex.witness(st) });
+            }
+        }
+        Leaf::Absent(rule, field) => {
+            if !absent_seen.contains(&(rule, field)) {
+                absent_seen.push((rule, field));
+                out.absent_reads.push(AbsentRead { rule, field, witness: ex.witness(st) });
+            }
+        }
+    });
+
+    // 2. Dead rules, and the earlier rules that catch what they match.
+    for (i, rule) in ex.rules.iter().enumerate() {
+        if out.regions_per_rule.get(i).copied().unwrap_or(0) > 0 {
+            continue;
+        }
+        let mut catchers: Vec<usize> = Vec::new();
+        let pre = rule.when.as_ref();
+        ex.satisfying(ex.initial(), pre, &mut budget, &mut |st| {
+            ex.first_match(st.clone(), 0, i, &mut 0usize.wrapping_add(DEFAULT_BUDGET), &mut |_, leaf| match leaf {
+                Leaf::Match(r) | Leaf::Absent(r, _) => {
+                    if !catchers.contains(&r) {
+                        catchers.push(r);
+                    }
+                }
+                Leaf::Gap => {}
+            });
+        });
+        catchers.sort_unstable();
+        out.dead.push(DeadRule { rule: i, shadowed_by: catchers });
+    }
+
+    // 3. Overlaps between live rules with different actions.
+    let summaries: Vec<Option<Vec<(FieldId, Box<[u64]>)>>> = ex.rules.iter().map(|r| enum_summary(r)).collect();
+    for j in 0..ex.rules.len() {
+        let Some(rj) = ex.rules.get(j) else { continue };
+        if rj.when.is_none() || out.dead.iter().any(|d| d.rule == j) {
+            continue;
+        }
+        for i in 0..j {
+            let Some(ri) = ex.rules.get(i) else { continue };
+            if ri.action == rj.action || ri.when.is_none() {
+                continue;
+            }
+            if let (Some(Some(a)), Some(Some(b))) = (summaries.get(i), summaries.get(j)) {
+                if disjoint(a, b) {
+                    continue;
+                }
+            }
+            let conds: Vec<&Op> = [ri.when.as_ref(), rj.when.as_ref()].into_iter().flatten().collect();
+            if let Some(st) = ex.solve(ex.initial(), &conds, &mut budget) {
+                out.overlaps.push(Overlap { first: i, second: j, witness: ex.witness(&st) });
+            }
+        }
+    }
+    out.exhaustive = budget > 0;
+    out
+}
+
+/// The enum tests a rule's condition makes at its top level (`a in [..] and b == x`), merged per field.
+fn enum_summary(rule: &CompiledRule) -> Option<Vec<(FieldId, Box<[u64]>)>> {
+    let mut out: Vec<(FieldId, Box<[u64]>)> = Vec::new();
+    let mut add = |field: FieldId, bits: &[u64]| {
+        if let Some((_, b)) = out.iter_mut().find(|(f, _)| *f == field) {
+            *b = b.iter().zip(bits).map(|(x, y)| x & y).collect();
+        } else {
+            out.push((field, bits.into()));
+        }
+    };
+    match rule.when.as_ref()? {
+        Op::EnumIn { field, bits, .. } => add(*field, bits),
+        Op::And(xs) => {
+            for x in xs.iter() {
+                if let Op::EnumIn { field, bits, .. } = x {
+                    add(*field, bits);
+                }
+            }
+        }
+        _ => {}
+    }
+    Some(out)
+}
+
+fn disjoint(a: &[(FieldId, Box<[u64]>)], b: &[(FieldId, Box<[u64]>)]) -> bool {
+    a.iter().any(|(fa, ba)| {
+        b.iter().any(|(fb, bb)| fa == fb && ba.iter().zip(bb.iter()).all(|(x, y)| x & y == 0))
+    })
+}
+
+enum Leaf {
+    Match(usize),
+    Gap,
+    Absent(usize, FieldId),
+}
+
+/// A three-valued result: known, or waiting on a decision, or an absent-fact error.
+enum Tri<T> {
+    Known(T),
+    Need(Atom),
+    Absent(FieldId),
+}
+
+use Tri::{Absent, Known, Need};
+
+#[derive(Clone, Debug)]
+enum Atom {
+    Present(FieldId),
+    Bool(FieldId),
+    /// Split the values an enum fact may take by membership in `bits`.
+    EnumSplit(FieldId, Box<[u64]>),
+    /// Try each value an enum fact may take.
+    EnumEach(FieldId),
+    /// `x - y <= k` over numeric variables.
+    Diff(usize, usize, i64),
+    /// A condition the analysis cannot model, identified by its address.
+    Opaque(usize),
+}
+
+/// What is known about the facts in one region of the space.
+#[derive(Clone, Debug)]
+struct State {
+    enums: Vec<Box<[u64]>>,
+    bools: Vec<Option<bool>>,
+    present: Vec<Option<bool>>,
+    /// `bound[x * n + y]`: the tightest known upper bound on `x - y`.
+    bound: Vec<i64>,
+    opaque: Vec<(usize, bool)>,
+}
+
+struct Explorer<'p> {
+    schema: &'p Schema,
+    rules: &'p [CompiledRule],
+    /// Numeric variable of each field (`None` for non-numeric ones). Variable 0 is the constant
+    /// zero, variable 1 is `as_of`.
+    var_of: Vec<Option<usize>>,
+    nvars: usize,
+}
+
+/// A linear form `sum(coef * var) + c`.
+struct Lin {
+    terms: Vec<(usize, i64)>,
+    c: i64,
+}
+
+impl<'p> Explorer<'p> {
+    fn new(schema: &'p Schema, rules: &'p [CompiledRule]) -> Self {
+        let mut nvars = 2;
+        let var_of = schema
+            .fields
+            .iter()
+            .map(|f| {
+                matches!(f.ty, Type::Int | Type::Date).then(|| {
+                    nvars += 1;
+                    nvars - 1
+                })
+            })
+            .collect();
+        Explorer { schema, rules, var_of, nvars }
+    }
+
+    fn initial(&self) -> State {
+        let n = self.nvars;
+        let mut bound = vec![INF; n * n];
+        for v in 0..n {
+            if let Some(b) = bound.get_mut(v * n + v) {
+                *b = 0;
+            }
+        }
+        State {
+            enums: self
+                .schema
+                .fields
+                .iter()
+                .map(|f| match f.ty {
+                    Type::Enum(e) => {
+                        let len = self.schema.enums.get(e).map_or(0, |d| d.values.len());
+                        let mut bits = vec![0u64; len.div_ceil(64).max(1)];
+                        for v in 0..len {
+                            if let Some(w) = bits.get_mut(v / 64) {
+                                *w |= 1 << (v % 64);
+                            }
+                        }
+                        bits.into_boxed_slice()
+                    }
+                    _ => Vec::new().into_boxed_slice(),
+                })
+                .collect(),
+            bools: vec![None; self.schema.fields.len()],
+            present: self.schema.fields.iter().map(|f| if f.optional { None } else { Some(true) }).collect(),
+            bound,
+            opaque: Vec::new(),
+        }
+    }
+
+    fn field_of_slot(&self, slot: Slot) -> Option<FieldId> {
+        self.schema.fields.iter().position(|f| f.slot == slot)
+    }
+
+    // ---- exploration ----------------------------------------------------------------------
+
+    /// First match over `rules[from..to]`, reporting each leaf region.
+    fn first_match(&self, st: State, from: usize, to: usize, budget: &mut usize, leaf: &mut dyn FnMut(&State, Leaf)) {
+        if *budget == 0 {
+            return;
+        }
+        for i in from..to {
+            let Some(rule) = self.rules.get(i) else { break };
+            let t = match &rule.when {
+                None => Known(true),
+                Some(c) => self.truth(c, &st),
+            };
+            match t {
+                Known(false) => continue,
+                Known(true) => {
+                    // The parameters are computed too: they may read absent facts.
+                    for a in rule.args.iter() {
+                        match self.reads_present(a, &st) {
+                            Known(()) => {}
+                            Need(atom) => {
+                                for s in self.refine(&st, &atom) {
+                                    self.first_match(s, i, to, budget, leaf);
+                                }
+                                return;
+                            }
+                            Absent(f) => {
+                                *budget = budget.saturating_sub(1);
+                                leaf(&st, Leaf::Absent(i, f));
+                                return;
+                            }
+                        }
+                    }
+                    *budget = budget.saturating_sub(1);
+                    leaf(&st, Leaf::Match(i));
+                    return;
+                }
+                Need(atom) => {
+                    for s in self.refine(&st, &atom) {
+                        self.first_match(s, i, to, budget, leaf);
+                    }
+                    return;
+                }
+                Absent(f) => {
+                    *budget = budget.saturating_sub(1);
+                    leaf(&st, Leaf::Absent(i, f));
+                    return;
+                }
+            }
+        }
+        *budget = budget.saturating_sub(1);
+        leaf(&st, Leaf::Gap);
+    }
+
+    /// Calls `found` for each region where `cond` holds (every region when `cond` is `None`).
+    fn satisfying(&self, st: State, cond: Option<&Op>, budget: &mut usize, found: &mut dyn FnMut(&State)) {
+        if *budget == 0 {
+            return;
+        }
+        let Some(cond) = cond else {
+            found(&st);
+            return;
+        };
+        match self.truth(cond, &st) {
+            Known(true) => {
+                *budget = budget.saturating_sub(1);
+                found(&st);
+            }
+            Known(false) | Absent(_) => *budget = budget.saturating_sub(1),
+            Need(atom) => {
+                for s in self.refine(&st, &atom) {
+                    self.satisfying(s, Some(cond), budget, found);
+                }
+            }
+        }
+    }
+
+    /// A region where every condition holds, if there is one.
+    fn solve(&self, st: State, conds: &[&Op], budget: &mut usize) -> Option<State> {
+        if *budget == 0 {
+            return None;
+        }
+        let Some((first, rest)) = conds.split_first() else { return Some(st) };
+        match self.truth(first, &st) {
+            Known(true) => self.solve(st, rest, budget),
+            Known(false) | Absent(_) => {
+                *budget = budget.saturating_sub(1);
+                None
+            }
+            Need(atom) => {
+                for s in self.refine(&st, &atom) {
+                    if let Some(found) = self.solve(s, conds, budget) {
+                        return Some(found);
+                    }
+                }
+                None
+            }
+        }
+    }
+
+    /// The sub-regions of `st` on either side of `atom` (only the feasible ones).
+    fn refine(&self, st: &State, atom: &Atom) -> Vec<State> {
+        let mut out = Vec::new();
+        match atom {
+            Atom::Present(f) => {
+                for v in [true, false] {
+                    let mut s = st.clone();
+                    if let Some(p) = s.present.get_mut(*f) {
+                        *p = Some(v);
+                    }
+                    out.push(s);
+                }
+            }
+            Atom::Bool(f) => {
+                // The default (else `false`) first: witnesses then stay close to the defaults.
+                let first = matches!(self.schema.fields.get(*f).and_then(|d| d.default.as_ref()), Some(Value::Bool(true)));
+                for v in [first, !first] {
+                    let mut s = st.clone();
+                    if let Some(b) = s.bools.get_mut(*f) {
+                        *b = Some(v);
+                    }
+                    out.push(s);
+                }
+            }
+            Atom::EnumSplit(f, bits) => {
+                let Some(allowed) = st.enums.get(*f) else { return out };
+                let inside: Box<[u64]> = allowed.iter().zip(bits.iter()).map(|(a, b)| a & b).collect();
+                let outside: Box<[u64]> = allowed.iter().zip(bits.iter()).map(|(a, b)| a & !b).collect();
+                for part in [inside, outside] {
+                    if part.iter().any(|w| *w != 0) {
+                        let mut s = st.clone();
+                        if let Some(e) = s.enums.get_mut(*f) {
+                            *e = part;
+                        }
+                        out.push(s);
+                    }
+                }
+            }
+            Atom::EnumEach(f) => {
+                let Some(allowed) = st.enums.get(*f) else { return out };
+                for (wi, w) in allowed.iter().enumerate() {
+                    for bit in 0..64 {
+                        if w >> bit & 1 == 1 {
+                            let mut one = vec![0u64; allowed.len()];
+                            if let Some(x) = one.get_mut(wi) {
+                                *x = 1 << bit;
+                            }
+                            let mut s = st.clone();
+                            if let Some(e) = s.enums.get_mut(*f) {
+                                *e = one.into();
+                            }
+                            out.push(s);
+                        }
+                    }
+                }
+            }
+            Atom::Diff(x, y, k) => {
+                // x - y <= k, or x - y >= k + 1 (that is, y - x <= -k - 1).
+                for (a, b, c) in [(*x, *y, *k), (*y, *x, k.saturating_neg().saturating_sub(1))] {
+                    let mut s = st.clone();
+                    if self.add_constraint(&mut s, a, b, c) {
+                        out.push(s);
+                    }
+                }
+            }
+            Atom::Opaque(id) => {
+                for v in [true, false] {
+                    let mut s = st.clone();
+                    s.opaque.push((*id, v));
+                    out.push(s);
+                }
+            }
+        }
+        out
+    }
+
+    fn bound(&self, st: &State, x: usize, y: usize) -> i64 {
+        st.bound.get(x * self.nvars + y).copied().unwrap_or(INF)
+    }
+
+    /// Adds `x - y <= k`; false when that contradicts what is known.
+    fn add_constraint(&self, st: &mut State, x: usize, y: usize, k: i64) -> bool {
+        let n = self.nvars;
+        if k.saturating_add(self.bound(st, y, x)) < 0 {
+            return false;
+        }
+        if k >= self.bound(st, x, y) {
+            return true;
+        }
+        let old = st.bound.clone();
+        let get = |i: usize, j: usize| old.get(i * n + j).copied().unwrap_or(INF);
+        for i in 0..n {
+            let ix = get(i, x);
+            if ix >= INF {
+                continue;
+            }
+            for j in 0..n {
+                let yj = get(y, j);
+                if yj >= INF {
+                    continue;
+                }
+                let via = ix.saturating_add(k).saturating_add(yj).clamp(-INF, INF);
+                if let Some(b) = st.bound.get_mut(i * n + j) {
+                    if via < *b {
+                        *b = via;
+                    }
+                }
+            }
+        }
+        true
+    }
+
+    // ---- three-valued evaluation ------------------------------------------------------------
+
+    fn presence(&self, f: FieldId, st: &State) -> Tri<()> {
+        match st.present.get(f).copied().flatten() {
+            Some(true) => Known(()),
+            Some(false) => Absent(f),
+            None => Need(Atom::Present(f)),
+        }
+    }
+
+    /// Whether every fact `op` reads is present (in evaluation order).
+    fn reads_present(&self, op: &Op, st: &State) -> Tri<()> {
+        match op {
+            Op::Load(_, f) | Op::EnumIn { field: f, .. } => self.presence(*f, st),
+            Op::Const(_) | Op::AsOf | Op::Present(_) => Known(()),
+            Op::Not(x) => self.reads_present(x, st),
+            // Only reached for parameters; a boolean parameter reads like a condition.
+            Op::And(_) | Op::Or(_) => match self.truth(op, st) {
+                Known(_) => Known(()),
+                Need(a) => Need(a),
+                Absent(f) => Absent(f),
+            },
+            Op::Compare(_, l, r) | Op::Arith { left: l, right: r, .. } => match self.reads_present(l, st) {
+                Known(()) => self.reads_present(r, st),
+                other => other,
+            },
+            Op::In { value, set, .. } => {
+                match self.reads_present(value, st) {
+                    Known(()) => {}
+                    other => return other,
+                }
+                for s in set.iter() {
+                    match self.reads_present(s, st) {
+                        Known(()) => {}
+                        other => return other,
+                    }
+                }
+                Known(())
+            }
+        }
+    }
+
+    fn truth(&self, op: &Op, st: &State) -> Tri<bool> {
+        match op {
+            Op::Const(Value::Bool(b)) => Known(*b),
+            Op::Const(_) | Op::AsOf | Op::Arith { .. } => Known(false),
+            Op::Load(_, f) => match self.presence(*f, st) {
+                Known(()) => match st.bools.get(*f).copied().flatten() {
+                    Some(b) => Known(b),
+                    None => Need(Atom::Bool(*f)),
+                },
+                Need(a) => Need(a),
+                Absent(f) => Absent(f),
+            },
+            Op::Present(slot) => match self.field_of_slot(*slot) {
+                Some(f) => match st.present.get(f).copied().flatten() {
+                    Some(p) => Known(p),
+                    None => Need(Atom::Present(f)),
+                },
+                None => Known(false),
+            },
+            Op::EnumIn { field, bits, .. } => match self.presence(*field, st) {
+                Known(()) => {
+                    let Some(allowed) = st.enums.get(*field) else { return Known(false) };
+                    let inside = allowed.iter().zip(bits.iter()).any(|(a, b)| a & b != 0);
+                    let outside = allowed.iter().zip(bits.iter().chain(std::iter::repeat(&0))).any(|(a, b)| a & !b != 0);
+                    match (inside, outside) {
+                        (true, false) => Known(true),
+                        (false, _) => Known(false),
+                        (true, true) => Need(Atom::EnumSplit(*field, bits.clone())),
+                    }
+                }
+                Need(a) => Need(a),
+                Absent(f) => Absent(f),
+            },
+            Op::Not(x) => match self.truth(x, st) {
+                Known(b) => Known(!b),
+                other => other,
+            },
+            Op::And(xs) | Op::Or(xs) => {
+                let is_and = matches!(op, Op::And(_));
+                for x in xs.iter() {
+                    match self.truth(x, st) {
+                        Known(b) if b == is_and => continue,
+                        Known(b) => return Known(b),
+                        other => return other,
+                    }
+                }
+                Known(is_and)
+            }
+            Op::Compare(cmp, l, r) => self.compare(*cmp, l, r, op as *const Op as usize, st),
+            Op::In { negated, value, set } => {
+                match self.reads_present(value, st) {
+                    Known(()) => {}
+                    Need(a) => return Need(a),
+                    Absent(f) => return Absent(f),
+                }
+                for s in set.iter() {
+                    match self.compare(CmpOp::Eq, value, s, s as *const Op as usize, st) {
+                        Known(true) => return Known(!*negated),
+                        Known(false) => {}
+                        other => return other,
+                    }
+                }
+                Known(*negated)
+            }
+        }
+    }
+
+    fn compare(&self, cmp: CmpOp, l: &Op, r: &Op, id: usize, st: &State) -> Tri<bool> {
+        match self.reads_present(l, st) {
+            Known(()) => {}
+            Need(a) => return Need(a),
+            Absent(f) => return Absent(f),
+        }
+        match self.reads_present(r, st) {
+            Known(()) => {}
+            Need(a) => return Need(a),
+            Absent(f) => return Absent(f),
+        }
+        if let (Some(a), Some(b)) = (self.lin(l), self.lin(r)) {
+            return self.numeric(cmp, a, b, id, st);
+        }
+        match (self.discrete(l, st), self.discrete(r, st)) {
+            (Known(a), Known(b)) => match (a, b) {
+                (Some(a), Some(b)) => Known(match cmp {
+                    CmpOp::Eq => a == b,
+                    CmpOp::Ne => a != b,
+                    // Only `==`/`!=` apply to discrete values.
+                    _ => false,
+                }),
+                _ => self.opaque(id, st),
+            },
+            (Need(a), _) | (_, Need(a)) => Need(a),
+            (Absent(f), _) | (_, Absent(f)) => Absent(f),
+        }
+    }
+
+    fn opaque(&self, id: usize, st: &State) -> Tri<bool> {
+        match st.opaque.iter().find(|(i, _)| *i == id) {
+            Some((_, v)) => Known(*v),
+            None => Need(Atom::Opaque(id)),
+        }
+    }
+
+    /// The value of an enum or bool operand, `Known(None)` for values the analysis does not model.
+    fn discrete(&self, op: &Op, st: &State) -> Tri<Option<(u8, u32)>> {
+        match op {
+            Op::Const(Value::Bool(b)) => Known(Some((0, u32::from(*b)))),
+            Op::Const(Value::Enum(e)) => Known(Some((1, u32::from(*e)))),
+            Op::Load(_, f) => match self.schema.fields.get(*f).map(|d| d.ty) {
+                Some(Type::Bool) => match st.bools.get(*f).copied().flatten() {
+                    Some(b) => Known(Some((0, u32::from(b)))),
+                    None => Need(Atom::Bool(*f)),
+                },
+                Some(Type::Enum(_)) => {
+                    let Some(allowed) = st.enums.get(*f) else { return Known(None) };
+                    let count: u32 = allowed.iter().map(|w| w.count_ones()).sum();
+                    if count == 1 {
+                        let idx = allowed
+                            .iter()
+                            .enumerate()
+                            .find(|(_, w)| **w != 0)
+                            .map(|(i, w)| i as u32 * 64 + w.trailing_zeros());
+                        Known(idx.map(|v| (1, v)))
+                    } else {
+                        Need(Atom::EnumEach(*f))
+                    }
+                }
+                _ => Known(None),
+            },
+            other => match self.truth(other, st) {
+                Known(b) if matches!(other, Op::Not(_) | Op::And(_) | Op::Or(_) | Op::EnumIn { .. } | Op::Present(_) | Op::Compare(..) | Op::In { .. }) => {
+                    Known(Some((0, u32::from(b))))
+                }
+                Known(_) => Known(None),
+                Need(a) => Need(a),
+                Absent(f) => Absent(f),
+            },
+        }
+    }
+
+    fn lin(&self, op: &Op) -> Option<Lin> {
+        match op {
+            Op::Const(Value::Int(n)) => Some(Lin { terms: vec![], c: *n }),
+            Op::Const(Value::Date(d)) => Some(Lin { terms: vec![], c: d.days() }),
+            Op::AsOf => Some(Lin { terms: vec![(1, 1)], c: 0 }),
+            Op::Load(_, f) => self.var_of.get(*f).copied().flatten().map(|v| Lin { terms: vec![(v, 1)], c: 0 }),
+            Op::Arith { op, left, right, .. } => {
+                let (a, b) = (self.lin(left)?, self.lin(right)?);
+                let sign = if *op == ArithOp::Add { 1 } else { -1 };
+                let mut terms = a.terms;
+                for (v, k) in b.terms {
+                    match terms.iter_mut().find(|(w, _)| *w == v) {
+                        Some((_, c)) => *c += sign * k,
+                        None => terms.push((v, sign * k)),
+                    }
+                }
+                terms.retain(|(_, k)| *k != 0);
+                Some(Lin { terms, c: a.c.checked_add(b.c.checked_mul(sign)?)? })
+            }
+            _ => None,
+        }
+    }
+
+    fn numeric(&self, cmp: CmpOp, a: Lin, b: Lin, id: usize, st: &State) -> Tri<bool> {
+        // a - b  cmp  0
+        let mut terms = a.terms;
+        for (v, k) in b.terms {
+            match terms.iter_mut().find(|(w, _)| *w == v) {
+                Some((_, c)) => *c -= k,
+                None => terms.push((v, -k)),
+            }
+        }
+        terms.retain(|(_, k)| *k != 0);
+        let Some(c) = a.c.checked_sub(b.c) else { return self.opaque(id, st) };
+        // Bring it to  x - y  cmp  k.
+        let pos: Vec<usize> = terms.iter().filter(|(_, k)| *k == 1).map(|(v, _)| *v).collect();
+        let neg: Vec<usize> = terms.iter().filter(|(_, k)| *k == -1).map(|(v, _)| *v).collect();
+        if pos.len() + neg.len() != terms.len() || pos.len() > 1 || neg.len() > 1 {
+            return self.opaque(id, st);
+        }
+        let x = pos.first().copied().unwrap_or(0);
+        let y = neg.first().copied().unwrap_or(0);
+        let k = c.saturating_neg();
+        let le = |x: usize, y: usize, k: i64| -> Tri<bool> {
+            if x == y {
+                return Known(0 <= k);
+            }
+            if self.bound(st, x, y) <= k {
+                Known(true)
+            } else if self.bound(st, y, x) <= k.saturating_neg().saturating_sub(1) {
+                Known(false)
+            } else {
+                Need(Atom::Diff(x, y, k))
+            }
+        };
+        let eq = || match le(x, y, k) {
+            Known(true) => le(y, x, k.saturating_neg()),
+            other => other,
+        };
+        match cmp {
+            CmpOp::Le => le(x, y, k),
+            CmpOp::Lt => le(x, y, k.saturating_sub(1)),
+            CmpOp::Ge => le(y, x, k.saturating_neg()),
+            CmpOp::Gt => le(y, x, k.saturating_neg().saturating_sub(1)),
+            CmpOp::Eq => eq(),
+            CmpOp::Ne => match eq() {
+                Known(b) => Known(!b),
+                other => other,
+            },
+        }
+    }
+
+    // ---- witnesses --------------------------------------------------------------------------
+
+    fn witness(&self, st: &State) -> Witness {
+        let mut st = st.clone();
+        let n = self.nvars;
+        // Give every numeric variable a value inside what is known, `as_of` first, so later
+        // choices see earlier ones. Unconstrained dates sit near a fixed, plausible day.
+        let anchor = Date::parse("2024-03-15").map_or(0, Date::days);
+        let mut values = vec![0i64; n];
+        for v in 1..n {
+            let is_date = v == 1
+                || self.var_of.iter().position(|x| *x == Some(v)).and_then(|f| self.schema.fields.get(f)).is_some_and(|f| f.ty == Type::Date);
+            let upper = self.bound(&st, v, 0);
+            let lower = self.bound(&st, 0, v).saturating_neg();
+            let value = match (lower > -INF, upper < INF) {
+                (true, _) => lower,
+                (false, true) => upper,
+                (false, false) => {
+                    if is_date {
+                        // Near the other dates if some are already fixed relative to this one.
+                        anchor
+                    } else {
+                        0
+                    }
+                }
+            };
+            let value = if is_date && upper >= INF && lower <= -INF { anchor } else { value };
+            self.add_constraint(&mut st, v, 0, value);
+            self.add_constraint(&mut st, 0, v, value.saturating_neg());
+            if let Some(slot) = values.get_mut(v) {
+                *slot = value;
+            }
+        }
+        let as_of = Date::from_days(values.get(1).copied().unwrap_or(anchor)).unwrap_or_else(|| Date::from_naive(chrono::NaiveDate::MIN));
+        let mut out = Vec::new();
+        for (f, def) in self.schema.fields.iter().enumerate() {
+            let present = st.present.get(f).copied().flatten();
+            if present == Some(false) || (def.optional && present.is_none()) {
+                out.push(None);
+                continue;
+            }
+            let v = match def.ty {
+                Type::Bool => match st.bools.get(f).copied().flatten() {
+                    Some(b) => Some(Value::Bool(b)),
+                    None => def.default.clone().or(Some(Value::Bool(false))),
+                },
+                Type::Enum(_) => {
+                    let allowed = st.enums.get(f);
+                    let first = allowed.and_then(|a| {
+                        a.iter().enumerate().find(|(_, w)| **w != 0).map(|(i, w)| i as u32 * 64 + w.trailing_zeros())
+                    });
+                    let default_ok = match &def.default {
+                        Some(Value::Enum(d)) => allowed.is_some_and(|a| {
+                            a.get(usize::from(*d) / 64).is_some_and(|w| w >> (usize::from(*d) % 64) & 1 == 1)
+                        }),
+                        _ => false,
+                    };
+                    if default_ok {
+                        def.default.clone()
+                    } else {
+                        first.and_then(|i| u16::try_from(i).ok()).map(Value::Enum)
+                    }
+                }
+                Type::Int => self.var_of.get(f).copied().flatten().and_then(|v| values.get(v)).map(|n| Value::Int(*n)),
+                Type::Date => self
+                    .var_of
+                    .get(f)
+                    .copied()
+                    .flatten()
+                    .and_then(|v| values.get(v))
+                    .and_then(|d| Date::from_days(*d))
+                    .map(Value::Date),
+                Type::Text => def.default.clone().or_else(|| {
+                    let group = self.schema.groups.get(def.group).map_or("x", |g| g.name.as_str());
+                    Some(Value::Text(format!("{group}-1").into()))
+                }),
+            };
+            out.push(v);
+        }
+        let assumptions = st.opaque.iter().map(|(_, v)| format!("an unmodelled comparison is {v}")).collect();
+        Witness { as_of, values: out, assumptions }
+    }
+}
+
+impl Witness {
+    /// The witness as a fact document in the policy's own input format (flow-style YAML).
+    pub fn to_document(&self, schema: &Schema) -> String {
+        let mut out = format!("as_of: {}\n", self.as_of);
+        let render = |f: FieldId, v: &Value| -> String {
+            let ty = schema.fields.get(f).map(|d| d.ty);
+            match (ty, v) {
+                (Some(Type::Enum(e)), Value::Enum(i)) => schema.enum_value_name(e, *i).to_string(),
+                (_, Value::Bool(b)) => b.to_string(),
+                (_, Value::Int(n)) => n.to_string(),
+                (_, Value::Date(d)) => d.to_string(),
+                (_, Value::Text(t)) => serde_json::Value::from(t.to_string()).to_string(),
+                _ => "null".into(),
+            }
+        };
+        for (gi, g) in schema.groups.iter().enumerate() {
+            let parts: Vec<String> = schema
+                .fields
+                .iter()
+                .enumerate()
+                .filter(|(_, d)| d.group == gi)
+                .filter_map(|(f, d)| {
+                    let v = self.values.get(f)?.as_ref()?;
+                    // Leave defaults out: the document stays short.
+                    if d.default.as_ref() == Some(v) {
+                        return None;
+                    }
+                    Some(format!("{}: {}", d.name, render(f, v)))
+                })
+                .collect();
+            match &g.list {
+                Some(list) => out.push_str(&format!("{list}:\n  - {{ {} }}\n", parts.join(", "))),
+                None if parts.is_empty() => {}
+                None => out.push_str(&format!("{}: {{ {} }}\n", g.name, parts.join(", "))),
+            }
+        }
+        for a in &self.assumptions {
+            out.push_str(&format!("# assumes {a}\n"));
+        }
+        out
+    }
+}
+
+/// The analysis as diagnostics: gaps and dead rules are warnings; overlaps and reads of facts
+/// that may be absent are advice.
+pub fn diagnostics(policy: &Policy, a: &Analysis) -> Vec<crate::diagnostic::PolicyDiagnostic> {
+    use crate::diagnostic::{PolicyDiagnostic, Severity};
+    let schema = policy.schema();
+    let rules = policy.rules();
+    let id = |r: usize| rules.get(r).map_or("?", |x| x.id.as_str());
+    let span = |r: usize| rules.get(r).map(|x| x.id_span).unwrap_or_default();
+    let mut out = Vec::new();
+    for (n, g) in a.gaps.iter().enumerate() {
+        let more = if n == 0 && a.gap_count > a.gaps.len() {
+            format!(" ({} regions in all; the first {} are shown)", a.gap_count, a.gaps.len())
+        } else {
+            String::new()
+        };
+        out.push(PolicyDiagnostic {
+            severity: Severity::Warning,
+            code: "check::gap",
+            message: format!("no rule matches these facts{more}"),
+            labels: vec![],
+            help: Some(format!(
+                "add a rule for them, or a catch-all rule at the end; a fact document that shows it:\n{}",
+                g.witness.to_document(schema).trim_end()
+            )),
+        });
+    }
+    for d in &a.dead {
+        let mut diag = if d.shadowed_by.is_empty() {
+            PolicyDiagnostic {
+                severity: Severity::Warning,
+                code: "check::dead-rule",
+                message: format!("rule `{}` can never match: its condition is never true", id(d.rule)),
+                labels: vec![(span(d.rule), "never matches".into())],
+                help: Some("its conditions contradict each other or the declared values; fix or remove it".into()),
+            }
+        } else {
+            let mut names: Vec<String> = d.shadowed_by.iter().take(5).map(|r| format!("`{}`", id(*r))).collect();
+            if d.shadowed_by.len() > 5 {
+                names.push(format!("{} more", d.shadowed_by.len() - 5));
+            }
+            PolicyDiagnostic {
+                severity: Severity::Warning,
+                code: "check::dead-rule",
+                message: format!(
+                    "rule `{}` can never decide: {} before it {} every case it matches",
+                    id(d.rule),
+                    names.join(", "),
+                    if d.shadowed_by.len() == 1 { "catches" } else { "catch" }
+                ),
+                labels: vec![(span(d.rule), "never decides".into())],
+                help: Some("remove it, or move it above the rules that catch its cases".into()),
+            }
+        };
+        // Where the catching rules are, in words: labels far apart would render the whole file between them.
+        if !d.shadowed_by.is_empty() {
+            let places: Vec<String> = d
+                .shadowed_by
+                .iter()
+                .take(5)
+                .map(|r| {
+                    let s = span(*r);
+                    let (line, _) = policy.sources().line_col(s.file, s.start);
+                    let file = policy.sources().get(s.file).map_or("?", |f| f.name.as_str());
+                    format!("`{}` at {file}:{line}", id(*r))
+                })
+                .collect();
+            diag.help = Some(format!(
+                "remove it, or move it above the rules that catch its cases ({})",
+                places.join(", ")
+            ));
+        }
+        out.push(diag);
+    }
+    // Overlaps, one note per deciding rule: usually a guard placed first on purpose.
+    let mut firsts: Vec<usize> = a.overlaps.iter().map(|o| o.first).collect();
+    firsts.sort_unstable();
+    firsts.dedup();
+    for first in firsts {
+        let group: Vec<&Overlap> = a.overlaps.iter().filter(|o| o.first == first).collect();
+        let names: Vec<String> = group.iter().map(|o| format!("`{}`", id(o.second))).collect();
+        let Some(example) = group.first() else { continue };
+        out.push(PolicyDiagnostic {
+            severity: Severity::Advice,
+            code: "check::overlap",
+            message: format!(
+                "rule `{}` can match the same facts as {} later rule(s) with other actions, and decides them: {}",
+                id(first),
+                names.len(),
+                names.join(", ")
+            ),
+            labels: vec![(span(first), "decides first".into())],
+            help: Some(format!(
+                "the first matching rule decides; if that is intended, nothing to do. For example, with `{}`:\n{}",
+                id(example.second),
+                example.witness.to_document(schema).trim_end()
+            )),
+        });
+    }
+    for r in &a.absent_reads {
+        let path = schema.fields.get(r.field).map_or("?", |f| f.path.as_str());
+        out.push(PolicyDiagnostic {
+            severity: Severity::Advice,
+            code: "check::absent-read",
+            message: format!("rule `{}` reads `{path}`, which can be absent here; such entries are errors", id(r.rule)),
+            labels: vec![(span(r.rule), format!("reads `{path}`"))],
+            help: Some(format!(
+                "if that is not intended, test `present({path})` first; for example:\n{}",
+                r.witness.to_document(schema).trim_end()
+            )),
+        });
+    }
+    if !a.exhaustive {
+        out.push(PolicyDiagnostic {
+            severity: Severity::Warning,
+            code: "check::incomplete",
+            message: format!("the analysis stopped after {DEFAULT_BUDGET} regions; its results are partial"),
+            labels: vec![],
+            help: Some("split the policy's conditions into fewer independent tests".into()),
+        });
+    }
+    out
+}
