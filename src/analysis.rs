@@ -113,8 +113,9 @@ pub fn analyze(policy: &Policy, max_witnesses: usize) -> Analysis {
         }
         let mut catchers: Vec<usize> = Vec::new();
         let pre = rule.when.as_ref();
+        let mut inner_budget = DEFAULT_BUDGET;
         ex.satisfying(ex.initial(), pre, &mut budget, &mut |st| {
-            ex.first_match(st.clone(), 0, i, &mut 0usize.wrapping_add(DEFAULT_BUDGET), &mut |_, leaf| match leaf {
+            ex.first_match(st.clone(), 0, i, &mut inner_budget, &mut |_, leaf| match leaf {
                 Leaf::Match(r) | Leaf::Absent(r, _) => {
                     if !catchers.contains(&r) {
                         catchers.push(r);
@@ -124,7 +125,21 @@ pub fn analyze(policy: &Policy, max_witnesses: usize) -> Analysis {
             });
         });
         catchers.sort_unstable();
-        out.dead.push(DeadRule { rule: i, shadowed_by: catchers });
+        // Prefer the earlier rules that cover it on their own (its twin, say) over every rule
+        // that takes some of its cases.
+        let alone: Vec<usize> = catchers
+            .iter()
+            .copied()
+            .filter(|c| {
+                let Some(cond) = ex.rules.get(*c).map(|r| r.when.clone()) else { return false };
+                let Some(cond) = cond else { return true };
+                let not_c = Op::Not(Box::new(cond));
+                let conds: Vec<&Op> = pre.into_iter().chain(std::iter::once(&not_c)).collect();
+                ex.solve(ex.initial(), &conds, &mut budget).is_none()
+            })
+            .collect();
+        let shadowed_by = if alone.is_empty() { catchers } else { alone };
+        out.dead.push(DeadRule { rule: i, shadowed_by });
     }
 
     // 3. Overlaps between live rules with different actions.

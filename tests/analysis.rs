@@ -1,0 +1,203 @@
+//! `check`'s analysis: completeness with witnesses, dead rules with the rules that shadow them,
+//! overlaps, and pruning of contradictory date comparisons.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use handover::analysis::analyze;
+use handover::facts::Format;
+use handover::source::Sources;
+use handover::{Date, Policy};
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+fn shipped_files() -> Vec<(String, String)> {
+    ["actions.handover", "multichannel.handover", "schema.handover"]
+        .iter()
+        .map(|n| (n.to_string(), std::fs::read_to_string(format!("{ROOT}/rules/{n}")).unwrap()))
+        .collect()
+}
+
+fn load(files: &[(String, String)]) -> Policy {
+    let mut sources = Sources::new();
+    for (n, t) in files {
+        sources.add(n.clone(), t.clone());
+    }
+    Policy::from_sources(sources).map_err(|e| e.render(false)).unwrap()
+}
+
+/// The shipped policy with `edit` applied to its rules file.
+fn shipped_with(edit: impl Fn(&str) -> String) -> (Policy, Vec<(String, String)>) {
+    let mut files = shipped_files();
+    for (n, t) in &mut files {
+        if n == "multichannel.handover" {
+            *t = edit(t);
+        }
+    }
+    (load(&files), files)
+}
+
+/// The text of `rule ID { ... }`, through its closing brace and newline.
+fn rule_text<'a>(text: &'a str, id: &str) -> &'a str {
+    let start = text.find(&format!("rule {id} {{")).expect("rule exists");
+    let end = start + text[start..].find("\n}\n").unwrap() + 3;
+    &text[start..end]
+}
+
+fn ids(p: &Policy) -> Vec<String> {
+    p.rule_ids().map(str::to_string).collect()
+}
+
+#[test]
+fn shipped_policy_is_complete_without_dead_rules() {
+    let policy = Policy::builtin().unwrap();
+    let a = analyze(&policy, 5);
+    assert!(a.exhaustive);
+    assert_eq!(a.gap_count, 0, "{:?}", a.gaps);
+    assert!(a.dead.is_empty(), "{:?}", a.dead);
+    assert!(a.regions_per_rule.iter().all(|n| *n > 0));
+    // The only absent read is the intended one: a running license term needs its end date.
+    assert_eq!(a.absent_reads.len(), 1);
+    let read = &a.absent_reads[0];
+    assert_eq!(ids(&policy)[read.rule], "license_elsewhere_term_running");
+    assert_eq!(policy.schema().fields[read.field].path, "subscription.term_end");
+    // The guards come first on purpose: every overlap is decided by one of them.
+    let guards = ["role_not_allowed", "csp_customer_transaction_tenant"];
+    assert!(!a.overlaps.is_empty());
+    assert!(a.overlaps.iter().all(|o| guards.contains(&ids(&policy)[o.first].as_str())));
+}
+
+#[test]
+fn deleting_any_routing_rule_leaves_a_real_gap() {
+    let routing = [
+        "unknown_channel",
+        "syndication",
+        "license_from_microsoft_channels",
+        "license_elsewhere_term_running",
+        "license_elsewhere_term_over",
+        "azure_from_other_channels",
+        "azure_from_csp_partner",
+    ];
+    let today = Date::parse("2024-03-15").unwrap();
+    for id in routing {
+        let (policy, _) = shipped_with(|t| t.replace(rule_text(t, id), ""));
+        assert!(!ids(&policy).contains(&id.to_string()));
+        let a = analyze(&policy, 5);
+        assert!(a.gap_count > 0, "deleting `{id}` must leave a gap");
+        for gap in &a.gaps {
+            let doc = gap.witness.to_document(policy.schema());
+            let records = policy.evaluate_text(&doc, Format::Yaml, "witness", None, today);
+            assert_eq!(records.len(), 1, "{doc}");
+            let err = records[0].1.outcome.as_ref().expect_err(&doc);
+            assert!(err.contains("no rule matched"), "without `{id}`, the witness\n{doc}\ngave: {err}");
+        }
+    }
+}
+
+#[test]
+fn a_copy_below_its_twin_is_dead_and_names_the_twin() {
+    for id in ["syndication", "license_elsewhere_term_running", "azure_from_csp_partner"] {
+        let (policy, _) = shipped_with(|t| {
+            let original = rule_text(t, id);
+            let copy = original.replacen(&format!("rule {id} {{"), &format!("rule {id}_copy {{"), 1);
+            t.replacen(original, &format!("{original}\n{copy}"), 1)
+        });
+        let a = analyze(&policy, 5);
+        assert_eq!(a.gap_count, 0);
+        assert_eq!(a.dead.len(), 1, "{:?}", a.dead);
+        let names = ids(&policy);
+        assert_eq!(names[a.dead[0].rule], format!("{id}_copy"));
+        let shadows: Vec<&str> = a.dead[0].shadowed_by.iter().map(|r| names[*r].as_str()).collect();
+        assert_eq!(shadows, vec![id]);
+    }
+}
+
+const DATES_SCHEMA: &str = r#"
+enum Kind { a, b }
+facts doc { kind: Kind }
+each item in items { id: text @key, start: date, end: date? }
+action yes(days: int) "yes"
+action no "no"
+"#;
+
+fn policy_of(rules: &str) -> Policy {
+    Policy::from_text("test.handover", &format!("{DATES_SCHEMA}\n{rules}")).map_err(|e| e.render(false)).unwrap()
+}
+
+#[test]
+fn complementary_date_comparisons_are_complete() {
+    let p = policy_of(
+        r#"
+        rule before { when as_of < item.start then yes(days: item.start - as_of) reason "r" }
+        rule after  { when as_of >= item.start then no reason "r" }
+        "#,
+    );
+    let a = analyze(&p, 5);
+    assert_eq!(a.gap_count, 0);
+    assert!(a.dead.is_empty());
+}
+
+#[test]
+fn contradictory_date_comparisons_make_a_rule_dead() {
+    let p = policy_of(
+        r#"
+        rule impossible { when present(item.end) and item.end < item.start and item.start < item.end then no reason "r" }
+        rule window     { when present(item.end) and item.start <= as_of and as_of <= item.end - 30 then no reason "r" }
+        rule rest       { then yes(days: 0) reason "r" }
+        "#,
+    );
+    let a = analyze(&p, 5);
+    assert_eq!(a.gap_count, 0);
+    assert_eq!(a.dead.len(), 1);
+    assert_eq!(a.dead[0].rule, 0);
+    assert!(a.dead[0].shadowed_by.is_empty(), "its own condition is impossible");
+    // The window rule is live: start <= as_of <= end - 30 is satisfiable.
+    assert!(a.regions_per_rule[1] > 0);
+}
+
+#[test]
+fn gap_witness_respects_date_arithmetic() {
+    let p = policy_of(
+        r#"
+        rule soon { when as_of + 10 <= item.start then no reason "r" }
+        rule late { when as_of > item.start then no reason "r" }
+        "#,
+    );
+    let a = analyze(&p, 5);
+    assert_eq!(a.gap_count, 1, "start in (as_of, as_of + 10) is not covered");
+    let doc = a.gaps[0].witness.to_document(p.schema());
+    let records = p.evaluate_text(&doc, Format::Yaml, "w", None, Date::parse("2024-01-01").unwrap());
+    assert!(records[0].1.outcome.as_ref().unwrap_err().contains("no rule matched"), "{doc}");
+}
+
+#[test]
+fn check_cli_reports_gap_and_dead_rule() {
+    let dir = std::env::temp_dir().join(format!("handover-check-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (n, t) in shipped_files() {
+        let t = if n == "multichannel.handover" {
+            let original = rule_text(&t, "syndication").to_string();
+            let copy = original.replacen("rule syndication {", "rule syndication_again {", 1);
+            t.replacen(&original, &format!("{original}\n{copy}"), 1).replace(rule_text(&t, "azure_from_csp_partner"), "")
+        } else {
+            t
+        };
+        std::fs::write(dir.join(n), t).unwrap();
+    }
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_handover")).args(args).env("NO_COLOR", "1").output().unwrap()
+    };
+    let rules = dir.to_str().unwrap();
+    let out = run(&["check", "--rules", rules]);
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("check::gap"), "{err}");
+    assert!(err.contains("check::dead-rule"), "{err}");
+    assert!(err.contains("rule `syndication_again` can never decide: `syndication` before it catches every case"));
+    assert_eq!(run(&["check", "--deny", "warnings", "--rules", rules]).status.code(), Some(1));
+
+    let json = run(&["check", "--format", "json", "--rules", rules]);
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(v["complete"], false);
+    assert_eq!(v["dead_rules"], serde_json::json!(["syndication_again"]));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
