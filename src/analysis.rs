@@ -143,7 +143,7 @@ pub fn analyze(policy: &Policy, max_witnesses: usize) -> Analysis {
     }
 
     // 3. Overlaps between live rules with different actions.
-    let summaries: Vec<Option<Vec<(FieldId, Box<[u64]>)>>> = ex.rules.iter().map(|r| enum_summary(r)).collect();
+    let summaries: Vec<Option<EnumSummary>> = ex.rules.iter().map(enum_summary).collect();
     for j in 0..ex.rules.len() {
         let Some(rj) = ex.rules.get(j) else { continue };
         if rj.when.is_none() || out.dead.iter().any(|d| d.rule == j) {
@@ -169,9 +169,12 @@ pub fn analyze(policy: &Policy, max_witnesses: usize) -> Analysis {
     out
 }
 
+/// Per enum fact, the values a rule's top-level tests allow.
+type EnumSummary = Vec<(FieldId, Box<[u64]>)>;
+
 /// The enum tests a rule's condition makes at its top level (`a in [..] and b == x`), merged per field.
-fn enum_summary(rule: &CompiledRule) -> Option<Vec<(FieldId, Box<[u64]>)>> {
-    let mut out: Vec<(FieldId, Box<[u64]>)> = Vec::new();
+fn enum_summary(rule: &CompiledRule) -> Option<EnumSummary> {
+    let mut out: EnumSummary = Vec::new();
     let mut add = |field: FieldId, bits: &[u64]| {
         if let Some((_, b)) = out.iter_mut().find(|(f, _)| *f == field) {
             *b = b.iter().zip(bits).map(|(x, y)| x & y).collect();

@@ -64,7 +64,7 @@ pub struct Checked {
 
 /// Checks a whole policy. On failure returns every diagnostic found, errors and warnings.
 pub fn check(policy: &ast::Policy) -> Result<Checked, Vec<PolicyDiagnostic>> {
-    let mut cx = Cx { schema: Schema::default(), diags: Vec::new() };
+    let mut cx = Cx { schema: Schema::default(), diags: Vec::new(), poisoned: Vec::new() };
     cx.enums(&policy.enums);
     cx.groups(&policy.groups);
     cx.actions(&policy.actions);
@@ -79,6 +79,9 @@ pub fn check(policy: &ast::Policy) -> Result<Checked, Vec<PolicyDiagnostic>> {
 struct Cx {
     schema: Schema,
     diags: Vec<PolicyDiagnostic>,
+    /// Facts (`group.field`) and action parameters (`action.param`) that are declared but whose
+    /// declaration has an error already reported: uses of them are not reported again.
+    poisoned: Vec<String>,
 }
 
 fn dup(code: &'static str, what: &str, name: &ast::Ident, first: Span) -> PolicyDiagnostic {
@@ -186,6 +189,7 @@ impl Cx {
         for g in groups {
             if let Some(first) = seen.get(g.name.node.as_str()) {
                 self.err(dup("check::duplicate-group", "fact group", &g.name, *first));
+                self.poisoned.extend(g.fields.iter().map(|f| format!("{}.{}", g.name.node, f.name.node)));
                 continue;
             }
             if g.name.node == AS_OF {
@@ -235,8 +239,11 @@ impl Cx {
                     continue;
                 }
                 field_seen.insert(&f.name.node, f.name.span);
-                let Some(ty) = self.resolve_type(&f.ty) else { continue };
                 let path = format!("{}.{}", g.name.node, f.name.node);
+                let Some(ty) = self.resolve_type(&f.ty) else {
+                    self.poisoned.push(path);
+                    continue;
+                };
                 let default = match &f.default {
                     None => None,
                     Some(expr) => {
@@ -370,8 +377,9 @@ impl Cx {
                     continue;
                 }
                 pseen.insert(&p.name.node, p.name.span);
-                if let Some(ty) = self.resolve_type(&p.ty) {
-                    params.push((p.name.node.clone(), ty));
+                match self.resolve_type(&p.ty) {
+                    Some(ty) => params.push((p.name.node.clone(), ty)),
+                    None => self.poisoned.push(format!("{}.{}", a.name.node, p.name.node)),
                 }
             }
             self.schema.actions.push(ActionDef {
@@ -388,8 +396,9 @@ impl Cx {
         for r in rules {
             if let Some(first) = seen.get(r.id.node.as_str()) {
                 self.err(dup("check::duplicate-rule", "rule", &r.id, *first));
+            } else {
+                seen.insert(&r.id.node, r.id.span);
             }
-            seen.insert(&r.id.node, r.id.span);
             // `Some(None)`: no condition; `None`: a condition with errors (already reported).
             let when = match &r.when {
                 None => Some(None),
@@ -443,6 +452,7 @@ impl Cx {
         let mut slots: Vec<Option<TExpr>> = vec![None; params.len()];
         let mut ok = true;
         let mut given: HashMap<&str, Span> = HashMap::new();
+        let mut misspelled: Vec<String> = Vec::new();
         for a in &r.args {
             if let Some(first) = given.get(a.name.node.as_str()) {
                 self.err(
@@ -458,7 +468,15 @@ impl Cx {
                 continue;
             }
             given.insert(&a.name.node, a.name.span);
+            if self.poisoned.contains(&format!("{action_name}.{}", a.name.node)) {
+                ok = false;
+                continue;
+            }
             let Some(index) = params.iter().position(|(n, _)| *n == a.name.node) else {
+                if let Some(s) = did_you_mean(&a.name.node, params.iter().map(|(n, _)| n.as_str())) {
+                    // Reported here as a misspelling, not again as a missing parameter.
+                    misspelled.push(s.to_string());
+                }
                 let mut d = PolicyDiagnostic::error(
                     "check::unknown-parameter",
                     format!("action `{action_name}` has no parameter `{}`", a.name.node),
@@ -503,6 +521,8 @@ impl Cx {
             .filter(|(_, s)| s.is_none())
             .map(|((n, _), _)| n.as_str())
             .filter(|n| !given.contains_key(n))
+            .filter(|n| !misspelled.iter().any(|m| m == n))
+            .filter(|n| !self.poisoned.contains(&format!("{action_name}.{n}")))
             .collect();
         if !missing.is_empty() {
             let plural = if missing.len() == 1 { "parameter" } else { "parameters" };
@@ -514,7 +534,12 @@ impl Cx {
                     r.then_span,
                     format!("missing {}", list(&missing)),
                 )
-                .with_help(format!("give every parameter: `{action_name}({})`", example.join(", "))),
+                .with_help(format!(
+                    "add {}: `{action_name}({}{})`",
+                    if missing.len() == 1 { "it" } else { "them" },
+                    if r.args.is_empty() { "" } else { "..., " },
+                    example.join(", ")
+                )),
             );
             ok = false;
         }
@@ -551,6 +576,9 @@ impl Cx {
         let text = ast::path_text(path);
         if let Some(id) = self.schema.field_by_path(&text) {
             return Some(id);
+        }
+        if self.poisoned.contains(&text) {
+            return None;
         }
         let mut d =
             PolicyDiagnostic::error("check::unknown-fact", format!("unknown fact `{text}`"), span, "not declared");

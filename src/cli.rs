@@ -49,6 +49,73 @@ pub enum Command {
     Eval(EvalArgs),
     /// Check a policy: parse, names and types, then prove it complete and find dead and overlapping rules.
     Check(CheckArgs),
+    /// Explain verdicts: each rule tried with its conditions and the fact values they read, and the
+    /// one-fact changes that would give another verdict.
+    Explain(ExplainArgs),
+    /// Run a policy's test cases (YAML files of facts and expected verdicts) and report rule coverage.
+    #[command(after_help = TEST_HELP)]
+    Test(TestArgs),
+}
+
+const TEST_HELP: &str = "\
+Without CASES, runs the `tests/*.yaml` files beside the policy (for the built-in policy, its
+own cases). A case file:
+
+  defaults:                                   # merged under every case, group by group
+    as_of: 2024-03-15
+    partner: { role: sales_agent }
+  cases:
+    - name: bought through Open
+      subscription: { id: s1, service: license_based, channel: open }
+      expect: request_reseller_relationship   # an action, or { action, params, rule, error }
+
+Exit status: 0 all cases pass, 1 some fail, 2 the policy or a case file could not be read.";
+
+#[derive(Debug, clap::Args)]
+pub struct ExplainArgs {
+    /// Fact files (.yaml, .yml, .json, .jsonl); `-` reads standard input.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<String>,
+
+    /// Explain only the entry (subscription) with this id.
+    #[arg(long, visible_alias = "id", value_name = "ID")]
+    pub subscription: Option<String>,
+
+    /// Policy file or folder of `.handover` files [default: the built-in policy].
+    #[arg(long, value_name = "PATH")]
+    pub rules: Option<PathBuf>,
+
+    /// Evaluation date (YYYY-MM-DD); overrides each file's `as_of`.
+    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    pub as_of: Option<Date>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = CheckFormat::Human)]
+    pub format: CheckFormat,
+
+    /// Input format [default: from the file extension; standard input is read as YAML].
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub input: Option<InputFormat>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct TestArgs {
+    /// Case files or folders of them [default: `tests/` beside the policy].
+    #[arg(value_name = "CASES")]
+    pub cases: Vec<PathBuf>,
+
+    /// Policy file or folder of `.handover` files [default: the built-in policy].
+    #[arg(long, value_name = "PATH")]
+    pub rules: Option<PathBuf>,
+
+    /// Print rule coverage as JSON on standard output instead of the report.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub coverage: Option<CoverageFormat>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CoverageFormat {
+    Json,
 }
 
 const EVAL_HELP: &str = "\
@@ -164,6 +231,8 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
     let result = match cli.command {
         Command::Eval(args) => eval(args, out, err, out_color, err_color),
         Command::Check(args) => check(args, out, err, err_color),
+        Command::Test(args) => test(args, out, err, out_color, err_color),
+        Command::Explain(args) => explain(args, out, err, out_color, err_color),
     };
     match result {
         Ok(code) => code,
@@ -270,6 +339,229 @@ fn diagnostic_json(d: &crate::diagnostic::PolicyDiagnostic, sources: &crate::sou
     v
 }
 
+fn explain(args: ExplainArgs, out: &mut dyn Write, err: &mut dyn Write, color: bool, err_color: bool) -> io::Result<u8> {
+    let policy = match load_policy(args.rules.as_ref()) {
+        Ok(p) => p,
+        Err(e) => {
+            err.write_all(e.render(err_color).as_bytes())?;
+            return Ok(EXIT_FAILURE);
+        }
+    };
+    let inputs = match read_inputs(&args.files, args.input) {
+        Ok(i) => i,
+        Err(msg) => {
+            writeln!(err, "error: {msg}")?;
+            return Ok(EXIT_FAILURE);
+        }
+    };
+    let today = Date::from_naive(chrono::Local::now().date_naive());
+    let mut explained = Vec::new();
+    let mut failed = 0usize;
+    for input in &inputs {
+        for doc in crate::facts::parse(policy.schema(), &input.text, input.format, &input.name) {
+            let as_of = args.as_of.or(doc.as_of).unwrap_or(today);
+            for entry in &doc.entries {
+                if args.subscription.is_some() && entry.key != args.subscription {
+                    continue;
+                }
+                let key = entry.key.clone().unwrap_or_else(|| "-".into());
+                let result = match (&doc.shared, &entry.values) {
+                    (Ok(shared), Ok(item)) => Ok(policy.explain(shared, item, as_of)),
+                    (Err(e), _) | (_, Err(e)) => {
+                        Err(e.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))
+                    }
+                };
+                if result.as_ref().map_or(true, |x| x.error.is_some()) {
+                    failed += 1;
+                }
+                explained.push((doc.source.clone(), doc.label.clone(), key, as_of, result));
+            }
+        }
+    }
+    if explained.is_empty() {
+        let what = args.subscription.as_deref().map_or(String::new(), |s| format!(" with id `{s}`"));
+        writeln!(err, "error: no entry{what} found in the input")?;
+        return Ok(EXIT_FAILURE);
+    }
+    if args.format == CheckFormat::Json {
+        let items: Vec<serde_json::Value> = explained
+            .iter()
+            .map(|(source, label, key, as_of, r)| {
+                let mut v = serde_json::json!({"source": source, "label": label, "key": key, "as_of": as_of.to_string()});
+                if let Some(m) = v.as_object_mut() {
+                    match r {
+                        Ok(x) => {
+                            m.insert("explanation".into(), serde_json::to_value(x).unwrap_or_default());
+                        }
+                        Err(e) => {
+                            m.insert("error".into(), e.clone().into());
+                        }
+                    }
+                }
+                v
+            })
+            .collect();
+        out.write_all((serde_json::to_string_pretty(&items).map_err(io::Error::other)? + "\n").as_bytes())?;
+    } else {
+        for (source, label, key, as_of, r) in &explained {
+            let head = format!("{key}  ({}{source}, as of {as_of})", label.as_ref().map_or(String::new(), |l| format!("{l}, ")));
+            writeln!(out, "{}", if color { head.bold().to_string() } else { head })?;
+            match r {
+                Err(e) => writeln!(out, "  the facts are not valid: {e}")?,
+                Ok(x) => human_explanation(x, out, color)?,
+            }
+            writeln!(out)?;
+        }
+    }
+    Ok(if failed > 0 { EXIT_SOME_FAILED } else { EXIT_OK })
+}
+
+fn human_explanation(x: &crate::explain::Explanation, out: &mut dyn Write, color: bool) -> io::Result<()> {
+    for (i, r) in x.rules.iter().enumerate() {
+        let status = match r.matched {
+            Some(true) => {
+                let s = format!("matched → {}", x.action.as_deref().unwrap_or("?"));
+                if color { s.green().bold().to_string() } else { s }
+            }
+            Some(false) => "no".to_string(),
+            None => if color { "error".red().bold().to_string() } else { "error".to_string() },
+        };
+        writeln!(out, "  {:>2}. {}  {status}", i + 1, r.rule)?;
+        for c in &r.conditions {
+            let value = match (c.value, &c.error) {
+                (Some(v), _) => v.to_string(),
+                (None, Some(_)) => "error".into(),
+                (None, None) => "not evaluated".into(),
+            };
+            let facts: Vec<String> = c.facts.iter().map(|(k, v)| format!("{k} = {v}")).collect();
+            let facts = if facts.is_empty() { String::new() } else { format!("   [{}]", facts.join(", ")) };
+            writeln!(out, "        {} → {value}{facts}", c.text)?;
+            if let Some(e) = &c.error {
+                writeln!(out, "          {e}")?;
+            }
+        }
+    }
+    if x.rules.is_empty() && x.error.is_some() {
+        writeln!(out, "  no rule matched")?;
+    }
+    if let Some(e) = &x.error {
+        writeln!(out, "  error: {e}")?;
+    }
+    if x.changes.is_empty() {
+        writeln!(out, "  no single fact change gives another verdict")?;
+    } else {
+        writeln!(out, "  would change the verdict:")?;
+        let width = x.changes.iter().map(|c| c.fact.len() + c.to.len() + 3).max().unwrap_or(0);
+        for c in &x.changes {
+            let what = format!("{} = {}", c.fact, c.to);
+            writeln!(out, "    if {what:<width$}  → {} ({})", c.action, c.rule)?;
+        }
+    }
+    Ok(())
+}
+
+fn test(args: TestArgs, out: &mut dyn Write, err: &mut dyn Write, color: bool, err_color: bool) -> io::Result<u8> {
+    use crate::testing;
+    let policy = match load_policy(args.rules.as_ref()) {
+        Ok(p) => p,
+        Err(e) => {
+            err.write_all(e.render(err_color).as_bytes())?;
+            return Ok(EXIT_FAILURE);
+        }
+    };
+    // (file name, text) of every case file.
+    let mut files: Vec<(String, String)> = Vec::new();
+    let mut paths: Vec<PathBuf> = Vec::new();
+    if args.cases.is_empty() {
+        match &args.rules {
+            None => files.extend(crate::policy::BUILTIN_TESTS.iter().map(|(n, t)| (n.to_string(), t.to_string()))),
+            Some(rules) => {
+                let base = if rules.is_dir() { rules.clone() } else { rules.parent().map(PathBuf::from).unwrap_or_default() };
+                let dir = base.join("tests");
+                if dir.is_dir() {
+                    paths.push(dir);
+                }
+            }
+        }
+    } else {
+        paths.extend(args.cases.iter().cloned());
+    }
+    for p in paths {
+        let list = if p.is_dir() {
+            match testing::case_files(&p) {
+                Ok(l) => l,
+                Err(e) => {
+                    writeln!(err, "error: cannot read `{}`: {}", p.display(), io_reason(&e))?;
+                    return Ok(EXIT_FAILURE);
+                }
+            }
+        } else {
+            vec![p]
+        };
+        for f in list {
+            match std::fs::read_to_string(&f) {
+                Ok(t) => files.push((f.display().to_string(), t)),
+                Err(e) => {
+                    writeln!(err, "error: cannot read `{}`: {}", f.display(), io_reason(&e))?;
+                    return Ok(EXIT_FAILURE);
+                }
+            }
+        }
+    }
+    if files.is_empty() {
+        writeln!(err, "error: no test cases found; pass case files, or put them in `tests/` beside the policy")?;
+        return Ok(EXIT_FAILURE);
+    }
+    let mut cases = Vec::new();
+    for (name, text) in &files {
+        match testing::parse_cases(&policy, text, name) {
+            Ok(c) => cases.extend(c),
+            Err(e) => {
+                writeln!(err, "error: {e}")?;
+                return Ok(EXIT_FAILURE);
+            }
+        }
+    }
+    let today = Date::from_naive(chrono::Local::now().date_naive());
+    let report = testing::run(&policy, &cases, today);
+    if args.coverage == Some(CoverageFormat::Json) {
+        let rules: Vec<serde_json::Value> =
+            report.coverage.iter().map(|(r, n)| serde_json::json!({"rule": r, "cases": n})).collect();
+        let doc = serde_json::json!({
+            "passed": report.passed(),
+            "failed": report.failed(),
+            "rules": rules,
+            "uncovered": report.uncovered(),
+        });
+        out.write_all((serde_json::to_string_pretty(&doc).map_err(io::Error::other)? + "\n").as_bytes())?;
+        return Ok(if report.failed() > 0 { EXIT_SOME_FAILED } else { EXIT_OK });
+    }
+    for r in &report.results {
+        match &r.failure {
+            None => {
+                let ok = if color { "ok".green().to_string() } else { "ok".into() };
+                writeln!(out, "{ok}    {}: {}", r.file, r.name)?;
+            }
+            Some(lines) => {
+                let fail = if color { "FAIL".red().bold().to_string() } else { "FAIL".into() };
+                writeln!(out, "{fail}  {}: {}", r.file, r.name)?;
+                for l in lines {
+                    writeln!(out, "        {l}")?;
+                }
+            }
+        }
+    }
+    let uncovered = report.uncovered();
+    writeln!(out)?;
+    if uncovered.is_empty() {
+        writeln!(out, "coverage: every rule ({}) is exercised", report.coverage.len())?;
+    } else {
+        writeln!(out, "coverage: {} of {} rules exercised; not exercised: {}", report.coverage.len() - uncovered.len(), report.coverage.len(), uncovered.join(", "))?;
+    }
+    writeln!(out, "{} passed, {} failed", report.passed(), report.failed())?;
+    Ok(if report.failed() > 0 { EXIT_SOME_FAILED } else { EXIT_OK })
+}
+
 /// One input, read fully before anything is evaluated.
 struct Input {
     name: String,
@@ -277,11 +569,11 @@ struct Input {
     format: Format,
 }
 
-fn read_inputs(args: &EvalArgs) -> Result<Vec<Input>, String> {
+fn read_inputs(files: &[String], input: Option<InputFormat>) -> Result<Vec<Input>, String> {
     let mut inputs = Vec::new();
     let mut stdin_used = false;
-    for name in &args.files {
-        let format = match args.input {
+    for name in files {
+        let format = match input {
             Some(InputFormat::Yaml) => Format::Yaml,
             Some(InputFormat::Json) => Format::Json,
             Some(InputFormat::Jsonl) => Format::JsonLines,
@@ -331,7 +623,7 @@ fn eval(args: EvalArgs, out: &mut dyn Write, err: &mut dyn Write, out_color: boo
         }
     };
     print_warnings(&policy, err, err_color)?;
-    let inputs = match read_inputs(&args) {
+    let inputs = match read_inputs(&args.files, args.input) {
         Ok(i) => i,
         Err(msg) => {
             writeln!(err, "error: {msg}")?;

@@ -124,7 +124,7 @@ fn load<'a>(env: &Env<'a>, s: Slot, field: FieldId) -> R<V<'a>> {
 }
 
 #[inline]
-fn truth(op: &Op, env: &Env<'_>) -> R<bool> {
+pub(crate) fn truth(op: &Op, env: &Env<'_>) -> R<bool> {
     match op {
         Op::EnumIn { slot: s, field, bits } => match slot(env, *s) {
             Some(Value::Enum(v)) => {

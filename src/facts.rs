@@ -100,20 +100,27 @@ pub fn parse(schema: &Schema, text: &str, format: Format, source: &str) -> Vec<D
                 let at = format!("{source}:{}", i + 1);
                 docs.push(match serde_json::from_str::<Raw>(line) {
                     Ok(raw) => validate(schema, raw, at),
-                    Err(e) => Document::failed(at, syntax("JSON", &e.to_string())),
+                    Err(e) => Document::failed(at, syntax("JSON", &json_line_error(&e))),
                 });
             }
-            docs
+            nonempty(docs, source)
         }
         Format::Yaml => {
             let mut docs = Vec::new();
             let mut count = 0usize;
             for de in serde_yaml::Deserializer::from_str(text) {
                 count += 1;
-                docs.push((count, Raw::deserialize(de)));
+                let raw = Raw::deserialize(de);
+                let failed = raw.is_err();
+                docs.push((count, raw));
+                // After a syntax error serde_yaml yields the same error forever: stop at the first.
+                if failed {
+                    break;
+                }
             }
             let several = docs.len() > 1;
-            docs.into_iter()
+            let docs: Vec<Document> = docs
+                .into_iter()
                 .filter_map(|(n, raw)| {
                     let at = if several { format!("{source}#{n}") } else { source.to_string() };
                     match raw {
@@ -123,9 +130,29 @@ pub fn parse(schema: &Schema, text: &str, format: Format, source: &str) -> Vec<D
                         Err(e) => Some(Document::failed(at, syntax("YAML", &e.to_string()))),
                     }
                 })
-                .collect()
+                .collect();
+            nonempty(docs, source)
         }
     }
+}
+
+/// An input that holds no document at all is reported, not silently skipped.
+fn nonempty(docs: Vec<Document>, source: &str) -> Vec<Document> {
+    if docs.is_empty() {
+        vec![Document::failed(
+            source.to_string(),
+            FactError { path: String::new(), message: "the input holds no fact documents".into() },
+        )]
+    } else {
+        docs
+    }
+}
+
+/// A JSON error for one line of JSON Lines: its column only, the line being the record's.
+fn json_line_error(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    let detail = text.rsplit_once(" at line ").map_or(text.as_str(), |(d, _)| d);
+    format!("{detail} at column {}", e.column())
 }
 
 fn syntax(format: &str, detail: &str) -> FactError {

@@ -45,11 +45,13 @@ pub mod cli;
 mod compile;
 pub mod diagnostic;
 pub mod eval;
+pub mod explain;
 pub mod facts;
 pub mod parser;
 pub mod policy;
 pub mod schema;
 pub mod source;
+pub mod testing;
 pub mod value;
 pub mod verdict;
 

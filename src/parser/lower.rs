@@ -156,7 +156,9 @@ impl Lower {
             match clause.as_rule() {
                 Rule::when_clause => when = Some(self.expr(self.next(&clause, &mut ci, Rule::expr)?)?),
                 Rule::then_clause => {
-                    let then_span = self.span(&clause);
+                    let mut then_span = self.span(&clause);
+                    // pest's span may run over the whitespace before the next clause.
+                    then_span.end = then_span.start + clause.as_str().trim_end().len();
                     let action = self.ident(&self.next(&clause, &mut ci, Rule::ident)?);
                     let mut args = Vec::new();
                     for a in ci {

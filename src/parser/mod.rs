@@ -27,16 +27,27 @@ fn syntax_error(file: usize, text: &str, err: pest::error::Error<Rule>) -> Polic
         InputLocation::Pos(p) => (p, p),
         InputLocation::Span((s, e)) => (s, e),
     };
-    // Point at the offending token rather than at an empty position.
-    let token_end = if end > start {
-        end
+    // Point at the offending token rather than at an empty position: a word, a string up to
+    // the end of its line, a run of operator characters, or one character.
+    let rest = text.get(start..).unwrap_or("");
+    let token_len = if end > start {
+        end - start
     } else {
-        text[start..]
-            .char_indices()
-            .find(|(_, c)| c.is_whitespace())
-            .map_or(text.len(), |(i, _)| start + i)
-            .max(start + text[start..].chars().next().map_or(0, char::len_utf8))
+        let mut chars = rest.char_indices();
+        match chars.next() {
+            None => 0,
+            Some((_, c)) if c.is_alphanumeric() || c == '_' => rest
+                .char_indices()
+                .find(|(_, c)| !(c.is_alphanumeric() || *c == '_' || *c == '-'))
+                .map_or(rest.len(), |(i, _)| i),
+            Some((_, '"')) => rest.find('\n').unwrap_or(rest.len()).max(1),
+            Some((_, c)) if "=!<>+-".contains(c) => {
+                rest.char_indices().find(|(_, c)| !"=!<>+-".contains(*c)).map_or(rest.len(), |(i, _)| i)
+            }
+            Some((_, c)) => c.len_utf8(),
+        }
     };
+    let token_end = start + token_len;
     let span = ast::Span::new(file, start, token_end);
     let found =
         if start >= text.len() { "the end of the file".to_string() } else { format!("`{}`", &text[start..token_end]) };
@@ -53,15 +64,28 @@ fn syntax_error(file: usize, text: &str, err: pest::error::Error<Rule>) -> Polic
             } else {
                 format!("unexpected {found}")
             };
+            let token = text.get(start..token_end).unwrap_or("");
             let mut d = PolicyDiagnostic::error("parse::syntax", message, span, "here");
-            if unexpected.contains(&"a keyword") {
-                d = d.with_help("keywords such as `and`, `in`, `rule` cannot be used as names");
+            if KEYWORDS.contains(&token) && expected.contains(&"a name") {
+                d = d.with_help(format!("`{token}` is a keyword and cannot be used as a name; choose another name"));
+            } else if token == "=" {
+                d = d.with_help("compare with `==`; `=` only gives a fact its default in a declaration");
+            } else if token.starts_with('"') && !token[1..].contains('"') {
+                d = d.with_help("this string is not closed: add a `\"` before the end of the line");
+            } else if start >= text.len() {
+                d = d.with_help("the file ends too early: a closing `}` or `)` may be missing");
             }
             d
         }
         ErrorVariant::CustomError { message } => PolicyDiagnostic::error("parse::syntax", message, span, "here"),
     }
 }
+
+/// The language's keywords (kept in step with the `keyword` rule of `policy.pest`).
+const KEYWORDS: &[&str] = &[
+    "and", "or", "not", "in", "true", "false", "present", "when", "then", "reason", "source", "enum", "facts", "each",
+    "action", "rule",
+];
 
 fn one_of(items: &[&str]) -> String {
     match items {
