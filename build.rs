@@ -23,9 +23,8 @@ fn main() {
     // The shipped policy's test cases, `rules/tests/*.yaml`.
     let tests = dir.join("tests");
     println!("cargo::rerun-if-changed={}", tests.display());
-    let mut cases: Vec<_> = std::fs::read_dir(&tests)
-        .map(|rd| rd.filter_map(Result::ok).map(|e| e.path()).collect())
-        .unwrap_or_default();
+    let mut cases: Vec<_> =
+        std::fs::read_dir(&tests).map(|rd| rd.filter_map(Result::ok).map(|e| e.path()).collect()).unwrap_or_default();
     cases.retain(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml"));
     cases.sort();
     out.push_str("/// The shipped policy's test case files: (name, text), in name order.\npub const BUILTIN_TESTS: &[(&str, &str)] = &[\n");

@@ -197,9 +197,7 @@ fn enum_summary(rule: &CompiledRule) -> Option<EnumSummary> {
 }
 
 fn disjoint(a: &[(FieldId, Box<[u64]>)], b: &[(FieldId, Box<[u64]>)]) -> bool {
-    a.iter().any(|(fa, ba)| {
-        b.iter().any(|(fb, bb)| fa == fb && ba.iter().zip(bb.iter()).all(|(x, y)| x & y == 0))
-    })
+    a.iter().any(|(fa, ba)| b.iter().any(|(fb, bb)| fa == fb && ba.iter().zip(bb.iter()).all(|(x, y)| x & y == 0)))
 }
 
 enum Leaf {
@@ -426,7 +424,8 @@ impl<'p> Explorer<'p> {
             }
             Atom::Bool(f) => {
                 // The default (else `false`) first: witnesses then stay close to the defaults.
-                let first = matches!(self.schema.fields.get(*f).and_then(|d| d.default.as_ref()), Some(Value::Bool(true)));
+                let first =
+                    matches!(self.schema.fields.get(*f).and_then(|d| d.default.as_ref()), Some(Value::Bool(true)));
                 for v in [first, !first] {
                     let mut s = st.clone();
                     if let Some(b) = s.bools.get_mut(*f) {
@@ -588,7 +587,8 @@ impl<'p> Explorer<'p> {
                 Known(()) => {
                     let Some(allowed) = st.enums.get(*field) else { return Known(false) };
                     let inside = allowed.iter().zip(bits.iter()).any(|(a, b)| a & b != 0);
-                    let outside = allowed.iter().zip(bits.iter().chain(std::iter::repeat(&0))).any(|(a, b)| a & !b != 0);
+                    let outside =
+                        allowed.iter().zip(bits.iter().chain(std::iter::repeat(&0))).any(|(a, b)| a & !b != 0);
                     match (inside, outside) {
                         (true, false) => Known(true),
                         (false, _) => Known(false),
@@ -695,7 +695,18 @@ impl<'p> Explorer<'p> {
                 _ => Known(None),
             },
             other => match self.truth(other, st) {
-                Known(b) if matches!(other, Op::Not(_) | Op::And(_) | Op::Or(_) | Op::EnumIn { .. } | Op::Present(_) | Op::Compare(..) | Op::In { .. }) => {
+                Known(b)
+                    if matches!(
+                        other,
+                        Op::Not(_)
+                            | Op::And(_)
+                            | Op::Or(_)
+                            | Op::EnumIn { .. }
+                            | Op::Present(_)
+                            | Op::Compare(..)
+                            | Op::In { .. }
+                    ) =>
+                {
                     Known(Some((0, u32::from(b))))
                 }
                 Known(_) => Known(None),
@@ -788,7 +799,12 @@ impl<'p> Explorer<'p> {
         let mut values = vec![0i64; n];
         for v in 1..n {
             let is_date = v == 1
-                || self.var_of.iter().position(|x| *x == Some(v)).and_then(|f| self.schema.fields.get(f)).is_some_and(|f| f.ty == Type::Date);
+                || self
+                    .var_of
+                    .iter()
+                    .position(|x| *x == Some(v))
+                    .and_then(|f| self.schema.fields.get(f))
+                    .is_some_and(|f| f.ty == Type::Date);
             let upper = self.bound(&st, v, 0);
             let lower = self.bound(&st, 0, v).saturating_neg();
             let value = match (lower > -INF, upper < INF) {
@@ -810,7 +826,8 @@ impl<'p> Explorer<'p> {
                 *slot = value;
             }
         }
-        let as_of = Date::from_days(values.get(1).copied().unwrap_or(anchor)).unwrap_or_else(|| Date::from_naive(chrono::NaiveDate::MIN));
+        let as_of = Date::from_days(values.get(1).copied().unwrap_or(anchor))
+            .unwrap_or_else(|| Date::from_naive(chrono::NaiveDate::MIN));
         let mut out = Vec::new();
         for (f, def) in self.schema.fields.iter().enumerate() {
             let present = st.present.get(f).copied().flatten();
@@ -970,10 +987,8 @@ pub fn diagnostics(policy: &Policy, a: &Analysis) -> Vec<crate::diagnostic::Poli
                     format!("`{}` at {file}:{line}", id(*r))
                 })
                 .collect();
-            diag.help = Some(format!(
-                "remove it, or move it above the rules that catch its cases ({})",
-                places.join(", ")
-            ));
+            diag.help =
+                Some(format!("remove it, or move it above the rules that catch its cases ({})", places.join(", ")));
         }
         out.push(diag);
     }

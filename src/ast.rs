@@ -135,6 +135,9 @@ pub struct RuleDecl {
     pub reason: String,
     pub source: Option<String>,
     pub span: Span,
+    /// Where the `reason` and `source` clauses are written.
+    pub reason_span: Span,
+    pub source_span: Option<Span>,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -52,6 +52,8 @@ pub enum Command {
     /// Explain verdicts: each rule tried with its conditions and the fact values they read, and the
     /// one-fact changes that would give another verdict.
     Explain(ExplainArgs),
+    /// Format policy files in the canonical layout (comments kept).
+    Fmt(FmtArgs),
     /// Run a policy's test cases (YAML files of facts and expected verdicts) and report rule coverage.
     #[command(after_help = TEST_HELP)]
     Test(TestArgs),
@@ -67,7 +69,9 @@ own cases). A case file:
   cases:
     - name: bought through Open
       subscription: { id: s1, service: license_based, channel: open }
-      expect: request_reseller_relationship   # an action, or { action, params, rule, error }
+      expect: some_action                     # an action, or { action, params, rule, error }
+
+rules/tests/multichannel.yaml is a complete example.
 
 Exit status: 0 all cases pass, 1 some fail, 2 the policy or a case file could not be read.";
 
@@ -96,6 +100,17 @@ pub struct ExplainArgs {
     /// Input format [default: from the file extension; standard input is read as YAML].
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub input: Option<InputFormat>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct FmtArgs {
+    /// Policy files or folders of `.handover` files; `-` formats standard input to standard output.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    /// Change nothing; list the files that are not formatted and exit with 1 if there are any.
+    #[arg(long)]
+    pub check: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -233,6 +248,7 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
         Command::Check(args) => check(args, out, err, err_color),
         Command::Test(args) => test(args, out, err, out_color, err_color),
         Command::Explain(args) => explain(args, out, err, out_color, err_color),
+        Command::Fmt(args) => fmt(args, out, err, err_color),
     };
     match result {
         Ok(code) => code,
@@ -270,7 +286,9 @@ fn check(args: CheckArgs, out: &mut dyn Write, err: &mut dyn Write, color: bool)
                     LoadError::Invalid { sources, diagnostics } => {
                         diagnostics.iter().map(|d| diagnostic_json(d, sources)).collect()
                     }
-                    other => vec![serde_json::json!({"severity": "error", "code": "load", "message": other.to_string()})],
+                    other => {
+                        vec![serde_json::json!({"severity": "error", "code": "load", "message": other.to_string()})]
+                    }
                 };
                 let doc = serde_json::json!({"ok": false, "diagnostics": diags});
                 out.write_all((serde_json::to_string_pretty(&doc).map_err(io::Error::other)? + "\n").as_bytes())?;
@@ -339,7 +357,83 @@ fn diagnostic_json(d: &crate::diagnostic::PolicyDiagnostic, sources: &crate::sou
     v
 }
 
-fn explain(args: ExplainArgs, out: &mut dyn Write, err: &mut dyn Write, color: bool, err_color: bool) -> io::Result<u8> {
+fn fmt(args: FmtArgs, out: &mut dyn Write, err: &mut dyn Write, color: bool) -> io::Result<u8> {
+    let mut files: Vec<PathBuf> = Vec::new();
+    for p in &args.paths {
+        if p.as_os_str() == "-" {
+            let mut text = String::new();
+            io::stdin().read_to_string(&mut text)?;
+            return match crate::fmt::format_text(&text) {
+                Ok(f) => {
+                    out.write_all(f.as_bytes())?;
+                    Ok(EXIT_OK)
+                }
+                Err(d) => {
+                    let mut sources = crate::source::Sources::new();
+                    sources.add("<stdin>", text);
+                    err.write_all(crate::diagnostic::render(&d, &sources, color).as_bytes())?;
+                    Ok(EXIT_FAILURE)
+                }
+            };
+        }
+        if p.is_dir() {
+            let mut found: Vec<PathBuf> = std::fs::read_dir(p)?
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|f| f.extension().is_some_and(|e| e == crate::policy::POLICY_EXTENSION))
+                .collect();
+            found.sort();
+            files.extend(found);
+        } else {
+            files.push(p.clone());
+        }
+    }
+    let mut unformatted = 0;
+    let mut failed = false;
+    for f in files {
+        let text = match std::fs::read_to_string(&f) {
+            Ok(t) => t,
+            Err(e) => {
+                writeln!(err, "error: cannot read `{}`: {}", f.display(), io_reason(&e))?;
+                failed = true;
+                continue;
+            }
+        };
+        match crate::fmt::format_text(&text) {
+            Ok(formatted) if formatted == text => {}
+            Ok(formatted) => {
+                unformatted += 1;
+                if args.check {
+                    writeln!(out, "{}", f.display())?;
+                } else {
+                    std::fs::write(&f, formatted)?;
+                    writeln!(err, "formatted {}", f.display())?;
+                }
+            }
+            Err(d) => {
+                let mut sources = crate::source::Sources::new();
+                sources.add(f.display().to_string(), text);
+                err.write_all(crate::diagnostic::render(&d, &sources, color).as_bytes())?;
+                failed = true;
+            }
+        }
+    }
+    Ok(if failed {
+        EXIT_FAILURE
+    } else if args.check && unformatted > 0 {
+        EXIT_SOME_FAILED
+    } else {
+        EXIT_OK
+    })
+}
+
+fn explain(
+    args: ExplainArgs,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+    color: bool,
+    err_color: bool,
+) -> io::Result<u8> {
     let policy = match load_policy(args.rules.as_ref()) {
         Ok(p) => p,
         Err(e) => {
@@ -367,9 +461,7 @@ fn explain(args: ExplainArgs, out: &mut dyn Write, err: &mut dyn Write, color: b
                 let key = entry.key.clone().unwrap_or_else(|| "-".into());
                 let result = match (&doc.shared, &entry.values) {
                     (Ok(shared), Ok(item)) => Ok(policy.explain(shared, item, as_of)),
-                    (Err(e), _) | (_, Err(e)) => {
-                        Err(e.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))
-                    }
+                    (Err(e), _) | (_, Err(e)) => Err(e.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")),
                 };
                 if result.as_ref().map_or(true, |x| x.error.is_some()) {
                     failed += 1;
@@ -387,7 +479,8 @@ fn explain(args: ExplainArgs, out: &mut dyn Write, err: &mut dyn Write, color: b
         let items: Vec<serde_json::Value> = explained
             .iter()
             .map(|(source, label, key, as_of, r)| {
-                let mut v = serde_json::json!({"source": source, "label": label, "key": key, "as_of": as_of.to_string()});
+                let mut v =
+                    serde_json::json!({"source": source, "label": label, "key": key, "as_of": as_of.to_string()});
                 if let Some(m) = v.as_object_mut() {
                     match r {
                         Ok(x) => {
@@ -404,7 +497,10 @@ fn explain(args: ExplainArgs, out: &mut dyn Write, err: &mut dyn Write, color: b
         out.write_all((serde_json::to_string_pretty(&items).map_err(io::Error::other)? + "\n").as_bytes())?;
     } else {
         for (source, label, key, as_of, r) in &explained {
-            let head = format!("{key}  ({}{source}, as of {as_of})", label.as_ref().map_or(String::new(), |l| format!("{l}, ")));
+            let head = format!(
+                "{key}  ({}{source}, as of {as_of})",
+                label.as_ref().map_or(String::new(), |l| format!("{l}, "))
+            );
             writeln!(out, "{}", if color { head.bold().to_string() } else { head })?;
             match r {
                 Err(e) => writeln!(out, "  the facts are not valid: {e}")?,
@@ -424,7 +520,13 @@ fn human_explanation(x: &crate::explain::Explanation, out: &mut dyn Write, color
                 if color { s.green().bold().to_string() } else { s }
             }
             Some(false) => "no".to_string(),
-            None => if color { "error".red().bold().to_string() } else { "error".to_string() },
+            None => {
+                if color {
+                    "error".red().bold().to_string()
+                } else {
+                    "error".to_string()
+                }
+            }
         };
         writeln!(out, "  {:>2}. {}  {status}", i + 1, r.rule)?;
         for c in &r.conditions {
@@ -476,7 +578,8 @@ fn test(args: TestArgs, out: &mut dyn Write, err: &mut dyn Write, color: bool, e
         match &args.rules {
             None => files.extend(crate::policy::BUILTIN_TESTS.iter().map(|(n, t)| (n.to_string(), t.to_string()))),
             Some(rules) => {
-                let base = if rules.is_dir() { rules.clone() } else { rules.parent().map(PathBuf::from).unwrap_or_default() };
+                let base =
+                    if rules.is_dir() { rules.clone() } else { rules.parent().map(PathBuf::from).unwrap_or_default() };
                 let dir = base.join("tests");
                 if dir.is_dir() {
                     paths.push(dir);
@@ -556,7 +659,13 @@ fn test(args: TestArgs, out: &mut dyn Write, err: &mut dyn Write, color: bool, e
     if uncovered.is_empty() {
         writeln!(out, "coverage: every rule ({}) is exercised", report.coverage.len())?;
     } else {
-        writeln!(out, "coverage: {} of {} rules exercised; not exercised: {}", report.coverage.len() - uncovered.len(), report.coverage.len(), uncovered.join(", "))?;
+        writeln!(
+            out,
+            "coverage: {} of {} rules exercised; not exercised: {}",
+            report.coverage.len() - uncovered.len(),
+            report.coverage.len(),
+            uncovered.join(", ")
+        )?;
     }
     writeln!(out, "{} passed, {} failed", report.passed(), report.failed())?;
     Ok(if report.failed() > 0 { EXIT_SOME_FAILED } else { EXIT_OK })

@@ -63,7 +63,9 @@ pub(crate) fn compile(checked: Checked) -> (Schema, Vec<CompiledRule>) {
         .map(|r| CompiledRule {
             when: r.when.as_ref().map(|w| op(&schema, w)).filter(|w| !matches!(w, Op::Const(Value::Bool(true)))),
             conjuncts: match &r.when {
-                Some(TExpr::And(parts)) => parts.iter().map(|p| op(&schema, p)).zip(r.conjunct_spans.iter().copied()).collect(),
+                Some(TExpr::And(parts)) => {
+                    parts.iter().map(|p| op(&schema, p)).zip(r.conjunct_spans.iter().copied()).collect()
+                }
                 Some(w) => r.conjunct_spans.first().map(|s| vec![(op(&schema, w), *s)]).unwrap_or_default(),
                 None => vec![],
             },

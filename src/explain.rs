@@ -80,7 +80,12 @@ impl Policy {
                     Err(kind) => {
                         matched = None;
                         let err = EvalError { rule: self.rule_index(&rule.id), kind };
-                        conditions.push(ConditionTrace { text, value: None, facts, error: Some(self.describe_error(&err)) });
+                        conditions.push(ConditionTrace {
+                            text,
+                            value: None,
+                            facts,
+                            error: Some(self.describe_error(&err)),
+                        });
                     }
                 }
             }
@@ -184,7 +189,9 @@ impl Policy {
                 let Some(slot) = slot else { continue };
                 *slot = cand.clone();
                 if let Ok(v) = self.evaluate(&doc, &it, as_of) {
-                    if Some(v.action()) != action && !out.iter().any(|c: &Change| c.fact == def.path && c.action == v.action()) {
+                    if Some(v.action()) != action
+                        && !out.iter().any(|c: &Change| c.fact == def.path && c.action == v.action())
+                    {
                         out.push(Change {
                             fact: def.path.clone(),
                             from: self.show(f, Some(&current)),

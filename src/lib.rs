@@ -47,6 +47,7 @@ pub mod diagnostic;
 pub mod eval;
 pub mod explain;
 pub mod facts;
+pub mod fmt;
 pub mod parser;
 pub mod policy;
 pub mod schema;

@@ -9,15 +9,18 @@
 //!   as_of: 2024-03-15
 //!   partner: { role: sales_agent }
 //! cases:
-//!   - name: license bought through Open
+//!   - name: bought through Open
 //!     subscription: { id: s1, service: license_based, channel: open }
-//!     expect: request_reseller_relationship          # just the action, or:
+//!     expect: some_action                            # just the action, or:
 //!   - name: term still running
-//!     subscription: { id: s2, service: license_based, channel: csp_partner, term_end: 2024-06-30 }
-//!     expect: { action: wait_for_term_end_or_cancel, params: { days_left: 107 }, rule: license_elsewhere_term_running }
+//!     subscription: { id: s2, service: license_based, channel: advisor, term_end: 2024-06-30 }
+//!     expect: { action: wait, params: { days_left: 107 }, rule: term_running }
 //!   - name: no term end cannot be decided
-//!     subscription: { id: s3, service: license_based, channel: csp_partner }
+//!     subscription: { id: s3, service: license_based, channel: advisor }
 //!     expect: { error: "subscription.term_end" }     # the error message contains this text
+//! ```
+//!
+//! `rules/tests/multichannel.yaml` is a complete example.
 //! ```
 
 use std::path::Path;
@@ -98,7 +101,10 @@ pub fn parse_cases(policy: &Policy, text: &str, file: &str) -> Result<Vec<Case>,
             (Some("defaults"), Raw::Null) => {}
             (Some("cases"), Raw::Seq(s)) => cases_raw = Some(s),
             (Some(other), _) if other == "defaults" || other == "cases" => {
-                return Err(format!("{file}: `{other}` must be a {}", if other == "cases" { "list" } else { "mapping" }));
+                return Err(format!(
+                    "{file}: `{other}` must be a {}",
+                    if other == "cases" { "list" } else { "mapping" }
+                ));
             }
             (key, _) => {
                 return Err(format!(

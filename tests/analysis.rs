@@ -177,7 +177,8 @@ fn check_cli_reports_gap_and_dead_rule() {
         let t = if n == "multichannel.handover" {
             let original = rule_text(&t, "syndication").to_string();
             let copy = original.replacen("rule syndication {", "rule syndication_again {", 1);
-            t.replacen(&original, &format!("{original}\n{copy}"), 1).replace(rule_text(&t, "azure_from_csp_partner"), "")
+            t.replacen(&original, &format!("{original}\n{copy}"), 1)
+                .replace(rule_text(&t, "azure_from_csp_partner"), "")
         } else {
             t
         };

@@ -169,14 +169,22 @@ impl Lower {
                     }
                     then = Some((action, args, then_span));
                 }
-                Rule::reason_clause => reason = Some(self.string(&self.next(&clause, &mut ci, Rule::string)?)?),
-                Rule::source_clause => source = Some(self.string(&self.next(&clause, &mut ci, Rule::string)?)?),
+                Rule::reason_clause => {
+                    reason = Some((self.string(&self.next(&clause, &mut ci, Rule::string)?)?, self.span(&clause)));
+                }
+                Rule::source_clause => {
+                    source = Some((self.string(&self.next(&clause, &mut ci, Rule::string)?)?, self.span(&clause)));
+                }
                 _ => return Err(self.shape(&clause)),
             }
         }
         let (action, args, then_span) = then.ok_or_else(|| self.shape(&pair))?;
-        let reason = reason.ok_or_else(|| self.shape(&pair))?;
-        Ok(RuleDecl { id, when, action, args, then_span, reason, source, span })
+        let (reason, reason_span) = reason.ok_or_else(|| self.shape(&pair))?;
+        let (source, source_span) = match source {
+            Some((s, sp)) => (Some(s), Some(sp)),
+            None => (None, None),
+        };
+        Ok(RuleDecl { id, when, action, args, then_span, reason, source, span, reason_span, source_span })
     }
 
     /// A string literal, escapes resolved, runs of whitespace (line breaks included) folded

@@ -1,0 +1,364 @@
+//! The canonical layout of a policy file. Comments are kept: a comment on its own line stays
+//! above the item that follows it, a comment at the end of a line stays at the end of that
+//! item's line. Formatting changes layout only: the formatted text parses to the same AST, and
+//! formatting it again changes nothing.
+
+use crate::ast::*;
+use crate::diagnostic::PolicyDiagnostic;
+use crate::parser;
+
+const WIDTH: usize = 100;
+const INDENT: &str = "    ";
+
+/// Formats one policy file.
+pub fn format_text(text: &str) -> Result<String, Vec<PolicyDiagnostic>> {
+    let policy = parser::parse_file(0, text)?;
+    let mut p = Printer { text, comments: scan_comments(text), next: 0, out: String::new() };
+    p.policy(&policy);
+    Ok(p.out)
+}
+
+#[derive(Debug)]
+struct Comment {
+    start: usize,
+    end: usize,
+    /// Only whitespace before it on its line.
+    own_line: bool,
+}
+
+/// Finds `#` comments outside string literals.
+fn scan_comments(text: &str) -> Vec<Comment> {
+    let mut out = Vec::new();
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    let mut in_string = false;
+    while let Some(&b) = bytes.get(i) {
+        if in_string {
+            match b {
+                b'\\' => i += 1,
+                b'"' => in_string = false,
+                _ => {}
+            }
+        } else if b == b'"' {
+            in_string = true;
+        } else if b == b'#' {
+            let end = text[i..].find('\n').map_or(text.len(), |n| i + n);
+            let line_start = text[..i].rfind('\n').map_or(0, |n| n + 1);
+            let own_line = text[line_start..i].trim().is_empty();
+            out.push(Comment { start: i, end, own_line });
+            i = end;
+            continue;
+        }
+        i += 1;
+    }
+    out
+}
+
+struct Printer<'a> {
+    text: &'a str,
+    comments: Vec<Comment>,
+    next: usize,
+    out: String,
+}
+
+enum Decl<'a> {
+    Enum(&'a EnumDecl),
+    Group(&'a GroupDecl),
+    Action(&'a ActionDecl),
+    Rule(&'a RuleDecl),
+}
+
+impl Decl<'_> {
+    fn start(&self) -> usize {
+        match self {
+            Decl::Enum(d) => d.span.start,
+            Decl::Group(d) => d.span.start,
+            Decl::Action(d) => d.span.start,
+            Decl::Rule(d) => d.span.start,
+        }
+    }
+}
+
+impl Printer<'_> {
+    fn comment_text(&self, c: &Comment) -> String {
+        self.text.get(c.start..c.end).unwrap_or("#").trim_end().to_string()
+    }
+
+    /// Whether a blank line follows the comment in the source.
+    fn blank_after(&self, c: &Comment) -> bool {
+        let rest = self.text.get(c.end..).unwrap_or("");
+        let upto = rest.find(|ch: char| !ch.is_whitespace()).unwrap_or(rest.len());
+        rest[..upto].matches('\n').count() >= 2
+    }
+
+    /// Prints, each on its own line, every comment that starts before `before`.
+    fn leading(&mut self, before: usize, indent: &str) {
+        while let Some(c) = self.comments.get(self.next) {
+            if c.start >= before {
+                break;
+            }
+            let line = self.comment_text(c);
+            let blank = self.blank_after(c);
+            self.out.push_str(indent);
+            self.out.push_str(&line);
+            self.out.push('\n');
+            if blank {
+                self.out.push('\n');
+            }
+            self.next += 1;
+        }
+    }
+
+    /// Ends a line; a comment that followed `source_end` on the same source line goes with it.
+    fn end_line(&mut self, source_end: usize) {
+        if let Some(c) = self.comments.get(self.next) {
+            let between = self.text.get(source_end.min(c.start)..c.start).unwrap_or("\n");
+            if !c.own_line && c.start >= source_end && !between.contains('\n') {
+                let line = self.comment_text(c);
+                self.out.push_str("  ");
+                self.out.push_str(&line);
+                self.next += 1;
+            }
+        }
+        self.out.push('\n');
+    }
+
+    fn policy(&mut self, p: &Policy) {
+        let mut decls: Vec<Decl<'_>> = Vec::new();
+        decls.extend(p.enums.iter().map(Decl::Enum));
+        decls.extend(p.groups.iter().map(Decl::Group));
+        decls.extend(p.actions.iter().map(Decl::Action));
+        decls.extend(p.rules.iter().map(Decl::Rule));
+        decls.sort_by_key(Decl::start);
+        for (i, d) in decls.iter().enumerate() {
+            if i > 0 {
+                self.out.push('\n');
+            }
+            self.leading(d.start(), "");
+            match d {
+                Decl::Enum(e) => self.enum_decl(e),
+                Decl::Group(g) => self.group(g),
+                Decl::Action(a) => self.action(a),
+                Decl::Rule(r) => self.rule(r),
+            }
+        }
+        if self.next < self.comments.len() {
+            if !decls.is_empty() {
+                self.out.push('\n');
+            }
+            self.leading(usize::MAX, "");
+        }
+        while self.out.ends_with("\n\n") {
+            self.out.pop();
+        }
+    }
+
+    fn enum_decl(&mut self, e: &EnumDecl) {
+        self.out.push_str(&format!("enum {} {{", e.name.node));
+        self.end_line(e.name.span.end);
+        let width = e.values.iter().filter(|v| v.description.is_some()).map(|v| v.name.node.len()).max().unwrap_or(0);
+        for v in &e.values {
+            self.leading(v.name.span.start, INDENT);
+            let line = match &v.description {
+                Some(d) => format!("{INDENT}{:<width$}  {},", v.name.node, quote(d)),
+                None => format!("{INDENT}{},", v.name.node),
+            };
+            self.out.push_str(&line);
+            self.end_line(v.name.span.end);
+        }
+        self.leading(e.span.end, INDENT);
+        self.out.push('}');
+        self.end_line(e.span.end);
+    }
+
+    fn group(&mut self, g: &GroupDecl) {
+        match &g.list {
+            Some(list) => self.out.push_str(&format!("each {} in {} {{", g.name.node, list.node)),
+            None => self.out.push_str(&format!("facts {} {{", g.name.node)),
+        }
+        self.end_line(g.list.as_ref().map_or(g.name.span.end, |l| l.span.end));
+        let heads: Vec<String> = g
+            .fields
+            .iter()
+            .map(|f| {
+                let mut h = format!("{}: {}", f.name.node, f.ty.node);
+                if f.optional {
+                    h.push('?');
+                }
+                if let Some(d) = &f.default {
+                    h.push_str(" = ");
+                    h.push_str(&expr(d, 0));
+                }
+                for a in &f.annotations {
+                    h.push_str(&format!(" @{}", a.node));
+                }
+                h
+            })
+            .collect();
+        let width = g.fields.iter().zip(&heads).filter(|(f, _)| f.description.is_some()).map(|(_, h)| h.len()).max();
+        for (f, head) in g.fields.iter().zip(&heads) {
+            self.leading(f.span.start, INDENT);
+            let line = match (&f.description, width) {
+                (Some(d), Some(w)) => format!("{INDENT}{head:<w$}  {}", quote(d)),
+                _ => format!("{INDENT}{head}"),
+            };
+            self.out.push_str(&line);
+            self.end_line(f.span.end);
+        }
+        self.leading(g.span.end, INDENT);
+        self.out.push('}');
+        self.end_line(g.span.end);
+    }
+
+    fn action(&mut self, a: &ActionDecl) {
+        let params: Vec<String> = a.params.iter().map(|p| format!("{}: {}", p.name.node, p.ty.node)).collect();
+        if params.is_empty() {
+            self.out.push_str(&format!("action {}", a.name.node));
+        } else {
+            self.out.push_str(&format!("action {}({})", a.name.node, params.join(", ")));
+        }
+        self.end_line(a.params.last().map_or(a.name.span.end, |p| p.ty.span.end));
+        self.leading(a.span.end, INDENT);
+        self.out.push_str(&string_lines(INDENT, "", &a.description));
+        self.end_line(a.span.end);
+    }
+
+    fn rule(&mut self, r: &RuleDecl) {
+        self.out.push_str(&format!("rule {} {{", r.id.node));
+        self.end_line(r.id.span.end);
+        if let Some(w) = &r.when {
+            // A comment inside a condition operand moves above the operand's line.
+            match &w.node {
+                ExprKind::And(parts) => {
+                    for (i, part) in parts.iter().enumerate() {
+                        self.leading(part.span.start, INDENT);
+                        let kw = if i == 0 { "when " } else { " and " };
+                        self.out.push_str(&format!("{INDENT}{kw}{}", expr(part, 3)));
+                        self.end_line(part.span.end);
+                    }
+                }
+                _ => {
+                    self.leading(w.span.start, INDENT);
+                    self.out.push_str(&format!("{INDENT}when {}", expr(w, 0)));
+                    self.end_line(w.span.end);
+                }
+            }
+        }
+        self.leading(r.then_span.start, INDENT);
+        let args: Vec<String> = r.args.iter().map(|a| format!("{}: {}", a.name.node, expr(&a.value, 0))).collect();
+        let inline = format!("{INDENT}then {}({})", r.action.node, args.join(", "));
+        if args.is_empty() {
+            self.out.push_str(&format!("{INDENT}then {}", r.action.node));
+            self.end_line(r.then_span.end);
+        } else if inline.len() <= WIDTH && r.args.len() <= 2 {
+            self.out.push_str(&inline);
+            self.end_line(r.then_span.end);
+        } else {
+            self.out.push_str(&format!("{INDENT}then {}(", r.action.node));
+            self.end_line(r.action.span.end);
+            for (a, text) in r.args.iter().zip(&args) {
+                self.leading(a.name.span.start, "        ");
+                self.out.push_str(&format!("{INDENT}{INDENT}{text},"));
+                self.end_line(a.value.span.end);
+            }
+            self.leading(r.then_span.end, "        ");
+            self.out.push_str(&format!("{INDENT})"));
+            self.end_line(r.then_span.end);
+        }
+        self.leading(r.reason_span.start, INDENT);
+        self.out.push_str(&string_lines(INDENT, "reason ", &r.reason));
+        self.end_line(r.reason_span.end);
+        if let (Some(source), Some(span)) = (&r.source, r.source_span) {
+            self.leading(span.start, INDENT);
+            self.out.push_str(&string_lines(INDENT, "source ", source));
+            self.end_line(span.end);
+        }
+        self.leading(r.span.end, INDENT);
+        self.out.push('}');
+        self.end_line(r.span.end);
+    }
+}
+
+/// A string literal, escaped.
+fn quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// `indent` + `keyword` + a string literal wrapped at word boundaries to [`WIDTH`], continuation
+/// lines aligned after the opening quote (no trailing newline).
+fn string_lines(indent: &str, keyword: &str, s: &str) -> String {
+    let quoted = quote(s);
+    let first = format!("{indent}{keyword}");
+    if first.len() + quoted.len() <= WIDTH || !s.contains(' ') {
+        return first + &quoted;
+    }
+    let inner = &quoted[1..quoted.len() - 1];
+    let cont = " ".repeat(first.len() + 1);
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = format!("{first}\"");
+    let mut empty = true;
+    for word in inner.split(' ') {
+        if !empty && line.len() + 1 + word.len() > WIDTH {
+            lines.push(line);
+            line = cont.clone();
+            empty = true;
+        }
+        if !empty {
+            line.push(' ');
+        }
+        line.push_str(word);
+        empty = false;
+    }
+    line.push('"');
+    lines.push(line);
+    lines.join("\n")
+}
+
+fn prec(e: &Expr) -> u8 {
+    match &e.node {
+        ExprKind::Or(_) => 1,
+        ExprKind::And(_) => 2,
+        ExprKind::Not(_) => 3,
+        ExprKind::Compare(..) | ExprKind::In { .. } => 4,
+        ExprKind::Arith(..) => 5,
+        _ => 6,
+    }
+}
+
+/// An expression; parenthesised when it binds looser than `min` (keeps the AST shape exact).
+fn expr(e: &Expr, min: u8) -> String {
+    let text = match &e.node {
+        ExprKind::Bool(b) => b.to_string(),
+        ExprKind::Int(n) => n.to_string(),
+        ExprKind::Date(d) => d.format("%Y-%m-%d").to_string(),
+        ExprKind::Text(s) => quote(s),
+        ExprKind::Name(p) => path_text(p),
+        ExprKind::Present(p) => format!("present({})", path_text(p)),
+        ExprKind::Not(x) => format!("not {}", expr(x, 3)),
+        ExprKind::And(xs) => xs.iter().map(|x| expr(x, 3)).collect::<Vec<_>>().join(" and "),
+        ExprKind::Or(xs) => xs.iter().map(|x| expr(x, 2)).collect::<Vec<_>>().join(" or "),
+        ExprKind::Compare(op, l, r) => format!("{} {} {}", expr(l, 5), op.symbol(), expr(r, 5)),
+        ExprKind::In { negated, value, set } => format!(
+            "{} {}in [{}]",
+            expr(value, 5),
+            if *negated { "not " } else { "" },
+            set.iter().map(|x| expr(x, 5)).collect::<Vec<_>>().join(", ")
+        ),
+        ExprKind::Arith(op, l, r) => {
+            format!("{} {} {}", expr(l, 5), if *op == ArithOp::Add { "+" } else { "-" }, expr(r, 6))
+        }
+    };
+    if prec(e) < min { format!("({text})") } else { text }
+}
