@@ -15,7 +15,9 @@
 //! that cannot occur; such witnesses say what they assume.
 
 use crate::ast::{ArithOp, CmpOp};
-use crate::compile::{CompiledRule, Op};
+use std::collections::HashMap;
+
+use crate::compile::{Bits, CompiledRule, DIAGRAM_SAFE_MAGNITUDE, DNode, Diagram, Op, VarRef};
 use crate::policy::Policy;
 use crate::schema::{FieldId, Schema, Slot, Type};
 use crate::value::{Date, Value};
@@ -172,6 +174,60 @@ pub fn analyze(policy: &Policy, max_witnesses: usize) -> Analysis {
 /// Per enum fact, the values a rule's top-level tests allow.
 type EnumSummary = Vec<(FieldId, Box<[u64]>)>;
 
+/// Largest diagram built; beyond it decisions use the interpreter.
+const DIAGRAM_NODE_LIMIT: usize = 100_000;
+
+/// Compiles ordered rules into a decision diagram, or `None` when the policy has conditions the
+/// diagram cannot represent exactly or would be too large (the interpreter is then used).
+pub(crate) fn build_diagram(schema: &Schema, rules: &[CompiledRule]) -> Option<Diagram> {
+    let ex = Explorer::new(schema, rules);
+    let mut b = TreeBuilder { nodes: Vec::new(), keys: HashMap::new(), ops: HashMap::new(), failed: false };
+    for r in rules {
+        if let Some(w) = &r.when {
+            collect_compares(w, &mut b.ops);
+        }
+    }
+    let root = ex.tree(ex.initial(), 0, &mut b);
+    if b.failed { None } else { Some(Diagram { nodes: b.nodes, root }) }
+}
+
+fn collect_compares(op: &Op, out: &mut HashMap<usize, Op>) {
+    match op {
+        Op::Compare(..) => {
+            out.insert(op as *const Op as usize, op.clone());
+        }
+        Op::Not(x) => collect_compares(x, out),
+        Op::And(xs) | Op::Or(xs) => xs.iter().for_each(|x| collect_compares(x, out)),
+        _ => {}
+    }
+}
+
+struct TreeBuilder {
+    nodes: Vec<DNode>,
+    /// Structural hash-consing: equal sub-diagrams are one node.
+    keys: HashMap<String, u32>,
+    /// Comparisons the diagram may evaluate as opaque tests, by address.
+    ops: HashMap<usize, Op>,
+    failed: bool,
+}
+
+impl TreeBuilder {
+    fn add(&mut self, n: DNode) -> u32 {
+        let key = format!("{n:?}");
+        if let Some(id) = self.keys.get(&key) {
+            return *id;
+        }
+        if self.nodes.len() >= DIAGRAM_NODE_LIMIT {
+            self.failed = true;
+            return 0;
+        }
+        let id = u32::try_from(self.nodes.len()).unwrap_or(u32::MAX);
+        self.nodes.push(n);
+        self.keys.insert(key, id);
+        id
+    }
+}
+
 /// The enum tests a rule's condition makes at its top level (`a in [..] and b == x`), merged per field.
 fn enum_summary(rule: &CompiledRule) -> Option<EnumSummary> {
     let mut out: EnumSummary = Vec::new();
@@ -183,11 +239,11 @@ fn enum_summary(rule: &CompiledRule) -> Option<EnumSummary> {
         }
     };
     match rule.when.as_ref()? {
-        Op::EnumIn { field, bits, .. } => add(*field, bits),
+        Op::EnumIn { field, bits, .. } => add(*field, bits.as_slice()),
         Op::And(xs) => {
             for x in xs.iter() {
                 if let Op::EnumIn { field, bits, .. } = x {
-                    add(*field, bits);
+                    add(*field, bits.as_slice());
                 }
             }
         }
@@ -307,6 +363,128 @@ impl<'p> Explorer<'p> {
 
     fn field_of_slot(&self, slot: Slot) -> Option<FieldId> {
         self.schema.fields.iter().position(|f| f.slot == slot)
+    }
+
+    // ---- decision diagram ---------------------------------------------------------------------
+
+    fn var_ref(&self, v: usize) -> Option<VarRef> {
+        match v {
+            0 => Some(VarRef::Zero),
+            1 => Some(VarRef::AsOf),
+            _ => {
+                let f = self.var_of.iter().position(|x| *x == Some(v))?;
+                Some(VarRef::Fact(self.schema.fields.get(f)?.slot, f))
+            }
+        }
+    }
+
+    /// The diagram for `rules[from..]` within region `st`.
+    fn tree(&self, st: State, from: usize, b: &mut TreeBuilder) -> u32 {
+        if b.failed {
+            return 0;
+        }
+        for i in from..self.rules.len() {
+            let Some(rule) = self.rules.get(i) else { break };
+            let rule_id = u32::try_from(i).unwrap_or(u32::MAX);
+            let t = match &rule.when {
+                None => Known(true),
+                Some(c) => self.truth(c, &st),
+            };
+            let atom = match t {
+                Known(false) => continue,
+                Known(true) => return b.add(DNode::Match(rule_id)),
+                Absent(field) => return b.add(DNode::Absent { rule: rule_id, field }),
+                Need(atom) => atom,
+            };
+            let slot_of = |f: FieldId| self.schema.fields.get(f).map(|d| d.slot);
+            let node = match atom {
+                Atom::Present(f) => {
+                    let Some(slot) = slot_of(f) else { break };
+                    let (mut yes, mut no) = (st.clone(), st);
+                    if let Some(v) = yes.present.get_mut(f) {
+                        *v = Some(true);
+                    }
+                    if let Some(v) = no.present.get_mut(f) {
+                        *v = Some(false);
+                    }
+                    let (yes, no) = (self.tree(yes, i, b), self.tree(no, i, b));
+                    DNode::Present { slot, yes, no }
+                }
+                Atom::Bool(f) => {
+                    let Some(slot) = slot_of(f) else { break };
+                    let (mut yes, mut no) = (st.clone(), st);
+                    if let Some(v) = yes.bools.get_mut(f) {
+                        *v = Some(true);
+                    }
+                    if let Some(v) = no.bools.get_mut(f) {
+                        *v = Some(false);
+                    }
+                    let (yes, no) = (self.tree(yes, i, b), self.tree(no, i, b));
+                    DNode::Bool { slot, field: f, rule: rule_id, yes, no }
+                }
+                Atom::EnumSplit(f, bits) => {
+                    let Some(slot) = slot_of(f) else { break };
+                    let allowed = st.enums.get(f).cloned().unwrap_or_default();
+                    let (mut yes, mut no) = (st.clone(), st);
+                    if let Some(v) = yes.enums.get_mut(f) {
+                        *v = allowed.iter().zip(bits.iter()).map(|(a, b)| a & b).collect();
+                    }
+                    if let Some(v) = no.enums.get_mut(f) {
+                        *v = allowed.iter().zip(bits.iter()).map(|(a, b)| a & !b).collect();
+                    }
+                    let (yes, no) = (self.tree(yes, i, b), self.tree(no, i, b));
+                    DNode::Enum { slot, field: f, rule: rule_id, bits: bits.iter().copied().collect(), yes, no }
+                }
+                Atom::EnumEach(f) => {
+                    let Some(slot) = slot_of(f) else { break };
+                    // A chain of single-value tests; the last value needs no test.
+                    let parts = self.refine(&st, &Atom::EnumEach(f));
+                    let mut next: Option<u32> = None;
+                    for part in parts.into_iter().rev() {
+                        let sub = self.tree(part.clone(), i, b);
+                        next = Some(match next {
+                            None => sub,
+                            Some(rest) => {
+                                let bits: Bits = part.enums.get(f).map(|x| x.iter().copied().collect()).unwrap_or_default();
+                                b.add(DNode::Enum { slot, field: f, rule: rule_id, bits, yes: sub, no: rest })
+                            }
+                        });
+                    }
+                    return next.unwrap_or_else(|| b.add(DNode::NoRule));
+                }
+                Atom::Diff(x, y, k) => {
+                    let (Some(xr), Some(yr)) = (self.var_ref(x), self.var_ref(y)) else { break };
+                    if k.abs() > DIAGRAM_SAFE_MAGNITUDE / 7 {
+                        b.failed = true;
+                        return 0;
+                    }
+                    let (mut yes, mut no) = (st.clone(), st);
+                    let yes_ok = self.add_constraint(&mut yes, x, y, k);
+                    let no_ok = self.add_constraint(&mut no, y, x, k.saturating_neg().saturating_sub(1));
+                    match (yes_ok, no_ok) {
+                        (true, true) => {
+                            let (yes, no) = (self.tree(yes, i, b), self.tree(no, i, b));
+                            DNode::Diff { x: xr, y: yr, k, rule: rule_id, yes, no }
+                        }
+                        (true, false) => return self.tree(yes, i, b),
+                        (false, _) => return self.tree(no, i, b),
+                    }
+                }
+                Atom::Opaque(id) => {
+                    let Some(op) = b.ops.get(&id).cloned() else {
+                        b.failed = true;
+                        return 0;
+                    };
+                    let (mut yes, mut no) = (st.clone(), st);
+                    yes.opaque.push((id, true));
+                    no.opaque.push((id, false));
+                    let (yes, no) = (self.tree(yes, i, b), self.tree(no, i, b));
+                    DNode::Test { op, rule: rule_id, yes, no }
+                }
+            };
+            return b.add(node);
+        }
+        b.add(DNode::NoRule)
     }
 
     // ---- exploration ----------------------------------------------------------------------
@@ -592,7 +770,7 @@ impl<'p> Explorer<'p> {
                     match (inside, outside) {
                         (true, false) => Known(true),
                         (false, _) => Known(false),
-                        (true, true) => Need(Atom::EnumSplit(*field, bits.clone())),
+                        (true, true) => Need(Atom::EnumSplit(*field, bits.iter().copied().collect())),
                     }
                 }
                 Need(a) => Need(a),

@@ -9,6 +9,9 @@ use crate::check::{Checked, TExpr};
 use crate::schema::{FieldId, Schema, Slot, Type};
 use crate::value::Value;
 
+/// A set of enum values as bits; enums of up to 64 values need no heap.
+pub(crate) type Bits = smallvec::SmallVec<[u64; 1]>;
+
 /// One compiled expression node.
 #[derive(Clone, Debug)]
 pub(crate) enum Op {
@@ -24,7 +27,7 @@ pub(crate) enum Op {
     EnumIn {
         slot: Slot,
         field: FieldId,
-        bits: Box<[u64]>,
+        bits: Bits,
     },
     Compare(CmpOp, Box<Op>, Box<Op>),
     In {
@@ -169,18 +172,18 @@ fn enum_len(schema: &Schema, field: FieldId) -> usize {
     }
 }
 
-fn enum_bits(schema: &Schema, field: FieldId, values: impl Iterator<Item = u16>) -> Box<[u64]> {
-    let mut bits = vec![0u64; enum_len(schema, field).div_ceil(64).max(1)];
+fn enum_bits(schema: &Schema, field: FieldId, values: impl Iterator<Item = u16>) -> Bits {
+    let mut bits: Bits = smallvec::smallvec![0u64; enum_len(schema, field).div_ceil(64).max(1)];
     for v in values {
         let v = usize::from(v);
         if let Some(word) = bits.get_mut(v / 64) {
             *word |= 1 << (v % 64);
         }
     }
-    bits.into()
+    bits
 }
 
-fn complement(schema: &Schema, field: FieldId, bits: &[u64]) -> Box<[u64]> {
+fn complement(schema: &Schema, field: FieldId, bits: &[u64]) -> Bits {
     let all = enum_bits(schema, field, (0..enum_len(schema, field)).filter_map(|v| u16::try_from(v).ok()));
     all.iter().zip(bits.iter().chain(std::iter::repeat(&0))).map(|(a, b)| a & !b).collect()
 }
@@ -207,3 +210,44 @@ fn reads_nothing(op: &Op) -> bool {
         Op::In { value, set, .. } => reads_nothing(value) && set.iter().all(reads_nothing),
     }
 }
+
+/// A numeric variable of a difference test: the constant zero, `as_of`, or a fact.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum VarRef {
+    Zero,
+    AsOf,
+    Fact(Slot, FieldId),
+}
+
+/// A node of the decision diagram. Tests lead to `yes`/`no` node indexes; `rule` is the rule
+/// being tried when the test is made, for error messages.
+#[derive(Clone, Debug)]
+pub(crate) enum DNode {
+    /// This rule decides (its parameters are computed by the interpreter).
+    Match(u32),
+    /// No rule matches.
+    NoRule,
+    /// The rule reads an optional fact that is absent.
+    Absent { rule: u32, field: FieldId },
+    Enum { slot: Slot, field: FieldId, rule: u32, bits: Bits, yes: u32, no: u32 },
+    Bool { slot: Slot, field: FieldId, rule: u32, yes: u32, no: u32 },
+    Present { slot: Slot, yes: u32, no: u32 },
+    /// `x - y <= k`.
+    Diff { x: VarRef, y: VarRef, k: i64, rule: u32, yes: u32, no: u32 },
+    /// A condition the diagram does not split on, evaluated by the interpreter.
+    Test { op: Op, rule: u32, yes: u32, no: u32 },
+}
+
+/// The ordered rules compiled into a decision diagram: a decision walks a few nodes, each one
+/// slot load and one test, instead of trying the rules one by one. Built by
+/// [`crate::analysis`], which explores the same space `check` does, so it follows the
+/// interpreter's semantics exactly (order, early exit, absent facts).
+#[derive(Clone, Debug)]
+pub(crate) struct Diagram {
+    pub nodes: Vec<DNode>,
+    pub root: u32,
+}
+
+/// Numbers beyond this (days or integers) make a decision fall back to the interpreter, so
+/// that the diagram's difference tests can never disagree with checked arithmetic.
+pub(crate) const DIAGRAM_SAFE_MAGNITUDE: i64 = 70_000_000;

@@ -8,7 +8,7 @@
 use std::fmt;
 
 use crate::ast::{ArithOp, CmpOp};
-use crate::compile::{CompiledRule, Op};
+use crate::compile::{CompiledRule, DIAGRAM_SAFE_MAGNITUDE, DNode, Diagram, Op, VarRef};
 use crate::schema::{FieldId, Scope, Slot};
 use crate::value::{Date, Value};
 
@@ -64,24 +64,122 @@ impl fmt::Display for EvalErrorKind {
 
 type R<T> = Result<T, EvalErrorKind>;
 
+/// A verdict's parameter values; up to four live inline (no allocation per decision).
+pub type Params = smallvec::SmallVec<[Value; 4]>;
+
 /// Finds the deciding rule and computes its parameters.
-pub(crate) fn decide(rules: &[CompiledRule], env: &Env<'_>) -> Result<(usize, Vec<Value>), EvalError> {
+pub(crate) fn decide(rules: &[CompiledRule], env: &Env<'_>) -> Result<(usize, Params), EvalError> {
     for (i, rule) in rules.iter().enumerate() {
         let holds = match &rule.when {
             None => true,
             Some(cond) => truth(cond, env).map_err(|kind| EvalError { rule: Some(i), kind })?,
         };
         if holds {
-            let params = rule
-                .args
-                .iter()
-                .map(|a| eval(a, env).map(V::to_value))
-                .collect::<R<Vec<_>>>()
-                .map_err(|kind| EvalError { rule: Some(i), kind })?;
-            return Ok((i, params));
+            return params(rule, env).map(|p| (i, p)).map_err(|kind| EvalError { rule: Some(i), kind });
         }
     }
     Err(EvalError { rule: None, kind: EvalErrorKind::NoRuleMatched })
+}
+
+/// The deciding rule's parameter values.
+#[inline]
+fn params(rule: &CompiledRule, env: &Env<'_>) -> R<Params> {
+    let mut out = Params::new();
+    for a in rule.args.iter() {
+        out.push(eval(a, env)?.to_value());
+    }
+    Ok(out)
+}
+
+/// Decides by walking the decision diagram; the same result as [`decide`] (which it falls back
+/// to when a number is too large for the diagram's difference tests to be exact).
+pub(crate) fn decide_diagram(d: &Diagram, rules: &[CompiledRule], env: &Env<'_>) -> Result<(usize, Params), EvalError> {
+    let mut n = d.root;
+    // Children are built before their parents, so every step goes to a smaller index; the
+    // bound only makes termination obvious.
+    for _ in 0..=d.nodes.len() {
+        let Some(node) = d.nodes.get(n as usize) else { break };
+        let err = |rule: u32, kind| EvalError { rule: Some(rule as usize), kind };
+        // The common tests first, as plain branches: a `match` here compiles to an indirect
+        // jump that the processor mispredicts on almost every node.
+        if let DNode::Enum { slot: s, field, rule, bits, yes, no } = node {
+            let Some(Value::Enum(v)) = slot(env, *s) else {
+                return Err(err(*rule, EvalErrorKind::AbsentFact { fact: *field }));
+            };
+            let v = usize::from(*v);
+            let hit = bits.get(v / 64).is_some_and(|w| w >> (v % 64) & 1 == 1);
+            n = if hit { *yes } else { *no };
+            continue;
+        }
+        if let DNode::Bool { slot: s, field, rule, yes, no } = node {
+            let Some(Value::Bool(b)) = slot(env, *s) else {
+                return Err(err(*rule, EvalErrorKind::AbsentFact { fact: *field }));
+            };
+            n = if *b { *yes } else { *no };
+            continue;
+        }
+        n = match node {
+            DNode::Enum { slot: s, field, rule, bits, yes, no } => match slot(env, *s) {
+                Some(Value::Enum(v)) => {
+                    let v = usize::from(*v);
+                    if bits.get(v / 64).is_some_and(|w| w >> (v % 64) & 1 == 1) { *yes } else { *no }
+                }
+                _ => return Err(err(*rule, EvalErrorKind::AbsentFact { fact: *field })),
+            },
+            DNode::Bool { slot: s, field, rule, yes, no } => match slot(env, *s) {
+                Some(Value::Bool(b)) => {
+                    if *b {
+                        *yes
+                    } else {
+                        *no
+                    }
+                }
+                _ => return Err(err(*rule, EvalErrorKind::AbsentFact { fact: *field })),
+            },
+            DNode::Present { slot: s, yes, no } => match slot(env, *s) {
+                Some(Value::Absent) | None => *no,
+                Some(_) => *yes,
+            },
+            DNode::Diff { x, y, k, rule, yes, no } => {
+                let (Some(a), Some(b)) = (var(env, *x), var(env, *y)) else {
+                    return decide(rules, env);
+                };
+                if a.abs() > DIAGRAM_SAFE_MAGNITUDE || b.abs() > DIAGRAM_SAFE_MAGNITUDE {
+                    return decide(rules, env);
+                }
+                let _ = rule;
+                if a - b <= *k { *yes } else { *no }
+            }
+            DNode::Test { op, rule, yes, no } => match truth(op, env) {
+                Ok(true) => *yes,
+                Ok(false) => *no,
+                Err(kind) => return Err(err(*rule, kind)),
+            },
+            DNode::Match(r) => {
+                let i = *r as usize;
+                let Some(rule) = rules.get(i) else { break };
+                return params(rule, env).map(|p| (i, p)).map_err(|kind| EvalError { rule: Some(i), kind });
+            }
+            DNode::NoRule => return Err(EvalError { rule: None, kind: EvalErrorKind::NoRuleMatched }),
+            DNode::Absent { rule, field } => return Err(err(*rule, EvalErrorKind::AbsentFact { fact: *field })),
+        };
+    }
+    // A malformed diagram (never built): the interpreter still answers.
+    decide(rules, env)
+}
+
+/// The number a difference test reads: days for dates, the value for integers.
+#[inline]
+fn var(env: &Env<'_>, v: VarRef) -> Option<i64> {
+    match v {
+        VarRef::Zero => Some(0),
+        VarRef::AsOf => Some(env.as_of.days()),
+        VarRef::Fact(s, _) => match slot(env, s) {
+            Some(Value::Date(d)) => Some(d.days()),
+            Some(Value::Int(n)) => Some(*n),
+            _ => None,
+        },
+    }
 }
 
 /// The value of an expression that reads no facts, if it has one.

@@ -58,6 +58,8 @@ pub struct Policy {
     schema: Schema,
     rules: Vec<CompiledRule>,
     warnings: Vec<PolicyDiagnostic>,
+    /// The rules as a decision diagram, when the policy allows one.
+    diagram: Option<crate::compile::Diagram>,
 }
 
 impl Policy {
@@ -124,7 +126,8 @@ impl Policy {
         };
         let warnings = checked.warnings.clone();
         let (schema, rules) = compile::compile(checked);
-        Ok(Policy { sources, schema, rules, warnings })
+        let diagram = crate::analysis::build_diagram(&schema, &rules);
+        Ok(Policy { sources, schema, rules, warnings, diagram })
     }
 
     pub fn schema(&self) -> &Schema {
@@ -153,8 +156,24 @@ impl Policy {
     /// entry's. Facts built by [`crate::facts`] are always in this shape.
     pub fn evaluate(&self, document: &[Value], item: &[Value], as_of: Date) -> Result<Verdict<'_>, EvalError> {
         let env = Env { document, item, as_of };
+        let (rule, params) = match &self.diagram {
+            Some(d) => eval::decide_diagram(d, &self.rules, &env)?,
+            None => eval::decide(&self.rules, &env)?,
+        };
+        Ok(Verdict::new(self, rule, params))
+    }
+
+    /// [`Policy::evaluate`] by trying the rules one by one, without the decision diagram: the
+    /// reference the diagram is tested against.
+    pub fn evaluate_interpreted(&self, document: &[Value], item: &[Value], as_of: Date) -> Result<Verdict<'_>, EvalError> {
+        let env = Env { document, item, as_of };
         let (rule, params) = eval::decide(&self.rules, &env)?;
         Ok(Verdict::new(self, rule, params))
+    }
+
+    /// Size of the decision diagram the rules compiled to (`None`: decided rule by rule).
+    pub fn diagram_size(&self) -> Option<usize> {
+        self.diagram.as_ref().map(|d| d.nodes.len())
     }
 
     /// Describes an evaluation error in words: which fact, which rule.

@@ -13,7 +13,7 @@ use crate::value::Value;
 pub struct Verdict<'p> {
     policy: &'p Policy,
     rule: usize,
-    params: Vec<Value>,
+    params: crate::eval::Params,
 }
 
 /// A verdict parameter's value.
@@ -49,7 +49,7 @@ impl Serialize for ParamValue<'_> {
 }
 
 impl<'p> Verdict<'p> {
-    pub(crate) fn new(policy: &'p Policy, rule: usize, params: Vec<Value>) -> Self {
+    pub(crate) fn new(policy: &'p Policy, rule: usize, params: crate::eval::Params) -> Self {
         Verdict { policy, rule, params }
     }
 

@@ -1,0 +1,194 @@
+//! Shared by the benchmarks: a deterministic generator of subscriptions over the shipped
+//! policy's schema, and a hand-written Rust `match` of the same policy (the practical limit a
+//! rule engine can approach), used as the baseline and to cross-check every verdict.
+
+#![allow(dead_code)]
+
+/// One generated subscription with its document facts, as plain Rust values.
+#[derive(Clone, Debug)]
+pub struct Sub {
+    pub role: &'static str,
+    pub ptype: &'static str,
+    pub cloud: &'static str,
+    pub is_csp: bool,
+    pub tenant: bool,
+    pub service: &'static str,
+    pub channel: &'static str,
+    /// Days from `as_of` (2024-03-15) to the term end, if any.
+    pub term_offset: Option<i64>,
+    pub cancelled: bool,
+}
+
+pub const ROLES: [&str; 7] =
+    ["global_admin", "user_management_admin", "sales_agent", "admin_agent", "helpdesk_agent", "billing_admin", "other"];
+pub const TYPES: [&str; 3] = ["direct_bill", "indirect_provider", "indirect_reseller"];
+pub const CHANNELS: [&str; 8] = [
+    "microsoft_direct",
+    "advisor",
+    "open",
+    "enterprise_agreement",
+    "csp_partner",
+    "non_csp_third_party",
+    "syndication",
+    "unknown",
+];
+
+/// A small, fast, deterministic generator (xorshift); no dependency needed.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Rng(seed.max(1))
+    }
+    pub fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+    pub fn pick<T: Copy>(&mut self, xs: &[T]) -> T {
+        xs[(self.next() % xs.len() as u64) as usize]
+    }
+    pub fn chance(&mut self, percent: u64) -> bool {
+        self.next() % 100 < percent
+    }
+}
+
+/// Subscriptions weighted like a real inventory: mostly allowed roles, a few CSP customers,
+/// every channel, terms around the evaluation date (every one decidable).
+pub fn generate(n: usize, seed: u64) -> Vec<Sub> {
+    let mut r = Rng::new(seed);
+    (0..n)
+        .map(|_| {
+            let role = if r.chance(85) { r.pick(&ROLES[..3]) } else { r.pick(&ROLES[3..]) };
+            let cancelled = r.chance(15);
+            Sub {
+                role,
+                ptype: r.pick(&TYPES),
+                cloud: if r.chance(10) { "us_government" } else { "commercial" },
+                is_csp: r.chance(5),
+                tenant: r.chance(50),
+                service: if r.chance(60) { "license_based" } else { "usage_based" },
+                channel: r.pick(&CHANNELS),
+                term_offset: if cancelled && r.chance(50) { None } else { Some((r.next() % 730) as i64 - 365) },
+                cancelled,
+            }
+        })
+        .collect()
+}
+
+pub const AS_OF_DAYS_FROM_CE: i64 = 738_960; // 2024-03-15
+
+/// The date `offset` days after 2024-03-15, as YYYY-MM-DD.
+pub fn date_text(offset: i64) -> String {
+    let d = chrono::NaiveDate::from_ymd_opt(2024, 3, 15).unwrap() + chrono::Duration::days(offset);
+    d.format("%Y-%m-%d").to_string()
+}
+
+/// One subscription as a JSON Lines fact document.
+pub fn json_line(i: usize, s: &Sub) -> String {
+    let term = s.term_offset.map(|o| format!(r#","term_end":"{}""#, date_text(o))).unwrap_or_default();
+    format!(
+        r#"{{"as_of":"2024-03-15","partner":{{"role":"{}","type":"{}"}},"customer":{{"name":"Customer {}","cloud":"{}","is_csp_partner":{},"csp_transaction_tenant":{}}},"subscriptions":[{{"id":"sub-{i}","service":"{}","channel":"{}","cancelled":{}{term}}}]}}"#,
+        s.role, s.ptype, i / 4, s.cloud, s.is_csp, s.tenant, s.service, s.channel, s.cancelled
+    )
+}
+
+/// The verdict of the hand-written policy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    InsufficientRole,
+    CspResaleNotAllowed,
+    ManualReview,
+    NotApplicable,
+    RequestReseller { delegated_admin_required: bool, via_indirect_provider: bool },
+    Wait { until: i64, days_left: i64 },
+    CreateNewAzure { delegated_admin_required: bool, via_indirect_provider: bool },
+    SwitchPartner { delegated_admin_required: bool, via_indirect_provider: bool },
+}
+
+impl Verdict {
+    pub fn action(&self) -> &'static str {
+        match self {
+            Verdict::InsufficientRole => "insufficient_role",
+            Verdict::CspResaleNotAllowed => "csp_resale_not_allowed",
+            Verdict::ManualReview => "manual_review",
+            Verdict::NotApplicable => "not_applicable",
+            Verdict::RequestReseller { .. } => "request_reseller_relationship",
+            Verdict::Wait { .. } => "wait_for_term_end_or_cancel",
+            Verdict::CreateNewAzure { .. } => "create_new_azure_subscription",
+            Verdict::SwitchPartner { .. } => "switch_partner",
+        }
+    }
+}
+
+/// Typed facts for the hand-written policy (enums as small integers, dates as days).
+#[derive(Clone, Copy, Debug)]
+pub struct Typed {
+    pub role: u8,
+    pub ptype: u8,
+    pub us_gov: bool,
+    pub is_csp: bool,
+    pub tenant: bool,
+    pub license: bool,
+    pub channel: u8,
+    pub term_end: Option<i64>,
+    pub cancelled: bool,
+}
+
+pub fn typed(s: &Sub) -> Typed {
+    let idx = |xs: &[&str], x: &str| xs.iter().position(|y| *y == x).unwrap() as u8;
+    Typed {
+        role: idx(&ROLES, s.role),
+        ptype: idx(&TYPES, s.ptype),
+        us_gov: s.cloud == "us_government",
+        is_csp: s.is_csp,
+        tenant: s.tenant,
+        license: s.service == "license_based",
+        channel: idx(&CHANNELS, s.channel),
+        term_end: s.term_offset.map(|o| AS_OF_DAYS_FROM_CE + o),
+        cancelled: s.cancelled,
+    }
+}
+
+/// The multi-channel policy written by hand, step by step.
+#[inline(never)]
+pub fn decide(f: &Typed, as_of: i64) -> Result<Verdict, &'static str> {
+    const MICROSOFT: [u8; 4] = [0, 1, 2, 3];
+    let (csp, third) = (4u8, 5u8);
+    if f.role > 2 {
+        return Ok(Verdict::InsufficientRole);
+    }
+    if f.is_csp && f.tenant {
+        return Ok(Verdict::CspResaleNotAllowed);
+    }
+    if f.channel == 7 {
+        return Ok(Verdict::ManualReview);
+    }
+    if f.channel == 6 {
+        return Ok(Verdict::NotApplicable);
+    }
+    let delegated_admin_required = f.us_gov;
+    let via_indirect_provider = f.ptype == 2;
+    if f.license {
+        if MICROSOFT.contains(&f.channel) {
+            return Ok(Verdict::RequestReseller { delegated_admin_required, via_indirect_provider });
+        }
+        if f.channel == csp || f.channel == third {
+            if !f.cancelled {
+                let end = f.term_end.ok_or("subscription.term_end")?;
+                if as_of <= end {
+                    return Ok(Verdict::Wait { until: end, days_left: end - as_of });
+                }
+            }
+            return Ok(Verdict::RequestReseller { delegated_admin_required, via_indirect_provider });
+        }
+    } else if f.channel == csp {
+        return Ok(Verdict::SwitchPartner { delegated_admin_required, via_indirect_provider });
+    } else {
+        return Ok(Verdict::CreateNewAzure { delegated_admin_required, via_indirect_provider });
+    }
+    Err("no rule")
+}
