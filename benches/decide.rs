@@ -1,3 +1,5 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 //! Per-decision cost: the shipped policy over 100,000 generated subscriptions already loaded,
 //! side by side with a hand-written Rust `match` of the same policy on the same facts. Every
 //! verdict is cross-checked before timing. The ratio of the two is the figure to report.

@@ -445,7 +445,8 @@ impl<'p> Explorer<'p> {
                         next = Some(match next {
                             None => sub,
                             Some(rest) => {
-                                let bits: Bits = part.enums.get(f).map(|x| x.iter().copied().collect()).unwrap_or_default();
+                                let bits: Bits =
+                                    part.enums.get(f).map(|x| x.iter().copied().collect()).unwrap_or_default();
                                 b.add(DNode::Enum { slot, field: f, rule: rule_id, bits, yes: sub, no: rest })
                             }
                         });

@@ -86,6 +86,8 @@ pub struct EnumDecl {
 pub struct EnumValueDecl {
     pub name: Ident,
     pub description: Option<String>,
+    /// The value with its description.
+    pub span: Span,
 }
 
 /// `facts NAME { ... }` (once per document) or `each NAME in LIST { ... }` (once per entry of `LIST`).

@@ -144,12 +144,15 @@ A fact file holds one customer (the document) and its subscriptions (the entries
 
 The groups, keys and values are those the policy declares: for the built-in policy see
 rules/schema.handover, and examples/contoso.yaml for a complete file. YAML files may hold
-several documents separated by `---`; `.jsonl` files hold one JSON document per line. Errors
-name the file, the line (JSON Lines), the field path and what was expected.";
+several documents separated by `---`; `.jsonl` files hold one JSON document per line; `.csv`
+inventories have a header of dotted names (partner.role, subscription.id, ...) and one
+subscription per row. JSON Lines and CSV inputs are streamed and decided on all cores; with
+--format jsonl the output streams too, in input order. Errors name the file, the line or row
+(and column), the field path and what was expected.";
 
 #[derive(Debug, clap::Args)]
 pub struct EvalArgs {
-    /// Fact files (.yaml, .yml, .json, .jsonl); `-` reads standard input.
+    /// Fact files (.yaml, .yml, .json, .jsonl, .csv); `-` reads standard input.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<String>,
 
@@ -217,6 +220,7 @@ pub enum InputFormat {
     Yaml,
     Json,
     Jsonl,
+    Csv,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -441,7 +445,7 @@ fn explain(
             return Ok(EXIT_FAILURE);
         }
     };
-    let inputs = match read_inputs(&args.files, args.input) {
+    let inputs = match read_inputs(&args.files, args.input, false) {
         Ok(i) => i,
         Err(msg) => {
             writeln!(err, "error: {msg}")?;
@@ -452,7 +456,8 @@ fn explain(
     let mut explained = Vec::new();
     let mut failed = 0usize;
     for input in &inputs {
-        for doc in crate::facts::parse(policy.schema(), &input.text, input.format, &input.name) {
+        let Body::Text(text) = &input.body else { continue };
+        for doc in crate::facts::parse(policy.schema(), text, input.format, &input.name) {
             let as_of = args.as_of.or(doc.as_of).unwrap_or(today);
             for entry in &doc.entries {
                 if args.subscription.is_some() && entry.key != args.subscription {
@@ -671,14 +676,25 @@ fn test(args: TestArgs, out: &mut dyn Write, err: &mut dyn Write, color: bool, e
     Ok(if report.failed() > 0 { EXIT_SOME_FAILED } else { EXIT_OK })
 }
 
-/// One input, read fully before anything is evaluated.
+/// Where an input's text comes from.
+enum Body {
+    /// Read fully (YAML, JSON, and anything explained).
+    Text(String),
+    /// Streamed in chunks (JSON Lines and CSV files), with the file's size for progress.
+    File(std::fs::File, u64),
+    /// Streamed from standard input.
+    Stdin,
+}
+
 struct Input {
     name: String,
-    text: String,
+    body: Body,
     format: Format,
 }
 
-fn read_inputs(files: &[String], input: Option<InputFormat>) -> Result<Vec<Input>, String> {
+/// Opens (or reads) every input before anything is evaluated, so that a missing file stops the
+/// run before any output. With `stream`, JSON Lines and CSV inputs are opened, not read.
+fn read_inputs(files: &[String], input: Option<InputFormat>, stream: bool) -> Result<Vec<Input>, String> {
     let mut inputs = Vec::new();
     let mut stdin_used = false;
     for name in files {
@@ -686,32 +702,91 @@ fn read_inputs(files: &[String], input: Option<InputFormat>) -> Result<Vec<Input
             Some(InputFormat::Yaml) => Format::Yaml,
             Some(InputFormat::Json) => Format::Json,
             Some(InputFormat::Jsonl) => Format::JsonLines,
+            Some(InputFormat::Csv) => Format::Csv,
             None if name == "-" => Format::Yaml,
             None => Format::from_path(name).ok_or_else(|| {
-                format!("cannot tell the format of `{name}` from its name; use .yaml, .json or .jsonl, or pass --input")
+                format!(
+                    "cannot tell the format of `{name}` from its name; use .yaml, .json, .jsonl or .csv, or pass --input"
+                )
             })?,
         };
-        let text = if name == "-" {
+        let streamable = stream && matches!(format, Format::JsonLines | Format::Csv);
+        if name == "-" {
             if stdin_used {
                 return Err("standard input (`-`) can be given only once".into());
             }
             stdin_used = true;
+        }
+        let body = if name == "-" && streamable {
+            Body::Stdin
+        } else if name == "-" {
             let mut s = String::new();
             io::stdin().read_to_string(&mut s).map_err(|e| format!("cannot read standard input: {e}"))?;
-            s
+            Body::Text(s)
+        } else if streamable {
+            let f = std::fs::File::open(name).map_err(|e| format!("cannot read `{name}`: {}", io_reason(&e)))?;
+            let meta = f.metadata().map_err(|e| format!("cannot read `{name}`: {}", io_reason(&e)))?;
+            if meta.is_dir() {
+                return Err(format!("cannot read `{name}`: it is a directory"));
+            }
+            Body::File(f, meta.len())
         } else {
             let bytes = std::fs::read(name).map_err(|e| format!("cannot read `{name}`: {}", io_reason(&e)))?;
-            String::from_utf8(bytes).map_err(|e| {
+            Body::Text(String::from_utf8(bytes).map_err(|e| {
                 format!(
                     "cannot read `{name}`: not UTF-8 text (invalid byte at offset {})",
                     e.utf8_error().valid_up_to()
                 )
-            })?
+            })?)
         };
         let display = if name == "-" { "<stdin>".to_string() } else { name.clone() };
-        inputs.push(Input { name: display, text, format });
+        inputs.push(Input { name: display, body, format });
     }
     Ok(inputs)
+}
+
+/// Streams one JSON Lines or CSV input through the batch evaluator, handing each chunk's
+/// outputs to `emit` in input order; shows progress on a terminal.
+fn stream_input<T: Send>(
+    policy: &Policy,
+    input: Input,
+    as_of: Option<Date>,
+    today: Date,
+    progress: bool,
+    map: &(dyn Fn(Date, Record) -> T + Sync),
+    emit: &mut dyn FnMut(Vec<T>) -> io::Result<()>,
+) -> io::Result<()> {
+    let run = crate::batch::Run { policy, source: &input.name, as_of, today, map };
+    let (reader, len): (Box<dyn io::Read>, u64) = match input.body {
+        Body::File(f, len) => (Box::new(f), len),
+        Body::Stdin => (Box::new(io::stdin().lock()), 0),
+        Body::Text(t) => (Box::new(io::Cursor::new(t.into_bytes())), 0),
+    };
+    let bar = (progress && len > 0).then(|| {
+        let bar = indicatif::ProgressBar::with_draw_target(Some(len), indicatif::ProgressDrawTarget::stderr());
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} ({bytes_per_sec}, {eta})")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        bar.set_message(input.name.clone());
+        bar
+    });
+    let mut on_chunk = |chunk: Vec<T>, bytes: u64| {
+        if let Some(b) = &bar {
+            b.set_position(bytes);
+        }
+        emit(chunk)
+    };
+    let mut reader = io::BufReader::with_capacity(1 << 20, reader);
+    let result = match input.format {
+        Format::Csv => run.csv(&mut reader, &mut on_chunk),
+        _ => run.json_lines(&mut reader, &mut on_chunk),
+    };
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    result.map(|_| ())
 }
 
 fn io_reason(e: &io::Error) -> String {
@@ -732,7 +807,7 @@ fn eval(args: EvalArgs, out: &mut dyn Write, err: &mut dyn Write, out_color: boo
         }
     };
     print_warnings(&policy, err, err_color)?;
-    let inputs = match read_inputs(&args.files, args.input) {
+    let inputs = match read_inputs(&args.files, args.input, true) {
         Ok(i) => i,
         Err(msg) => {
             writeln!(err, "error: {msg}")?;
@@ -740,24 +815,62 @@ fn eval(args: EvalArgs, out: &mut dyn Write, err: &mut dyn Write, out_color: boo
         }
     };
     let today = Date::from_naive(chrono::Local::now().date_naive());
+    let progress = io::stderr().is_terminal() && std::env::var_os("CI").is_none();
     let mut failed = 0usize;
     let mut total = 0usize;
     let mut all: Vec<(Date, Record)> = Vec::new();
-    for input in &inputs {
-        let records = policy.evaluate_text(&input.text, input.format, &input.name, args.as_of, today);
-        for (date, r) in records {
-            total += 1;
-            failed += usize::from(r.outcome.is_err());
-            if args.format == OutputFormat::Jsonl {
-                let line = record_json(&r, date, args.as_of.unwrap_or(date));
-                writeln!(out, "{line}")?;
+    let jsonl = args.format == OutputFormat::Jsonl;
+    for input in inputs {
+        let streamed = !matches!(input.body, Body::Text(_));
+        if streamed && jsonl {
+            // Decided and serialised in parallel, written in input order, chunk by chunk.
+            let map = |date: Date, r: Record| {
+                let dated =
+                    crate::verdict::Dated { record: &r, as_of: args.as_of.filter(|d| *d != date).map(|_| date) };
+                (r.outcome.is_err(), serde_json::to_string(&dated).unwrap_or_default())
+            };
+            let mut emit = |chunk: Vec<(bool, String)>| -> io::Result<()> {
+                let mut buf = String::with_capacity(chunk.iter().map(|(_, l)| l.len() + 1).sum());
+                for (bad, line) in chunk {
+                    total += 1;
+                    failed += usize::from(bad);
+                    buf.push_str(&line);
+                    buf.push('\n');
+                }
+                out.write_all(buf.as_bytes())
+            };
+            stream_input(&policy, input, args.as_of, today, progress, &map, &mut emit)?;
+            out.flush()?;
+            continue;
+        }
+        if streamed {
+            let map = |date: Date, r: Record| (date, r);
+            let mut emit = |chunk: Vec<(Date, Record)>| -> io::Result<()> {
+                all.extend(chunk);
+                Ok(())
+            };
+            stream_input(&policy, input, args.as_of, today, progress, &map, &mut emit)?;
+            continue;
+        }
+        let Body::Text(text) = &input.body else { continue };
+        for (date, r) in policy.evaluate_text(text, input.format, &input.name, args.as_of, today) {
+            if jsonl {
+                total += 1;
+                failed += usize::from(r.outcome.is_err());
+                let dated =
+                    crate::verdict::Dated { record: &r, as_of: args.as_of.filter(|d| *d != date).map(|_| date) };
+                writeln!(out, "{}", serde_json::to_string(&dated).map_err(io::Error::other)?)?;
             } else {
                 all.push((date, r));
             }
         }
-        if args.format == OutputFormat::Jsonl {
+        if jsonl {
             out.flush()?;
         }
+    }
+    if !jsonl {
+        total = all.len();
+        failed = all.iter().filter(|(_, r)| r.outcome.is_err()).count();
     }
     // The run's date: --as-of, else the one date every document gave, else today.
     let default_as_of = args.as_of.unwrap_or_else(|| match all.first() {

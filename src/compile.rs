@@ -228,14 +228,46 @@ pub(crate) enum DNode {
     /// No rule matches.
     NoRule,
     /// The rule reads an optional fact that is absent.
-    Absent { rule: u32, field: FieldId },
-    Enum { slot: Slot, field: FieldId, rule: u32, bits: Bits, yes: u32, no: u32 },
-    Bool { slot: Slot, field: FieldId, rule: u32, yes: u32, no: u32 },
-    Present { slot: Slot, yes: u32, no: u32 },
+    Absent {
+        rule: u32,
+        field: FieldId,
+    },
+    Enum {
+        slot: Slot,
+        field: FieldId,
+        rule: u32,
+        bits: Bits,
+        yes: u32,
+        no: u32,
+    },
+    Bool {
+        slot: Slot,
+        field: FieldId,
+        rule: u32,
+        yes: u32,
+        no: u32,
+    },
+    Present {
+        slot: Slot,
+        yes: u32,
+        no: u32,
+    },
     /// `x - y <= k`.
-    Diff { x: VarRef, y: VarRef, k: i64, rule: u32, yes: u32, no: u32 },
+    Diff {
+        x: VarRef,
+        y: VarRef,
+        k: i64,
+        rule: u32,
+        yes: u32,
+        no: u32,
+    },
     /// A condition the diagram does not split on, evaluated by the interpreter.
-    Test { op: Op, rule: u32, yes: u32, no: u32 },
+    Test {
+        op: Op,
+        rule: u32,
+        yes: u32,
+        no: u32,
+    },
 }
 
 /// The ordered rules compiled into a decision diagram: a decision walks a few nodes, each one

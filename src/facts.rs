@@ -24,6 +24,8 @@ pub enum Format {
     Json,
     /// One JSON document per line.
     JsonLines,
+    /// A CSV inventory: a header of `group.field` names, then one entry per row.
+    Csv,
 }
 
 impl Format {
@@ -34,6 +36,7 @@ impl Format {
             "yaml" | "yml" => Some(Format::Yaml),
             "json" => Some(Format::Json),
             "jsonl" | "ndjson" => Some(Format::JsonLines),
+            "csv" => Some(Format::Csv),
             _ => None,
         }
     }
@@ -87,6 +90,7 @@ impl Document {
 pub fn parse(schema: &Schema, text: &str, format: Format, source: &str) -> Vec<Document> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     match format {
+        Format::Csv => parse_csv(schema, text, source),
         Format::Json => vec![match serde_json::from_str::<Raw>(text) {
             Ok(raw) => validate(schema, raw, source.to_string()),
             Err(e) => Document::failed(source.to_string(), syntax("JSON", &e.to_string())),
@@ -97,11 +101,7 @@ pub fn parse(schema: &Schema, text: &str, format: Format, source: &str) -> Vec<D
                 if line.trim().is_empty() {
                     continue;
                 }
-                let at = format!("{source}:{}", i + 1);
-                docs.push(match serde_json::from_str::<Raw>(line) {
-                    Ok(raw) => validate(schema, raw, at),
-                    Err(e) => Document::failed(at, syntax("JSON", &json_line_error(&e))),
-                });
+                docs.push(parse_json_line(schema, line, format!("{source}:{}", i + 1)));
             }
             nonempty(docs, source)
         }
@@ -153,6 +153,41 @@ fn json_line_error(e: &serde_json::Error) -> String {
     let text = e.to_string();
     let detail = text.rsplit_once(" at line ").map_or(text.as_str(), |(d, _)| d);
     format!("{detail} at column {}", e.column())
+}
+
+fn parse_csv(schema: &Schema, text: &str, source: &str) -> Vec<Document> {
+    let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(text.as_bytes());
+    let columns = match rdr.headers().map_err(|e| format!("not valid CSV: {e}")).and_then(|h| csv_header(schema, h)) {
+        Ok(c) => c,
+        Err(m) => return vec![failed_document(source, m)],
+    };
+    let mut docs = Vec::new();
+    for rec in rdr.records() {
+        match rec {
+            Ok(rec) => {
+                let row = rec.position().map_or(0, csv::Position::line);
+                docs.push(csv_row(schema, &columns, &rec, source, row));
+            }
+            Err(e) => {
+                let row = e.position().map_or(0, csv::Position::line);
+                docs.push(failed_document(source, format!("row {row}: not valid CSV: {e}")));
+            }
+        }
+    }
+    nonempty(docs, source)
+}
+
+/// One line of JSON Lines as a document (`at` names it, `file:line`).
+pub fn parse_json_line(schema: &Schema, line: &str, at: String) -> Document {
+    match serde_json::from_str::<Raw>(line) {
+        Ok(raw) => validate(schema, raw, at),
+        Err(e) => Document::failed(at, syntax("JSON", &json_line_error(&e))),
+    }
+}
+
+/// A document that could not be read at all.
+pub(crate) fn failed_document(source: &str, message: String) -> Document {
+    Document::failed(source.to_string(), FactError { path: String::new(), message })
 }
 
 fn syntax(format: &str, detail: &str) -> FactError {
@@ -512,4 +547,121 @@ fn value(schema: &Schema, f: &FieldDef, v: Raw) -> Result<Value, String> {
 /// The scope a field belongs to (re-exported for callers building facts by hand).
 pub fn scope_of(schema: &Schema, path: &str) -> Option<Scope> {
     schema.field_by_path(path).and_then(|f| schema.fields.get(f)).map(|f| f.slot.scope)
+}
+
+/// What one CSV column holds: a fact (group, field name, type, whether it is in the repeated
+/// group), or `None` for `as_of`.
+pub struct Column {
+    group: String,
+    field: String,
+    ty: Type,
+    item: bool,
+}
+
+/// The meaning of each column of a CSV header; every column must name a declared fact (or `as_of`).
+pub fn csv_header(schema: &Schema, header: &csv::StringRecord) -> Result<Vec<Option<Column>>, String> {
+    let mut out = Vec::new();
+    let mut problems = Vec::new();
+    for (i, name) in header.iter().enumerate() {
+        let name = name.trim();
+        if name == AS_OF {
+            out.push(None);
+            continue;
+        }
+        match schema.field_by_path(name).and_then(|f| schema.fields.get(f)) {
+            Some(def) => {
+                let group = schema.groups.get(def.group).map(|g| g.name.clone()).unwrap_or_default();
+                out.push(Some(Column {
+                    group,
+                    field: def.name.clone(),
+                    ty: def.ty,
+                    item: Some(def.group) == schema.item_group,
+                }));
+            }
+            None => {
+                let known: Vec<&str> = schema.fields.iter().map(|f| f.path.as_str()).collect();
+                let hint = crate::diagnostic::did_you_mean(name, known.iter().copied())
+                    .map_or(String::new(), |s| format!("; did you mean `{s}`?"));
+                problems.push(format!("column {} `{name}` is not a fact the policy declares{hint}", i + 1));
+            }
+        }
+    }
+    if problems.is_empty() { Ok(out) } else { Err(format!("CSV header: {}", problems.join("; "))) }
+}
+
+/// One CSV row as a document with one entry; errors name the row and column.
+pub fn csv_row(
+    schema: &Schema,
+    columns: &[Option<Column>],
+    rec: &csv::StringRecord,
+    source: &str,
+    row: u64,
+) -> Document {
+    let mut top: Vec<(Raw, Raw)> = Vec::new();
+    let mut groups: Vec<(String, Vec<(Raw, Raw)>)> = Vec::new();
+    let mut item: Vec<(Raw, Raw)> = Vec::new();
+    for (i, cell) in rec.iter().enumerate() {
+        if cell.is_empty() {
+            continue;
+        }
+        let Some(col) = columns.get(i) else {
+            let doc = failed_document(source, format!("row {row}: more cells than the header has columns"));
+            return doc;
+        };
+        let Some(col) = col else {
+            top.push((Raw::Str(AS_OF.into()), Raw::Str(cell.to_string())));
+            continue;
+        };
+        let value = csv_cell(cell, col.ty);
+        let key = Raw::Str(col.field.clone());
+        if col.item {
+            item.push((key, value));
+        } else {
+            match groups.iter_mut().find(|(g, _)| *g == col.group) {
+                Some((_, m)) => m.push((key, value)),
+                None => groups.push((col.group.clone(), vec![(key, value)])),
+            }
+        }
+    }
+    for (g, m) in groups {
+        top.push((Raw::Str(g), Raw::Map(m)));
+    }
+    let list = schema.item_group.and_then(|g| schema.groups.get(g)).and_then(|g| g.list.clone());
+    if let Some(list) = &list {
+        top.push((Raw::Str(list.clone()), Raw::Seq(vec![Raw::Map(item)])));
+    }
+    let mut doc = validate(schema, Raw::Map(top), source.to_string());
+    // Name cells as the CSV does: `row 7, column subscription.channel`.
+    let item_name = schema.item_group.and_then(|g| schema.groups.get(g)).map(|g| g.name.clone()).unwrap_or_default();
+    let rename = |errs: &mut Vec<FactError>| {
+        for e in errs.iter_mut() {
+            let path = match &list {
+                Some(l) => e.path.replace(&format!("{l}[0]."), &format!("{item_name}.")),
+                None => e.path.clone(),
+            };
+            e.path = if path.is_empty() { format!("row {row}") } else { format!("row {row}, column {path}") };
+        }
+    };
+    if let Err(errs) = &mut doc.shared {
+        rename(errs);
+    }
+    for entry in &mut doc.entries {
+        if let Err(errs) = &mut entry.values {
+            rename(errs);
+        }
+    }
+    doc
+}
+
+/// A CSV cell as the raw value its column's type expects (cells are text).
+fn csv_cell(cell: &str, ty: Type) -> Raw {
+    match ty {
+        Type::Bool => match cell.trim().to_ascii_lowercase().as_str() {
+            "true" => Raw::Bool(true),
+            "false" => Raw::Bool(false),
+            _ => Raw::Str(cell.to_string()),
+        },
+        Type::Int => cell.trim().parse::<i64>().map_or_else(|_| Raw::Str(cell.to_string()), Raw::Int),
+        Type::Date | Type::Text | Type::Enum(_) => Raw::Str(cell.trim().to_string()),
+    }
 }

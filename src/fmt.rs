@@ -112,8 +112,11 @@ impl Printer<'_> {
     /// Ends a line; a comment that followed `source_end` on the same source line goes with it.
     fn end_line(&mut self, source_end: usize) {
         if let Some(c) = self.comments.get(self.next) {
+            // Only punctuation the printer puts on the same line may stand between the item and
+            // its comment; anything else (a later token, a closing brace) owns the comment.
             let between = self.text.get(source_end.min(c.start)..c.start).unwrap_or("\n");
-            if !c.own_line && c.start >= source_end && !between.contains('\n') {
+            let same_line = between.chars().all(|ch| matches!(ch, ' ' | '\t' | ',' | '{' | '('));
+            if !c.own_line && c.start >= source_end && same_line {
                 let line = self.comment_text(c);
                 self.out.push_str("  ");
                 self.out.push_str(&line);
@@ -164,7 +167,7 @@ impl Printer<'_> {
                 None => format!("{INDENT}{},", v.name.node),
             };
             self.out.push_str(&line);
-            self.end_line(v.name.span.end);
+            self.end_line(v.span.end);
         }
         self.leading(e.span.end, INDENT);
         self.out.push('}');
@@ -217,7 +220,16 @@ impl Printer<'_> {
         } else {
             self.out.push_str(&format!("action {}({})", a.name.node, params.join(", ")));
         }
-        self.end_line(a.params.last().map_or(a.name.span.end, |p| p.ty.span.end));
+        // After the closing parenthesis, when there are parameters.
+        let header_end = match a.params.last() {
+            None => a.name.span.end,
+            Some(p) => self
+                .text
+                .get(p.ty.span.end..)
+                .and_then(|t| t.find(')'))
+                .map_or(p.ty.span.end, |i| p.ty.span.end + i + 1),
+        };
+        self.end_line(header_end);
         self.leading(a.span.end, INDENT);
         self.out.push_str(&string_lines(INDENT, "", &a.description));
         self.end_line(a.span.end);

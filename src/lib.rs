@@ -40,6 +40,7 @@
 
 pub mod analysis;
 pub mod ast;
+pub mod batch;
 pub mod check;
 pub mod cli;
 mod compile;

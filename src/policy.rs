@@ -165,7 +165,12 @@ impl Policy {
 
     /// [`Policy::evaluate`] by trying the rules one by one, without the decision diagram: the
     /// reference the diagram is tested against.
-    pub fn evaluate_interpreted(&self, document: &[Value], item: &[Value], as_of: Date) -> Result<Verdict<'_>, EvalError> {
+    pub fn evaluate_interpreted(
+        &self,
+        document: &[Value],
+        item: &[Value],
+        as_of: Date,
+    ) -> Result<Verdict<'_>, EvalError> {
         let env = Env { document, item, as_of };
         let (rule, params) = eval::decide(&self.rules, &env)?;
         Ok(Verdict::new(self, rule, params))

@@ -157,11 +157,25 @@ pub struct Record {
 
 impl Serialize for Record {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        Dated { record: self, as_of: None }.serialize(s)
+    }
+}
+
+/// A [`Record`] that also carries the date it was decided at, serialised as a trailing `as_of`
+/// key (used when that date differs from the run's).
+pub struct Dated<'a> {
+    pub record: &'a Record,
+    pub as_of: Option<crate::value::Date>,
+}
+
+impl Serialize for Dated<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let r = self.record;
         let mut m = s.serialize_map(None)?;
-        m.serialize_entry("source", &self.source)?;
-        m.serialize_entry(&self.label_key, &self.label)?;
-        m.serialize_entry(&self.key_name, &self.key)?;
-        match &self.outcome {
+        m.serialize_entry("source", &r.source)?;
+        m.serialize_entry(&r.label_key, &r.label)?;
+        m.serialize_entry(&r.key_name, &r.key)?;
+        match &r.outcome {
             Ok(d) => {
                 m.serialize_entry("action", &d.action)?;
                 m.serialize_entry("params", &d.params)?;
@@ -169,6 +183,9 @@ impl Serialize for Record {
                 m.serialize_entry("reason", &d.reason)?;
             }
             Err(e) => m.serialize_entry("error", e)?,
+        }
+        if let Some(d) = self.as_of {
+            m.serialize_entry("as_of", &d.to_string())?;
         }
         m.end()
     }

@@ -2,7 +2,7 @@
 //! policy's schema, and a hand-written Rust `match` of the same policy (the practical limit a
 //! rule engine can approach), used as the baseline and to cross-check every verdict.
 
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 /// One generated subscription with its document facts, as plain Rust values.
 #[derive(Clone, Debug)]
@@ -92,7 +92,15 @@ pub fn json_line(i: usize, s: &Sub) -> String {
     let term = s.term_offset.map(|o| format!(r#","term_end":"{}""#, date_text(o))).unwrap_or_default();
     format!(
         r#"{{"as_of":"2024-03-15","partner":{{"role":"{}","type":"{}"}},"customer":{{"name":"Customer {}","cloud":"{}","is_csp_partner":{},"csp_transaction_tenant":{}}},"subscriptions":[{{"id":"sub-{i}","service":"{}","channel":"{}","cancelled":{}{term}}}]}}"#,
-        s.role, s.ptype, i / 4, s.cloud, s.is_csp, s.tenant, s.service, s.channel, s.cancelled
+        s.role,
+        s.ptype,
+        i / 4,
+        s.cloud,
+        s.is_csp,
+        s.tenant,
+        s.service,
+        s.channel,
+        s.cancelled
     )
 }
 
@@ -191,4 +199,23 @@ pub fn decide(f: &Typed, as_of: i64) -> Result<Verdict, &'static str> {
         return Ok(Verdict::CreateNewAzure { delegated_admin_required, via_indirect_provider });
     }
     Err("no rule")
+}
+
+pub const CSV_HEADER: &str = "as_of,partner.role,partner.type,customer.name,customer.cloud,customer.is_csp_partner,customer.csp_transaction_tenant,subscription.id,subscription.service,subscription.channel,subscription.cancelled,subscription.term_end";
+
+/// One subscription as a CSV row under [`CSV_HEADER`].
+pub fn csv_row(i: usize, s: &Sub) -> String {
+    let term = s.term_offset.map(date_text).unwrap_or_default();
+    format!(
+        "2024-03-15,{},{},Customer {},{},{},{},sub-{i},{},{},{},{term}",
+        s.role,
+        s.ptype,
+        i / 4,
+        s.cloud,
+        s.is_csp,
+        s.tenant,
+        s.service,
+        s.channel,
+        s.cancelled
+    )
 }

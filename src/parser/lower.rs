@@ -38,10 +38,59 @@ struct Lower {
     file: usize,
 }
 
+fn is_keyword_token(r: Rule) -> bool {
+    matches!(
+        r,
+        Rule::enum_kw
+            | Rule::facts_kw
+            | Rule::each_kw
+            | Rule::action_kw
+            | Rule::rule_kw
+            | Rule::when_kw
+            | Rule::then_kw
+            | Rule::reason_kw
+            | Rule::source_kw
+            | Rule::present_kw
+    )
+}
+
+/// Length of `text` up to the end of its last token: trailing whitespace and `#` comments (outside
+/// strings) do not count.
+fn token_len(text: &str) -> usize {
+    let bytes = text.as_bytes();
+    let (mut i, mut end, mut in_string) = (0, 0, false);
+    while let Some(&b) = bytes.get(i) {
+        if in_string {
+            match b {
+                b'\\' => i += 1,
+                b'"' => {
+                    in_string = false;
+                    end = i + 1;
+                }
+                _ => {}
+            }
+        } else if b == b'#' {
+            while bytes.get(i).is_some_and(|b| *b != b'\n') {
+                i += 1;
+            }
+            continue;
+        } else if b == b'"' {
+            in_string = true;
+        } else if !b.is_ascii_whitespace() {
+            end = i + 1;
+        }
+        i += 1;
+    }
+    // A string left open (impossible in a parsed pair) still counts to its end.
+    if in_string { text.len() } else { end.min(text.len()) }
+}
+
 impl Lower {
+    /// The pair's span, ending at its last token: pest's may run on over the whitespace and
+    /// comments skipped before an optional part that was then not there.
     fn span(&self, pair: &Pair<'_, Rule>) -> Span {
         let s = pair.as_span();
-        Span::new(self.file, s.start(), s.end())
+        Span::new(self.file, s.start(), s.start() + token_len(pair.as_str()))
     }
 
     fn shape(&self, pair: &Pair<'_, Rule>) -> PolicyDiagnostic {
@@ -54,8 +103,14 @@ impl Lower {
         .with_help("this is a bug in handover's grammar; please report it with this policy")
     }
 
+    /// The next child of the wanted rule, skipping keyword tokens.
     fn next<'i>(&self, parent: &Pair<'i, Rule>, it: &mut Pairs<'i, Rule>, want: Rule) -> Result<Pair<'i, Rule>> {
-        match it.next() {
+        let mut next = it.next();
+        while let Some(p) = next.as_ref().filter(|p| is_keyword_token(p.as_rule())) {
+            let _ = p;
+            next = it.next();
+        }
+        match next {
             Some(p) if p.as_rule() == want => Ok(p),
             Some(p) => Err(self.shape(&p)),
             None => Err(self.shape(parent)),
@@ -75,7 +130,7 @@ impl Lower {
             let mut vi = v.clone().into_inner();
             let vname = self.ident(&self.next(&v, &mut vi, Rule::ident)?);
             let description = vi.next().map(|s| self.string(&s)).transpose()?;
-            values.push(EnumValueDecl { name: vname, description });
+            values.push(EnumValueDecl { name: vname, description, span: self.span(&v) });
         }
         Ok(EnumDecl { name, values, span })
     }
@@ -156,9 +211,7 @@ impl Lower {
             match clause.as_rule() {
                 Rule::when_clause => when = Some(self.expr(self.next(&clause, &mut ci, Rule::expr)?)?),
                 Rule::then_clause => {
-                    let mut then_span = self.span(&clause);
-                    // pest's span may run over the whitespace before the next clause.
-                    then_span.end = then_span.start + clause.as_str().trim_end().len();
+                    let then_span = self.span(&clause);
                     let action = self.ident(&self.next(&clause, &mut ci, Rule::ident)?);
                     let mut args = Vec::new();
                     for a in ci {
@@ -194,7 +247,9 @@ impl Lower {
         let inner = raw.strip_prefix('"').and_then(|r| r.strip_suffix('"')).ok_or_else(|| self.shape(pair))?;
         let mut out = String::with_capacity(inner.len());
         let mut chars = inner.chars();
-        let mut last_space = false;
+        // Raw whitespace folds into one space between words and vanishes at either end;
+        // escaped characters (`\n`, `\t`) are content and stay.
+        let mut pending_space = false;
         while let Some(c) = chars.next() {
             let c = if c == '\\' {
                 match chars.next() {
@@ -214,19 +269,18 @@ impl Lower {
                     None => '\\',
                 }
             } else if c.is_whitespace() {
-                if last_space {
-                    continue;
-                }
-                last_space = true;
-                out.push(' ');
+                pending_space = !out.is_empty();
                 continue;
             } else {
                 c
             };
-            last_space = false;
+            if pending_space {
+                out.push(' ');
+                pending_space = false;
+            }
             out.push(c);
         }
-        Ok(out.trim().to_string())
+        Ok(out)
     }
 
     fn literal_or_name(&self, pair: Pair<'_, Rule>) -> Result<Expr> {
@@ -329,6 +383,14 @@ impl Lower {
         let span = self.span(&pair);
         let kind = match pair.as_rule() {
             Rule::expr => return self.expr(pair),
+            // The parentheses belong to the operand's span.
+            Rule::paren => {
+                let mut it = pair.clone().into_inner();
+                let inner = self.next(&pair, &mut it, Rule::expr)?;
+                let mut e = self.expr(inner)?;
+                e.span = span;
+                return Ok(e);
+            }
             Rule::true_lit => ExprKind::Bool(true),
             Rule::false_lit => ExprKind::Bool(false),
             Rule::int | Rule::neg_int => {

@@ -107,6 +107,11 @@ fn describe(rule: Rule) -> Option<&'static str> {
         Rule::int | Rule::neg_int => "a number",
         Rule::true_lit | Rule::false_lit => "`true` or `false`",
         Rule::declaration
+        | Rule::enum_kw
+        | Rule::facts_kw
+        | Rule::each_kw
+        | Rule::action_kw
+        | Rule::rule_kw
         | Rule::enum_decl
         | Rule::facts_decl
         | Rule::each_decl
@@ -118,14 +123,15 @@ fn describe(rule: Rule) -> Option<&'static str> {
         Rule::default_value => "a default (`= value`)",
         Rule::annotation => "an annotation (`@key`, `@label`)",
         Rule::param_decl => "a parameter (`name: type`)",
-        Rule::when_clause => "`when`",
-        Rule::then_clause => "`then`",
+        Rule::when_clause | Rule::when_kw => "`when`",
+        Rule::then_clause | Rule::then_kw => "`then`",
+        Rule::present_kw => "`present`",
         Rule::argument => "an argument (`name: value`)",
-        Rule::reason_clause => "`reason \"...\"`",
-        Rule::source_clause => "`source \"...\"`",
+        Rule::reason_clause | Rule::reason_kw => "`reason \"...\"`",
+        Rule::source_clause | Rule::source_kw => "`source \"...\"`",
         Rule::expr | Rule::or_expr | Rule::and_expr | Rule::not_expr | Rule::cmp_expr | Rule::sum => "an expression",
         Rule::presence => "`present(...)`",
-        Rule::literal | Rule::term => "a value",
+        Rule::literal | Rule::term | Rule::paren => "a value",
         Rule::set => "a set (`[a, b]`)",
         Rule::or_kw => "`or`",
         Rule::and_kw => "`and`",
