@@ -6,6 +6,7 @@
 //! makes that entry an error and leaves its siblings alone; a problem in the document's shared
 //! facts makes every entry of that document an error naming it. YAML parsing lives only here.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
@@ -196,17 +197,18 @@ fn syntax(format: &str, detail: &str) -> FactError {
 
 /// The raw tree of a fact document. Maps keep every key in order, duplicates included.
 #[derive(Clone, Debug, PartialEq)]
-pub(crate) enum Raw {
+pub(crate) enum Raw<'a> {
     Null,
     Bool(bool),
     Int(i64),
     Float(f64),
-    Str(String),
-    Seq(Vec<Raw>),
-    Map(Vec<(Raw, Raw)>),
+    /// Borrowed from the input where the format allows (JSON strings without escapes).
+    Str(Cow<'a, str>),
+    Seq(Vec<Raw<'a>>),
+    Map(Vec<(Raw<'a>, Raw<'a>)>),
 }
 
-impl Raw {
+impl Raw<'_> {
     fn kind(&self) -> &'static str {
         match self {
             Raw::Null => "null",
@@ -218,20 +220,33 @@ impl Raw {
         }
     }
 
-    fn key_text(&self) -> String {
+    fn key_text(&self) -> Cow<'_, str> {
         match self {
-            Raw::Str(s) => s.clone(),
+            Raw::Str(s) => Cow::Borrowed(s),
             Raw::Null => "null".into(),
-            Raw::Bool(b) => b.to_string(),
-            Raw::Int(n) => n.to_string(),
-            Raw::Float(f) => f.to_string(),
+            Raw::Bool(b) => b.to_string().into(),
+            Raw::Int(n) => n.to_string().into(),
+            Raw::Float(f) => f.to_string().into(),
             Raw::Seq(_) | Raw::Map(_) => "<complex key>".into(),
+        }
+    }
+
+    /// The same tree, owning all its text.
+    pub(crate) fn into_owned(self) -> Raw<'static> {
+        match self {
+            Raw::Null => Raw::Null,
+            Raw::Bool(b) => Raw::Bool(b),
+            Raw::Int(n) => Raw::Int(n),
+            Raw::Float(f) => Raw::Float(f),
+            Raw::Str(s) => Raw::Str(Cow::Owned(s.into_owned())),
+            Raw::Seq(xs) => Raw::Seq(xs.into_iter().map(Raw::into_owned).collect()),
+            Raw::Map(m) => Raw::Map(m.into_iter().map(|(k, v)| (k.into_owned(), v.into_owned())).collect()),
         }
     }
 }
 
-impl<'de> Deserialize<'de> for Raw {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Raw, D::Error> {
+impl<'de> Deserialize<'de> for Raw<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Raw<'de>, D::Error> {
         d.deserialize_any(RawVisitor)
     }
 }
@@ -239,59 +254,62 @@ impl<'de> Deserialize<'de> for Raw {
 struct RawVisitor;
 
 impl<'de> Visitor<'de> for RawVisitor {
-    type Value = Raw;
+    type Value = Raw<'de>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a fact value")
     }
-    fn visit_unit<E>(self) -> Result<Raw, E> {
+    fn visit_unit<E>(self) -> Result<Raw<'de>, E> {
         Ok(Raw::Null)
     }
-    fn visit_none<E>(self) -> Result<Raw, E> {
+    fn visit_none<E>(self) -> Result<Raw<'de>, E> {
         Ok(Raw::Null)
     }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Raw, D::Error> {
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Raw<'de>, D::Error> {
         Raw::deserialize(d)
     }
-    fn visit_bool<E>(self, b: bool) -> Result<Raw, E> {
+    fn visit_bool<E>(self, b: bool) -> Result<Raw<'de>, E> {
         Ok(Raw::Bool(b))
     }
-    fn visit_i64<E>(self, n: i64) -> Result<Raw, E> {
+    fn visit_i64<E>(self, n: i64) -> Result<Raw<'de>, E> {
         Ok(Raw::Int(n))
     }
-    fn visit_u64<E>(self, n: u64) -> Result<Raw, E> {
+    fn visit_u64<E>(self, n: u64) -> Result<Raw<'de>, E> {
         Ok(i64::try_from(n).map_or(Raw::Float(n as f64), Raw::Int))
     }
-    fn visit_f64<E>(self, n: f64) -> Result<Raw, E> {
+    fn visit_f64<E>(self, n: f64) -> Result<Raw<'de>, E> {
         Ok(Raw::Float(n))
     }
-    fn visit_str<E>(self, s: &str) -> Result<Raw, E> {
-        Ok(Raw::Str(s.to_string()))
+    fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Raw<'de>, E> {
+        Ok(Raw::Str(Cow::Borrowed(s)))
     }
-    fn visit_string<E>(self, s: String) -> Result<Raw, E> {
-        Ok(Raw::Str(s))
+    fn visit_str<E>(self, s: &str) -> Result<Raw<'de>, E> {
+        Ok(Raw::Str(Cow::Owned(s.to_string())))
     }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Raw, A::Error> {
+    fn visit_string<E>(self, s: String) -> Result<Raw<'de>, E> {
+        Ok(Raw::Str(Cow::Owned(s)))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Raw<'de>, A::Error> {
         let mut out = Vec::new();
         while let Some(v) = seq.next_element()? {
             out.push(v);
         }
         Ok(Raw::Seq(out))
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Raw, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Raw<'de>, A::Error> {
         let mut out = Vec::new();
         while let Some((k, v)) = map.next_entry()? {
             out.push((k, v));
         }
         Ok(Raw::Map(out))
     }
-    fn visit_enum<A: de::EnumAccess<'de>>(self, _data: A) -> Result<Raw, A::Error> {
+    fn visit_enum<A: de::EnumAccess<'de>>(self, _data: A) -> Result<Raw<'de>, A::Error> {
         Err(de::Error::custom("YAML tags such as `!name` are not supported in fact files"))
     }
 }
 
 /// Checks one raw document against the schema.
-pub(crate) fn validate(schema: &Schema, raw: Raw, source: String) -> Document {
+pub(crate) fn validate(schema: &Schema, raw: Raw<'_>, source: String) -> Document {
     let mut doc = Document { source, as_of: None, label: None, shared: Ok(Vec::new()), entries: Vec::new() };
     let mut errors = Vec::new();
     let entries_raw = match raw {
@@ -341,17 +359,17 @@ fn top_keys(schema: &Schema) -> String {
 }
 
 /// Reads the top level: `as_of`, the document groups into `doc.shared`; returns the raw list of entries.
-fn split_document(
+fn split_document<'a>(
     schema: &Schema,
-    map: Vec<(Raw, Raw)>,
+    map: Vec<(Raw<'a>, Raw<'a>)>,
     doc: &mut Document,
     errors: &mut Vec<FactError>,
-) -> Option<Vec<Raw>> {
-    let mut groups: Vec<Option<Raw>> = vec![None; schema.groups.len()];
+) -> Option<Vec<Raw<'a>>> {
+    let mut groups: Vec<Option<Raw<'a>>> = (0..schema.groups.len()).map(|_| None).collect();
     let mut entries = None;
     let mut seen: Vec<String> = Vec::new();
     for (k, v) in map {
-        let key = k.key_text();
+        let key = k.key_text().into_owned();
         if seen.contains(&key) {
             errors.push(FactError { path: key.clone(), message: "duplicate key".into() });
             continue;
@@ -403,7 +421,7 @@ fn split_document(
     entries
 }
 
-fn entry(schema: &Schema, group: usize, raw: Raw, path: &str) -> Entry {
+fn entry(schema: &Schema, group: usize, raw: Raw<'_>, path: &str) -> Entry {
     let mut values = vec![Value::Absent; schema.item_slots];
     let mut errors = Vec::new();
     read_group(schema, group, Some(raw), path, &mut values, &mut errors);
@@ -418,13 +436,13 @@ fn entry(schema: &Schema, group: usize, raw: Raw, path: &str) -> Entry {
 fn read_group(
     schema: &Schema,
     group: usize,
-    raw: Option<Raw>,
+    raw: Option<Raw<'_>>,
     path: &str,
     out: &mut [Value],
     errors: &mut Vec<FactError>,
 ) {
     let Some(g) = schema.groups.get(group) else { return };
-    let fields: Vec<&FieldDef> = g.fields.iter().filter_map(|f| schema.fields.get(*f)).collect();
+    let field = |i: usize| g.fields.get(i).and_then(|f| schema.fields.get(*f));
     let map = match raw {
         None | Some(Raw::Null) => Vec::new(),
         Some(Raw::Map(m)) => m,
@@ -436,32 +454,33 @@ fn read_group(
             return;
         }
     };
-    let mut given = vec![false; fields.len()];
+    // Which fields were given; paths are built only for errors (this loop runs per entry).
+    let mut given = smallvec::SmallVec::<[bool; 16]>::from_elem(false, g.fields.len());
     for (k, v) in map {
         let key = k.key_text();
-        let at = format!("{path}.{key}");
-        let Some(fi) = fields.iter().position(|f| f.name == key) else {
-            errors.push(unknown_key(&at, &key, fields.iter().map(|f| f.name.as_str())));
+        let Some(fi) = (0..g.fields.len()).find(|i| field(*i).is_some_and(|f| f.name == *key)) else {
+            let names = g.fields.iter().filter_map(|f| schema.fields.get(*f)).map(|f| f.name.as_str());
+            errors.push(unknown_key(&format!("{path}.{key}"), &key, names));
             continue;
         };
-        let Some(seen) = given.get_mut(fi) else { continue };
+        let (Some(seen), Some(f)) = (given.get_mut(fi), field(fi)) else { continue };
         if *seen {
-            errors.push(FactError { path: at, message: "duplicate key".into() });
+            errors.push(FactError { path: format!("{path}.{key}"), message: "duplicate key".into() });
             continue;
         }
         *seen = true;
-        let Some(f) = fields.get(fi) else { continue };
         match value(schema, f, v) {
             Ok(val) => {
                 if let Some(slot) = out.get_mut(f.slot.index) {
                     *slot = val;
                 }
             }
-            Err(m) => errors.push(FactError { path: at, message: m }),
+            Err(m) => errors.push(FactError { path: format!("{path}.{key}"), message: m }),
         }
     }
-    for (f, given) in fields.iter().zip(given) {
-        if given && !matches!(out.get(f.slot.index), Some(Value::Absent)) {
+    for (fi, given) in given.iter().enumerate() {
+        let Some(f) = field(fi) else { continue };
+        if *given && !matches!(out.get(f.slot.index), Some(Value::Absent)) {
             continue;
         }
         match &f.default {
@@ -471,7 +490,7 @@ fn read_group(
                 }
             }
             None if f.optional => {}
-            None if given => {} // already reported as null for a required fact
+            None if *given => {} // already reported as null for a required fact
             None => errors.push(FactError {
                 path: format!("{path}.{}", f.name),
                 message: format!("missing: `{}` is required ({})", f.path, expected(schema, f.ty)),
@@ -502,7 +521,7 @@ fn expected(schema: &Schema, ty: Type) -> String {
     }
 }
 
-fn date(v: &Raw) -> Result<Date, String> {
+fn date(v: &Raw<'_>) -> Result<Date, String> {
     match v {
         Raw::Str(s) => Date::parse(s).ok_or_else(|| {
             if s.len() == 10 && s.as_bytes().get(4) == Some(&b'-') {
@@ -515,15 +534,15 @@ fn date(v: &Raw) -> Result<Date, String> {
     }
 }
 
-fn value(schema: &Schema, f: &FieldDef, v: Raw) -> Result<Value, String> {
-    let wrong = |v: &Raw| format!("{}, found {}", expected(schema, f.ty), v.kind());
+fn value(schema: &Schema, f: &FieldDef, v: Raw<'_>) -> Result<Value, String> {
+    let wrong = |v: &Raw<'_>| format!("{}, found {}", expected(schema, f.ty), v.kind());
     match (f.ty, v) {
         (_, Raw::Null) if f.optional => Ok(Value::Absent),
         (_, Raw::Null) => Err(format!("`{}` is required and cannot be null ({})", f.path, expected(schema, f.ty))),
         (Type::Bool, Raw::Bool(b)) => Ok(Value::Bool(b)),
         (Type::Int, Raw::Int(n)) => Ok(Value::Int(n)),
         (Type::Date, v) => date(&v).map(Value::Date),
-        (Type::Text, Raw::Str(s)) => Ok(Value::Text(s.into())),
+        (Type::Text, Raw::Str(s)) => Ok(Value::Text(Box::from(&*s))),
         (Type::Text, v @ (Raw::Int(_) | Raw::Float(_) | Raw::Bool(_))) => {
             Err(format!("{}; quote it to make it text", wrong(&v)))
         }
@@ -597,9 +616,9 @@ pub fn csv_row(
     source: &str,
     row: u64,
 ) -> Document {
-    let mut top: Vec<(Raw, Raw)> = Vec::new();
-    let mut groups: Vec<(String, Vec<(Raw, Raw)>)> = Vec::new();
-    let mut item: Vec<(Raw, Raw)> = Vec::new();
+    let mut top: Vec<(Raw<'_>, Raw<'_>)> = Vec::new();
+    let mut groups: Vec<(String, Vec<(Raw<'_>, Raw<'_>)>)> = Vec::new();
+    let mut item: Vec<(Raw<'_>, Raw<'_>)> = Vec::new();
     for (i, cell) in rec.iter().enumerate() {
         if cell.is_empty() {
             continue;
@@ -609,11 +628,11 @@ pub fn csv_row(
             return doc;
         };
         let Some(col) = col else {
-            top.push((Raw::Str(AS_OF.into()), Raw::Str(cell.to_string())));
+            top.push((Raw::Str(AS_OF.into()), Raw::Str(Cow::Borrowed(cell))));
             continue;
         };
         let value = csv_cell(cell, col.ty);
-        let key = Raw::Str(col.field.clone());
+        let key = Raw::Str(Cow::Borrowed(col.field.as_str()));
         if col.item {
             item.push((key, value));
         } else {
@@ -624,11 +643,11 @@ pub fn csv_row(
         }
     }
     for (g, m) in groups {
-        top.push((Raw::Str(g), Raw::Map(m)));
+        top.push((Raw::Str(Cow::Owned(g)), Raw::Map(m)));
     }
     let list = schema.item_group.and_then(|g| schema.groups.get(g)).and_then(|g| g.list.clone());
     if let Some(list) = &list {
-        top.push((Raw::Str(list.clone()), Raw::Seq(vec![Raw::Map(item)])));
+        top.push((Raw::Str(Cow::Owned(list.clone())), Raw::Seq(vec![Raw::Map(item)])));
     }
     let mut doc = validate(schema, Raw::Map(top), source.to_string());
     // Name cells as the CSV does: `row 7, column subscription.channel`.
@@ -654,14 +673,14 @@ pub fn csv_row(
 }
 
 /// A CSV cell as the raw value its column's type expects (cells are text).
-fn csv_cell(cell: &str, ty: Type) -> Raw {
+fn csv_cell(cell: &str, ty: Type) -> Raw<'_> {
     match ty {
         Type::Bool => match cell.trim().to_ascii_lowercase().as_str() {
             "true" => Raw::Bool(true),
             "false" => Raw::Bool(false),
-            _ => Raw::Str(cell.to_string()),
+            _ => Raw::Str(Cow::Borrowed(cell)),
         },
-        Type::Int => cell.trim().parse::<i64>().map_or_else(|_| Raw::Str(cell.to_string()), Raw::Int),
-        Type::Date | Type::Text | Type::Enum(_) => Raw::Str(cell.trim().to_string()),
+        Type::Int => cell.trim().parse::<i64>().map_or_else(|_| Raw::Str(Cow::Borrowed(cell)), Raw::Int),
+        Type::Date | Type::Text | Type::Enum(_) => Raw::Str(Cow::Borrowed(cell.trim())),
     }
 }

@@ -48,7 +48,7 @@ pub struct Expect {
 pub struct Case {
     pub file: String,
     pub name: String,
-    document: Raw,
+    document: Raw<'static>,
     pub expect: Expect,
 }
 
@@ -88,8 +88,9 @@ impl Report {
 
 /// Reads a case file. `file` names it in messages.
 pub fn parse_cases(policy: &Policy, text: &str, file: &str) -> Result<Vec<Case>, String> {
-    let raw: Raw = Raw::deserialize(serde_yaml::Deserializer::from_str(text))
-        .map_err(|e| format!("{file}: not valid YAML: {e}"))?;
+    let raw: Raw<'static> = Raw::deserialize(serde_yaml::Deserializer::from_str(text))
+        .map_err(|e| format!("{file}: not valid YAML: {e}"))?
+        .into_owned();
     let Raw::Map(top) = raw else {
         return Err(format!("{file}: expected a mapping with `cases` (and optionally `defaults`)"));
     };
@@ -129,7 +130,7 @@ pub fn parse_cases(policy: &Policy, text: &str, file: &str) -> Result<Vec<Case>,
             let key = k.as_str().unwrap_or("?").to_string();
             match key.as_str() {
                 "name" => match v {
-                    Raw::Str(s) => name = s,
+                    Raw::Str(s) => name = s.into_owned(),
                     _ => return Err(format!("{at}.name: expected text")),
                 },
                 "expect" => expect = Some(parse_expect(v).map_err(|e| format!("{at}.expect: {e}"))?),
@@ -141,7 +142,7 @@ pub fn parse_cases(policy: &Policy, text: &str, file: &str) -> Result<Vec<Case>,
         if let Some(item) = item {
             let list = item.list.clone().unwrap_or_default();
             let entry = entry.ok_or_else(|| format!("{at} (`{name}`): no `{}` facts", item.name))?;
-            doc.push((Raw::Str(list), Raw::Seq(vec![entry])));
+            doc.push((Raw::Str(list.into()), Raw::Seq(vec![entry])));
         }
         out.push(Case { file: file.to_string(), name, document: Raw::Map(doc), expect });
     }
@@ -149,7 +150,7 @@ pub fn parse_cases(policy: &Policy, text: &str, file: &str) -> Result<Vec<Case>,
 }
 
 /// Merges a case's group over the defaults' group of the same name, key by key.
-fn merge(doc: &mut Vec<(Raw, Raw)>, key: String, value: Raw) {
+fn merge(doc: &mut Vec<(Raw<'static>, Raw<'static>)>, key: String, value: Raw<'static>) {
     match doc.iter_mut().find(|(k, _)| k.as_str() == Some(key.as_str())) {
         Some((_, Raw::Map(base))) if matches!(value, Raw::Map(_)) => {
             if let Raw::Map(over) = value {
@@ -162,20 +163,20 @@ fn merge(doc: &mut Vec<(Raw, Raw)>, key: String, value: Raw) {
             }
         }
         Some((_, slot)) => *slot = value,
-        None => doc.push((Raw::Str(key), value)),
+        None => doc.push((Raw::Str(key.into()), value)),
     }
 }
 
 fn parse_expect(v: Raw) -> Result<Expect, String> {
     match v {
-        Raw::Str(action) => Ok(Expect { action: Some(action), ..Expect::default() }),
+        Raw::Str(action) => Ok(Expect { action: Some(action.into_owned()), ..Expect::default() }),
         Raw::Map(m) => {
             let mut e = Expect::default();
             for (k, v) in m {
                 match (k.as_str(), v) {
-                    (Some("action"), Raw::Str(s)) => e.action = Some(s),
-                    (Some("rule"), Raw::Str(s)) => e.rule = Some(s),
-                    (Some("error"), Raw::Str(s)) => e.error = Some(s),
+                    (Some("action"), Raw::Str(s)) => e.action = Some(s.into_owned()),
+                    (Some("rule"), Raw::Str(s)) => e.rule = Some(s.into_owned()),
+                    (Some("error"), Raw::Str(s)) => e.error = Some(s.into_owned()),
                     (Some("params"), Raw::Map(ps)) => {
                         for (pk, pv) in ps {
                             e.params.push((pk.as_str().unwrap_or("?").to_string(), pv.to_json()));
@@ -311,7 +312,7 @@ pub fn snapshot(policy: &Policy, dir: impl AsRef<Path>, as_of: Date) -> std::io:
     Ok(out)
 }
 
-impl Raw {
+impl Raw<'_> {
     fn as_str(&self) -> Option<&str> {
         match self {
             Raw::Str(s) => Some(s),
@@ -325,7 +326,7 @@ impl Raw {
             Raw::Bool(b) => (*b).into(),
             Raw::Int(n) => (*n).into(),
             Raw::Float(f) => (*f).into(),
-            Raw::Str(s) => s.clone().into(),
+            Raw::Str(s) => s.to_string().into(),
             Raw::Seq(xs) => xs.iter().map(Raw::to_json).collect(),
             Raw::Map(m) => m
                 .iter()

@@ -42,13 +42,23 @@ impl Date {
         if !shape_ok {
             return None;
         }
-        NaiveDate::parse_from_str(text, "%Y-%m-%d").ok().map(Date::from_naive)
+        // Digits only (checked above), so these cannot fail; a hand parse is much cheaper than
+        // chrono's format-string parser, and this runs once per date in every fact file.
+        let num = |r: std::ops::Range<usize>| text.get(r).and_then(|t| t.parse::<u32>().ok());
+        let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+        NaiveDate::from_ymd_opt(i32::try_from(y).ok()?, m, d).map(Date::from_naive)
     }
 }
 
 impl fmt::Display for Date {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.to_naive().format("%Y-%m-%d"))
+        use chrono::Datelike;
+        let d = self.to_naive();
+        if (0..=9999).contains(&d.year()) {
+            write!(f, "{:04}-{:02}-{:02}", d.year(), d.month(), d.day())
+        } else {
+            write!(f, "{}", d.format("%Y-%m-%d"))
+        }
     }
 }
 
