@@ -9,7 +9,6 @@ use rayon::prelude::*;
 use crate::facts::{self, Document};
 use crate::policy::Policy;
 use crate::value::Date;
-use crate::verdict::Record;
 
 /// Lines (or rows) decided per chunk.
 pub const CHUNK: usize = 16 * 1024;
@@ -17,26 +16,28 @@ pub const CHUNK: usize = 16 * 1024;
 /// Counts of one run.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Stats {
+    /// Documents (lines or rows) read.
     pub records: usize,
     pub errors: usize,
     pub bytes: u64,
 }
 
-/// How each chunk's results are handed over: `emit` gets them in input order.
+/// One batch run over one input. Each document is handed to `decide` (in parallel) with the
+/// date it is decided at; `emit` receives the results chunk by chunk, in input order.
 pub struct Run<'a, T> {
     pub policy: &'a Policy,
     pub source: &'a str,
     /// Overrides every document's `as_of`.
     pub as_of: Option<Date>,
     pub today: Date,
-    /// Turns one decided record into the caller's output (runs in parallel).
-    pub map: &'a (dyn Fn(Date, Record) -> T + Sync),
+    /// Decides one document into the caller's output (runs in parallel).
+    pub decide: &'a (dyn Fn(&Document, Date) -> T + Sync),
 }
 
 impl<T: Send> Run<'_, T> {
-    fn decide(&self, doc: &Document) -> Vec<T> {
+    fn decide(&self, doc: &Document) -> T {
         let date = self.as_of.or(doc.as_of).unwrap_or(self.today);
-        self.policy.records(doc, date).into_iter().map(|r| (self.map)(date, r)).collect()
+        (self.decide)(doc, date)
     }
 
     /// Streams JSON Lines from `reader`; `emit` receives each chunk's outputs in order and the
@@ -67,7 +68,7 @@ impl<T: Send> Run<'_, T> {
                 break;
             }
             any = true;
-            let outs: Vec<Vec<T>> = chunk
+            let outs: Vec<T> = chunk
                 .par_iter()
                 .map(|(n, line)| {
                     let at = format!("{}:{n}", self.source);
@@ -75,13 +76,12 @@ impl<T: Send> Run<'_, T> {
                     self.decide(&doc)
                 })
                 .collect();
-            let flat: Vec<T> = outs.into_iter().flatten().collect();
-            stats.records += flat.len();
-            emit(flat, stats.bytes)?;
+            stats.records += outs.len();
+            emit(outs, stats.bytes)?;
         }
         if !any {
             let doc = facts::parse(self.policy.schema(), "", facts::Format::JsonLines, self.source);
-            let out: Vec<T> = doc.iter().flat_map(|d| self.decide(d)).collect();
+            let out: Vec<T> = doc.iter().map(|d| self.decide(d)).collect();
             stats.records += out.len();
             emit(out, stats.bytes)?;
         }
@@ -101,18 +101,16 @@ impl<T: Send> Run<'_, T> {
             Ok(h) => h.clone(),
             Err(e) => {
                 let doc = facts::failed_document(self.source, format!("not valid CSV: {e}"));
-                let out = self.decide(&doc);
-                stats.records += out.len();
-                emit(out, 0)?;
+                emit(vec![self.decide(&doc)], 0)?;
+                stats.records += 1;
                 return Ok(stats);
             }
         };
         let columns = match facts::csv_header(self.policy.schema(), &header) {
             Ok(c) => c,
             Err(message) => {
-                let out = self.decide(&facts::failed_document(self.source, message));
-                stats.records += out.len();
-                emit(out, 0)?;
+                emit(vec![self.decide(&facts::failed_document(self.source, message))], 0)?;
+                stats.records += 1;
                 return Ok(stats);
             }
         };
@@ -145,7 +143,7 @@ impl<T: Send> Run<'_, T> {
             if chunk.is_empty() {
                 break;
             }
-            let outs: Vec<Vec<T>> = chunk
+            let outs: Vec<T> = chunk
                 .par_iter()
                 .map(|(row, rec)| {
                     let doc = match rec {
@@ -155,9 +153,8 @@ impl<T: Send> Run<'_, T> {
                     self.decide(&doc)
                 })
                 .collect();
-            let flat: Vec<T> = outs.into_iter().flatten().collect();
-            stats.records += flat.len();
-            emit(flat, stats.bytes)?;
+            stats.records += outs.len();
+            emit(outs, stats.bytes)?;
         }
         Ok(stats)
     }

@@ -753,10 +753,10 @@ fn stream_input<T: Send>(
     as_of: Option<Date>,
     today: Date,
     progress: bool,
-    map: &(dyn Fn(Date, Record) -> T + Sync),
+    decide: &(dyn Fn(&crate::facts::Document, Date) -> T + Sync),
     emit: &mut dyn FnMut(Vec<T>) -> io::Result<()>,
 ) -> io::Result<()> {
-    let run = crate::batch::Run { policy, source: &input.name, as_of, today, map };
+    let run = crate::batch::Run { policy, source: &input.name, as_of, today, decide };
     let (reader, len): (Box<dyn io::Read>, u64) = match input.body {
         Body::File(f, len) => (Box::new(f), len),
         Body::Stdin => (Box::new(io::stdin().lock()), 0),
@@ -821,51 +821,48 @@ fn eval(args: EvalArgs, out: &mut dyn Write, err: &mut dyn Write, out_color: boo
     let mut all: Vec<(Date, Record)> = Vec::new();
     let jsonl = args.format == OutputFormat::Jsonl;
     for input in inputs {
-        let streamed = !matches!(input.body, Body::Text(_));
-        if streamed && jsonl {
-            // Decided and serialised in parallel, written in input order, chunk by chunk.
-            let map = |date: Date, r: Record| {
-                let dated =
-                    crate::verdict::Dated { record: &r, as_of: args.as_of.filter(|d| *d != date).map(|_| date) };
-                (r.outcome.is_err(), serde_json::to_string(&dated).unwrap_or_default())
-            };
-            let mut emit = |chunk: Vec<(bool, String)>| -> io::Result<()> {
-                let mut buf = String::with_capacity(chunk.iter().map(|(_, l)| l.len() + 1).sum());
-                for (bad, line) in chunk {
-                    total += 1;
-                    failed += usize::from(bad);
-                    buf.push_str(&line);
-                    buf.push('\n');
+        // JSON Lines output is written straight from each verdict (see `jsonl`), decided and
+        // serialised in parallel, written in input order.
+        let show_as_of = |date: Date| args.as_of.is_some_and(|d| d != date);
+        let to_jsonl = |doc: &crate::facts::Document, date: Date| {
+            let mut buf = Vec::new();
+            let (lines, errors) = policy.write_json_lines(doc, date, show_as_of(date), &mut buf);
+            (lines, errors, buf)
+        };
+        let to_records = |doc: &crate::facts::Document, date: Date| {
+            policy.records(doc, date).into_iter().map(|r| (date, r)).collect::<Vec<_>>()
+        };
+        match (&input.body, jsonl) {
+            (Body::Text(text), true) => {
+                for doc in crate::facts::parse(policy.schema(), text, input.format, &input.name) {
+                    let (lines, errors, buf) = to_jsonl(&doc, args.as_of.or(doc.as_of).unwrap_or(today));
+                    total += lines;
+                    failed += errors;
+                    out.write_all(&buf)?;
                 }
-                out.write_all(buf.as_bytes())
-            };
-            stream_input(&policy, input, args.as_of, today, progress, &map, &mut emit)?;
-            out.flush()?;
-            continue;
-        }
-        if streamed {
-            let map = |date: Date, r: Record| (date, r);
-            let mut emit = |chunk: Vec<(Date, Record)>| -> io::Result<()> {
-                all.extend(chunk);
-                Ok(())
-            };
-            stream_input(&policy, input, args.as_of, today, progress, &map, &mut emit)?;
-            continue;
-        }
-        let Body::Text(text) = &input.body else { continue };
-        for (date, r) in policy.evaluate_text(text, input.format, &input.name, args.as_of, today) {
-            if jsonl {
-                total += 1;
-                failed += usize::from(r.outcome.is_err());
-                let dated =
-                    crate::verdict::Dated { record: &r, as_of: args.as_of.filter(|d| *d != date).map(|_| date) };
-                writeln!(out, "{}", serde_json::to_string(&dated).map_err(io::Error::other)?)?;
-            } else {
-                all.push((date, r));
+                out.flush()?;
             }
-        }
-        if jsonl {
-            out.flush()?;
+            (Body::Text(text), false) => all.extend(policy.evaluate_text(text, input.format, &input.name, args.as_of, today)),
+            (_, true) => {
+                let mut emit = |chunk: Vec<(usize, usize, Vec<u8>)>| -> io::Result<()> {
+                    let mut buf = Vec::with_capacity(chunk.iter().map(|(_, _, b)| b.len()).sum());
+                    for (lines, errors, bytes) in chunk {
+                        total += lines;
+                        failed += errors;
+                        buf.extend_from_slice(&bytes);
+                    }
+                    out.write_all(&buf)
+                };
+                stream_input(&policy, input, args.as_of, today, progress, &to_jsonl, &mut emit)?;
+                out.flush()?;
+            }
+            (_, false) => {
+                let mut emit = |chunk: Vec<Vec<(Date, Record)>>| -> io::Result<()> {
+                    all.extend(chunk.into_iter().flatten());
+                    Ok(())
+                };
+                stream_input(&policy, input, args.as_of, today, progress, &to_records, &mut emit)?;
+            }
         }
     }
     if !jsonl {

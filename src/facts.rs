@@ -9,7 +9,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, Deserialize, DeserializeSeed as _, Deserializer, IntoDeserializer, MapAccess, SeqAccess, Visitor};
 
 use crate::check::AS_OF;
 use crate::diagnostic::did_you_mean;
@@ -92,10 +92,7 @@ pub fn parse(schema: &Schema, text: &str, format: Format, source: &str) -> Vec<D
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     match format {
         Format::Csv => parse_csv(schema, text, source),
-        Format::Json => vec![match serde_json::from_str::<Raw>(text) {
-            Ok(raw) => validate(schema, raw, source.to_string()),
-            Err(e) => Document::failed(source.to_string(), syntax("JSON", &e.to_string())),
-        }],
+        Format::Json => vec![json_document(schema, text, source.to_string(), false)],
         Format::JsonLines => {
             let mut docs = Vec::new();
             for (i, line) in text.lines().enumerate() {
@@ -107,32 +104,49 @@ pub fn parse(schema: &Schema, text: &str, format: Format, source: &str) -> Vec<D
             nonempty(docs, source)
         }
         Format::Yaml => {
-            let mut docs = Vec::new();
-            let mut count = 0usize;
+            let mut docs: Vec<Option<Document>> = Vec::new();
             for de in serde_yaml::Deserializer::from_str(text) {
-                count += 1;
-                let raw = Raw::deserialize(de);
-                let failed = raw.is_err();
-                docs.push((count, raw));
-                // After a syntax error serde_yaml yields the same error forever: stop at the first.
-                if failed {
-                    break;
+                match (DocSeed { schema, source }).deserialize(de) {
+                    Ok(doc) => docs.push(doc),
+                    Err(e) => {
+                        docs.push(Some(Document::failed(source.to_string(), syntax("YAML", &e.to_string()))));
+                        // After a syntax error serde_yaml yields the same error forever: stop at the first.
+                        break;
+                    }
                 }
             }
             let several = docs.len() > 1;
             let docs: Vec<Document> = docs
                 .into_iter()
-                .filter_map(|(n, raw)| {
-                    let at = if several { format!("{source}#{n}") } else { source.to_string() };
-                    match raw {
-                        // An empty document between `---` separators carries nothing.
-                        Ok(Raw::Null) if several => None,
-                        Ok(raw) => Some(validate(schema, raw, at)),
-                        Err(e) => Some(Document::failed(at, syntax("YAML", &e.to_string()))),
+                .enumerate()
+                .filter_map(|(i, doc)| match doc {
+                    Some(mut d) => {
+                        if several {
+                            d.source = format!("{source}#{}", i + 1);
+                        }
+                        Some(d)
                     }
+                    // An empty document between `---` separators carries nothing.
+                    None if several => None,
+                    None => Some(empty_document(source.to_string())),
                 })
                 .collect();
             nonempty(docs, source)
+        }
+    }
+}
+
+/// One JSON document; `line` says the text is one line of JSON Lines (errors then give the
+/// column only).
+fn json_document(schema: &Schema, text: &str, source: String, line: bool) -> Document {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let read = (DocSeed { schema, source: &source }).deserialize(&mut de).and_then(|d| de.end().map(|()| d));
+    match read {
+        Ok(Some(doc)) => doc,
+        Ok(None) => empty_document(source),
+        Err(e) => {
+            let detail = if line { json_line_error(&e) } else { e.to_string() };
+            Document::failed(source, syntax("JSON", &detail))
         }
     }
 }
@@ -180,10 +194,7 @@ fn parse_csv(schema: &Schema, text: &str, source: &str) -> Vec<Document> {
 
 /// One line of JSON Lines as a document (`at` names it, `file:line`).
 pub fn parse_json_line(schema: &Schema, line: &str, at: String) -> Document {
-    match serde_json::from_str::<Raw>(line) {
-        Ok(raw) => validate(schema, raw, at),
-        Err(e) => Document::failed(at, syntax("JSON", &json_line_error(&e))),
-    }
+    json_document(schema, line, at, true)
 }
 
 /// A document that could not be read at all.
@@ -251,6 +262,37 @@ impl<'de> Deserialize<'de> for Raw<'de> {
     }
 }
 
+/// A raw tree is itself a serde data source, so documents built in memory go through the same
+/// [`DocSeed`] as files.
+impl<'de> Deserializer<'de> for Raw<'de> {
+    type Error = de::value::Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        match self {
+            Raw::Null => visitor.visit_unit(),
+            Raw::Bool(b) => visitor.visit_bool(b),
+            Raw::Int(n) => visitor.visit_i64(n),
+            Raw::Float(f) => visitor.visit_f64(f),
+            Raw::Str(Cow::Borrowed(s)) => visitor.visit_borrowed_str(s),
+            Raw::Str(Cow::Owned(s)) => visitor.visit_string(s),
+            Raw::Seq(items) => visitor.visit_seq(de::value::SeqDeserializer::new(items.into_iter())),
+            Raw::Map(entries) => visitor.visit_map(de::value::MapDeserializer::new(entries.into_iter())),
+        }
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf option unit
+        unit_struct newtype_struct seq tuple tuple_struct map struct enum identifier ignored_any
+    }
+}
+
+impl<'de> IntoDeserializer<'de, de::value::Error> for Raw<'de> {
+    type Deserializer = Raw<'de>;
+    fn into_deserializer(self) -> Raw<'de> {
+        self
+    }
+}
+
 struct RawVisitor;
 
 impl<'de> Visitor<'de> for RawVisitor {
@@ -308,46 +350,18 @@ impl<'de> Visitor<'de> for RawVisitor {
     }
 }
 
-/// Checks one raw document against the schema.
+/// Checks one raw document against the schema (for documents built in memory: CSV rows,
+/// test cases). Files are read through the same seed without building the raw tree.
 pub(crate) fn validate(schema: &Schema, raw: Raw<'_>, source: String) -> Document {
-    let mut doc = Document { source, as_of: None, label: None, shared: Ok(Vec::new()), entries: Vec::new() };
-    let mut errors = Vec::new();
-    let entries_raw = match raw {
-        Raw::Map(m) => split_document(schema, m, &mut doc, &mut errors),
-        Raw::Null => {
-            errors.push(FactError { path: String::new(), message: "the document is empty".into() });
-            None
-        }
-        other => {
-            errors.push(FactError {
-                path: String::new(),
-                message: format!("expected a mapping with {}, found {}", top_keys(schema), other.kind()),
-            });
-            None
-        }
-    };
-    if let Ok(shared) = &doc.shared {
-        // `split_document` filled `shared`; the label is read for output even when other facts fail.
-        if let Some(label) = schema.label.and_then(|l| schema.fields.get(l)) {
-            if let Some(Value::Text(t)) = shared.get(label.slot.index) {
-                doc.label = Some(t.to_string());
-            }
-        }
+    match (DocSeed { schema, source: &source }).deserialize(raw) {
+        Ok(Some(doc)) => doc,
+        Ok(None) => empty_document(source),
+        Err(e) => Document::failed(source, FactError { path: String::new(), message: e.to_string() }),
     }
-    if !errors.is_empty() {
-        doc.shared = Err(errors);
-    }
-    match schema.item_group {
-        None => doc.entries.push(Entry { key: None, values: Ok(Vec::new()) }),
-        Some(g) => {
-            let list_name = schema.groups.get(g).and_then(|g| g.list.clone()).unwrap_or_default();
-            for (i, item) in entries_raw.unwrap_or_default().into_iter().enumerate() {
-                let path = format!("{list_name}[{i}]");
-                doc.entries.push(entry(schema, g, item, &path));
-            }
-        }
-    }
-    doc
+}
+
+fn empty_document(source: String) -> Document {
+    Document::failed(source, FactError { path: String::new(), message: "the document is empty".into() })
 }
 
 fn top_keys(schema: &Schema) -> String {
@@ -358,129 +372,351 @@ fn top_keys(schema: &Schema) -> String {
     keys.join(", ")
 }
 
-/// Reads the top level: `as_of`, the document groups into `doc.shared`; returns the raw list of entries.
-fn split_document<'a>(
-    schema: &Schema,
-    map: Vec<(Raw<'a>, Raw<'a>)>,
-    doc: &mut Document,
-    errors: &mut Vec<FactError>,
-) -> Option<Vec<Raw<'a>>> {
-    let mut groups: Vec<Option<Raw<'a>>> = (0..schema.groups.len()).map(|_| None).collect();
-    let mut entries = None;
-    let mut seen: Vec<String> = Vec::new();
-    for (k, v) in map {
-        let key = k.key_text().into_owned();
-        if seen.contains(&key) {
-            errors.push(FactError { path: key.clone(), message: "duplicate key".into() });
-            continue;
-        }
-        seen.push(key.clone());
-        if key == AS_OF {
-            match date(&v) {
-                Ok(d) => doc.as_of = Some(d),
-                Err(m) => errors.push(FactError { path: key, message: m }),
-            }
-            continue;
-        }
-        if let Some(gi) = schema.groups.iter().position(|g| g.list.is_none() && g.name == key) {
-            if let Some(slot) = groups.get_mut(gi) {
-                *slot = Some(v);
-            }
-            continue;
-        }
-        if let Some(g) = schema.groups.iter().find(|g| g.list.as_deref() == Some(key.as_str())) {
-            match v {
-                Raw::Seq(items) => entries = Some(items),
-                Raw::Null => entries = Some(Vec::new()),
-                other => errors.push(FactError {
-                    path: key.clone(),
-                    message: format!("expected a list of `{}` entries, found {}", g.name, other.kind()),
-                }),
-            }
-            continue;
-        }
-        let known: Vec<String> = std::iter::once(AS_OF.to_string())
-            .chain(schema.groups.iter().map(|g| g.list.clone().unwrap_or_else(|| g.name.clone())))
-            .collect();
-        errors.push(unknown_key(&key, &key, known.iter().map(String::as_str)));
-    }
-    let mut shared = vec![Value::Absent; schema.document_slots];
-    for (gi, g) in schema.groups.iter().enumerate() {
-        if g.list.is_some() {
-            continue;
-        }
-        let raw = groups.get_mut(gi).and_then(Option::take);
-        read_group(schema, gi, raw, &g.name, &mut shared, errors);
-    }
-    doc.shared = Ok(shared);
-    if schema.item_group.is_some() && entries.is_none() && errors.is_empty() {
-        let list = schema.item_group.and_then(|g| schema.groups.get(g)).and_then(|g| g.list.as_deref()).unwrap_or("");
-        errors
-            .push(FactError { path: list.to_string(), message: format!("missing: the document has no `{list}` list") });
-    }
-    entries
+/// Reads one fact document straight into slot vectors, checking it against the schema as it
+/// goes: no intermediate tree, strings borrowed from the input. Problems are collected as
+/// [`FactError`]s (a wrong value never stops the reading); only broken syntax is a serde error.
+/// `None` means the document is empty (null).
+struct DocSeed<'s> {
+    schema: &'s Schema,
+    source: &'s str,
 }
 
-fn entry(schema: &Schema, group: usize, raw: Raw<'_>, path: &str) -> Entry {
-    let mut values = vec![Value::Absent; schema.item_slots];
-    let mut errors = Vec::new();
-    read_group(schema, group, Some(raw), path, &mut values, &mut errors);
-    let key = schema.key.and_then(|k| schema.fields.get(k)).and_then(|f| match values.get(f.slot.index) {
-        Some(Value::Text(t)) => Some(t.to_string()),
-        _ => None,
-    });
-    Entry { key, values: if errors.is_empty() { Ok(values) } else { Err(errors) } }
+impl<'de> de::DeserializeSeed<'de> for DocSeed<'_> {
+    type Value = Option<Document>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<Document>, D::Error> {
+        d.deserialize_any(self)
+    }
 }
 
-/// Reads one group's mapping into `out` (slot-indexed), applying defaults.
-fn read_group(
-    schema: &Schema,
-    group: usize,
-    raw: Option<Raw<'_>>,
-    path: &str,
-    out: &mut [Value],
-    errors: &mut Vec<FactError>,
-) {
-    let Some(g) = schema.groups.get(group) else { return };
-    let field = |i: usize| g.fields.get(i).and_then(|f| schema.fields.get(*f));
-    let map = match raw {
-        None | Some(Raw::Null) => Vec::new(),
-        Some(Raw::Map(m)) => m,
-        Some(other) => {
-            errors.push(FactError {
-                path: path.to_string(),
-                message: format!("expected a mapping of `{}` facts, found {}", g.name, other.kind()),
-            });
-            return;
-        }
-    };
-    // Which fields were given; paths are built only for errors (this loop runs per entry).
-    let mut given = smallvec::SmallVec::<[bool; 16]>::from_elem(false, g.fields.len());
-    for (k, v) in map {
-        let key = k.key_text();
-        let Some(fi) = (0..g.fields.len()).find(|i| field(*i).is_some_and(|f| f.name == *key)) else {
-            let names = g.fields.iter().filter_map(|f| schema.fields.get(*f)).map(|f| f.name.as_str());
-            errors.push(unknown_key(&format!("{path}.{key}"), &key, names));
-            continue;
+impl<'de> Visitor<'de> for DocSeed<'_> {
+    type Value = Option<Document>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a fact document")
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_none<E>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(Some(self.not_a_mapping("a boolean")))
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(Some(self.not_a_mapping("a number")))
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(Some(self.not_a_mapping("a number")))
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(Some(self.not_a_mapping("a number")))
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(Some(self.not_a_mapping("a string")))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<de::IgnoredAny>()?.is_some() {}
+        Ok(Some(self.not_a_mapping("a list")))
+    }
+    fn visit_enum<A: de::EnumAccess<'de>>(self, _data: A) -> Result<Self::Value, A::Error> {
+        Err(de::Error::custom("YAML tags such as `!name` are not supported in fact files"))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let schema = self.schema;
+        let mut doc = Document {
+            source: self.source.to_string(),
+            as_of: None,
+            label: None,
+            shared: Ok(Vec::new()),
+            entries: Vec::new(),
         };
-        let (Some(seen), Some(f)) = (given.get_mut(fi), field(fi)) else { continue };
-        if *seen {
-            errors.push(FactError { path: format!("{path}.{key}"), message: "duplicate key".into() });
-            continue;
-        }
-        *seen = true;
-        match value(schema, f, v) {
-            Ok(val) => {
-                if let Some(slot) = out.get_mut(f.slot.index) {
-                    *slot = val;
-                }
+        let mut shared = vec![Value::Absent; schema.document_slots];
+        let mut errors = Vec::new();
+        // Per document group: which fields were given (`None`: the group never appeared), and
+        // its own errors, reported after the top-level ones in declaration order.
+        let mut given: Vec<Option<Given>> = schema.groups.iter().map(|_| None).collect();
+        let mut group_errors: Vec<Vec<FactError>> = schema.groups.iter().map(|_| Vec::new()).collect();
+        let mut entries: Option<Vec<Entry>> = None;
+        let mut seen: smallvec::SmallVec<[Cow<'de, str>; 8]> = smallvec::SmallVec::new();
+        while let Some(Key(key)) = map.next_key()? {
+            if seen.contains(&key) {
+                errors.push(FactError { path: key.to_string(), message: "duplicate key".into() });
+                map.next_value::<de::IgnoredAny>()?;
+                continue;
             }
-            Err(m) => errors.push(FactError { path: format!("{path}.{key}"), message: m }),
+            seen.push(key.clone());
+            if key == AS_OF {
+                let v: Raw<'de> = map.next_value()?;
+                match date(&v) {
+                    Ok(d) => doc.as_of = Some(d),
+                    Err(m) => errors.push(FactError { path: key.to_string(), message: m }),
+                }
+            } else if let Some(gi) = schema.groups.iter().position(|g| g.list.is_none() && g.name == *key) {
+                let (Some(slot), Some(errs)) = (given.get_mut(gi), group_errors.get_mut(gi)) else { continue };
+                *slot = Some(map.next_value_seed(GroupSeed { schema, group: gi, path: &key, out: &mut shared, errors: errs })?);
+            } else if let Some(gi) = schema.groups.iter().position(|g| g.list.as_deref() == Some(&*key)) {
+                match map.next_value_seed(ListSeed { schema, group: gi, list: &key })? {
+                    Ok(list) => entries = Some(list),
+                    Err(e) => errors.push(e),
+                }
+            } else {
+                let known: Vec<String> = std::iter::once(AS_OF.to_string())
+                    .chain(schema.groups.iter().map(|g| g.list.clone().unwrap_or_else(|| g.name.clone())))
+                    .collect();
+                errors.push(unknown_key(&key, &key, known.iter().map(String::as_str)));
+                map.next_value::<de::IgnoredAny>()?;
+            }
         }
+        for (gi, g) in schema.groups.iter().enumerate() {
+            if g.list.is_some() {
+                continue;
+            }
+            let (Some(given), Some(errs)) = (given.get_mut(gi), group_errors.get_mut(gi)) else { continue };
+            match given.take() {
+                Some(Given::Bad) => {}
+                Some(Given::Fields(f)) => finish_group(schema, gi, &f, &g.name, &mut shared, errs),
+                None => finish_group(schema, gi, &Fields::from_elem(false, g.fields.len()), &g.name, &mut shared, errs),
+            }
+            errors.append(errs);
+        }
+        if schema.item_group.is_some() && entries.is_none() && errors.is_empty() {
+            let list =
+                schema.item_group.and_then(|g| schema.groups.get(g)).and_then(|g| g.list.as_deref()).unwrap_or("");
+            errors.push(FactError {
+                path: list.to_string(),
+                message: format!("missing: the document has no `{list}` list"),
+            });
+        }
+        // The label is read for output even when other facts fail.
+        if let Some(label) = schema.label.and_then(|l| schema.fields.get(l)) {
+            if let Some(Value::Text(t)) = shared.get(label.slot.index) {
+                doc.label = Some(t.to_string());
+            }
+        }
+        doc.shared = if errors.is_empty() { Ok(shared) } else { Err(errors) };
+        doc.entries = match schema.item_group {
+            None => vec![Entry { key: None, values: Ok(Vec::new()) }],
+            Some(_) => entries.unwrap_or_default(),
+        };
+        Ok(Some(doc))
     }
-    for (fi, given) in given.iter().enumerate() {
-        let Some(f) = field(fi) else { continue };
-        if *given && !matches!(out.get(f.slot.index), Some(Value::Absent)) {
+}
+
+impl DocSeed<'_> {
+    fn not_a_mapping(&self, kind: &str) -> Document {
+        Document::failed(
+            self.source.to_string(),
+            FactError {
+                path: String::new(),
+                message: format!("expected a mapping with {}, found {kind}", top_keys(self.schema)),
+            },
+        )
+    }
+}
+
+/// A mapping key: borrowed when the format allows; other scalars as their text.
+struct Key<'de>(Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Key<'de>, D::Error> {
+        let raw = Raw::deserialize(d)?;
+        Ok(Key(match raw {
+            Raw::Str(s) => s,
+            other => Cow::Owned(other.key_text().into_owned()),
+        }))
+    }
+}
+
+type Fields = smallvec::SmallVec<[bool; 16]>;
+
+/// How a group's mapping was read.
+enum Given {
+    /// Which of the group's fields were given.
+    Fields(Fields),
+    /// It was not a mapping (already reported).
+    Bad,
+}
+
+/// Reads one group's mapping into slot-indexed `out`.
+struct GroupSeed<'a, 's> {
+    schema: &'s Schema,
+    group: usize,
+    path: &'a str,
+    out: &'a mut [Value],
+    errors: &'a mut Vec<FactError>,
+}
+
+impl<'de> de::DeserializeSeed<'de> for GroupSeed<'_, '_> {
+    type Value = Given;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Given, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl GroupSeed<'_, '_> {
+    fn bad(self, kind: &str) -> Given {
+        let name = self.schema.groups.get(self.group).map_or("", |g| g.name.as_str());
+        self.errors.push(FactError {
+            path: self.path.to_string(),
+            message: format!("expected a mapping of `{name}` facts, found {kind}"),
+        });
+        Given::Bad
+    }
+}
+
+impl<'de> Visitor<'de> for GroupSeed<'_, '_> {
+    type Value = Given;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a mapping of facts")
+    }
+    fn visit_unit<E>(self) -> Result<Given, E> {
+        let n = self.schema.groups.get(self.group).map_or(0, |g| g.fields.len());
+        Ok(Given::Fields(Fields::from_elem(false, n)))
+    }
+    fn visit_none<E>(self) -> Result<Given, E> {
+        let n = self.schema.groups.get(self.group).map_or(0, |g| g.fields.len());
+        Ok(Given::Fields(Fields::from_elem(false, n)))
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Given, E> {
+        Ok(self.bad("a boolean"))
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Given, E> {
+        Ok(self.bad("a number"))
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Given, E> {
+        Ok(self.bad("a number"))
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Given, E> {
+        Ok(self.bad("a number"))
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Given, E> {
+        Ok(self.bad("a string"))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Given, A::Error> {
+        while seq.next_element::<de::IgnoredAny>()?.is_some() {}
+        Ok(self.bad("a list"))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Given, A::Error> {
+        let schema = self.schema;
+        let Some(g) = schema.groups.get(self.group) else { return Ok(Given::Bad) };
+        let field = |i: usize| g.fields.get(i).and_then(|f| schema.fields.get(*f));
+        let mut given = Fields::from_elem(false, g.fields.len());
+        while let Some(Key(key)) = map.next_key()? {
+            let path = self.path;
+            let Some(fi) = (0..g.fields.len()).find(|i| field(*i).is_some_and(|f| f.name == *key)) else {
+                let names = g.fields.iter().filter_map(|f| schema.fields.get(*f)).map(|f| f.name.as_str());
+                self.errors.push(unknown_key(&format!("{path}.{key}"), &key, names));
+                map.next_value::<de::IgnoredAny>()?;
+                continue;
+            };
+            let (Some(seen), Some(f)) = (given.get_mut(fi), field(fi)) else { continue };
+            if *seen {
+                self.errors.push(FactError { path: format!("{path}.{key}"), message: "duplicate key".into() });
+                map.next_value::<de::IgnoredAny>()?;
+                continue;
+            }
+            *seen = true;
+            let raw: Raw<'de> = map.next_value()?;
+            match value(schema, f, raw) {
+                Ok(val) => {
+                    if let Some(slot) = self.out.get_mut(f.slot.index) {
+                        *slot = val;
+                    }
+                }
+                Err(m) => self.errors.push(FactError { path: format!("{path}.{key}"), message: m }),
+            }
+        }
+        Ok(Given::Fields(given))
+    }
+}
+
+/// Reads the list of entries; `Err` when it is not a list.
+struct ListSeed<'a, 's> {
+    schema: &'s Schema,
+    group: usize,
+    list: &'a str,
+}
+
+impl<'de> de::DeserializeSeed<'de> for ListSeed<'_, '_> {
+    type Value = Result<Vec<Entry>, FactError>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl ListSeed<'_, '_> {
+    fn bad(&self, kind: &str) -> Result<Vec<Entry>, FactError> {
+        let name = self.schema.groups.get(self.group).map_or("", |g| g.name.as_str());
+        Err(FactError {
+            path: self.list.to_string(),
+            message: format!("expected a list of `{name}` entries, found {kind}"),
+        })
+    }
+}
+
+impl<'de> Visitor<'de> for ListSeed<'_, '_> {
+    type Value = Result<Vec<Entry>, FactError>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a list of entries")
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(Ok(Vec::new()))
+    }
+    fn visit_none<E>(self) -> Result<Self::Value, E> {
+        Ok(Ok(Vec::new()))
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(self.bad("a boolean"))
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(self.bad("a number"))
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(self.bad("a number"))
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(self.bad("a number"))
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(self.bad("a string"))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map.next_entry::<de::IgnoredAny, de::IgnoredAny>()?.is_some() {}
+        Ok(self.bad("a mapping"))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(1).min(1024));
+        let schema = self.schema;
+        loop {
+            let path = format!("{}[{}]", self.list, out.len());
+            let mut values = vec![Value::Absent; schema.item_slots];
+            let mut errors = Vec::new();
+            let seed = GroupSeed { schema, group: self.group, path: &path, out: &mut values, errors: &mut errors };
+            let Some(given) = seq.next_element_seed(seed)? else { break };
+            if let Given::Fields(f) = &given {
+                finish_group(schema, self.group, f, &path, &mut values, &mut errors);
+            }
+            let key = schema.key.and_then(|k| schema.fields.get(k)).and_then(|f| match values.get(f.slot.index) {
+                Some(Value::Text(t)) => Some(t.to_string()),
+                _ => None,
+            });
+            out.push(Entry { key, values: if errors.is_empty() { Ok(values) } else { Err(errors) } });
+        }
+        Ok(Ok(out))
+    }
+}
+
+/// After a group's mapping: defaults for facts not given, and errors for required ones missing.
+fn finish_group(schema: &Schema, group: usize, given: &[bool], path: &str, out: &mut [Value], errors: &mut Vec<FactError>) {
+    let Some(g) = schema.groups.get(group) else { return };
+    for (fi, f) in g.fields.iter().filter_map(|f| schema.fields.get(*f)).enumerate() {
+        let given = given.get(fi).copied().unwrap_or(false);
+        if given && !matches!(out.get(f.slot.index), Some(Value::Absent)) {
             continue;
         }
         match &f.default {
@@ -490,7 +726,7 @@ fn read_group(
                 }
             }
             None if f.optional => {}
-            None if *given => {} // already reported as null for a required fact
+            None if given => {} // already reported as null for a required fact
             None => errors.push(FactError {
                 path: format!("{path}.{}", f.name),
                 message: format!("missing: `{}` is required ({})", f.path, expected(schema, f.ty)),

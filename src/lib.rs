@@ -49,6 +49,7 @@ pub mod eval;
 pub mod explain;
 pub mod facts;
 pub mod fmt;
+pub mod jsonl;
 pub mod parser;
 pub mod policy;
 pub mod schema;

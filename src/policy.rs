@@ -60,6 +60,8 @@ pub struct Policy {
     warnings: Vec<PolicyDiagnostic>,
     /// The rules as a decision diagram, when the policy allows one.
     diagram: Option<crate::compile::Diagram>,
+    /// JSON fragments for fast JSON Lines output, made on first use.
+    json: std::sync::OnceLock<crate::jsonl::Fragments>,
 }
 
 impl Policy {
@@ -127,7 +129,7 @@ impl Policy {
         let warnings = checked.warnings.clone();
         let (schema, rules) = compile::compile(checked);
         let diagram = crate::analysis::build_diagram(&schema, &rules);
-        Ok(Policy { sources, schema, rules, warnings, diagram })
+        Ok(Policy { sources, schema, rules, warnings, diagram, json: std::sync::OnceLock::new() })
     }
 
     pub fn schema(&self) -> &Schema {
@@ -150,6 +152,10 @@ impl Policy {
 
     pub(crate) fn rules(&self) -> &[CompiledRule] {
         &self.rules
+    }
+
+    pub(crate) fn json_cache(&self) -> &std::sync::OnceLock<crate::jsonl::Fragments> {
+        &self.json
     }
 
     /// Decides one entry: `document` holds the document-scoped facts in slot order, `item` the
@@ -204,6 +210,23 @@ impl Policy {
     /// entry becomes an error record; the others are still decided. `as_of` is the date to use
     /// (see [`Document::as_of`] for the document's own).
     pub fn records(&self, doc: &Document, as_of: Date) -> Vec<Record> {
+        let (label_key, key_name) = self.output_keys();
+        self.outcomes(doc, as_of)
+            .into_iter()
+            .map(|(key, outcome)| Record {
+                source: doc.source.clone(),
+                label_key: label_key.to_string(),
+                label: doc.label.clone(),
+                key_name: key_name.to_string(),
+                key: key.map(str::to_string),
+                outcome: outcome.map(|v| Decision::from_verdict(&v)),
+            })
+            .collect()
+    }
+
+    /// The output keys naming a document and an entry: the `@label` fact's group and the
+    /// repeated group (`customer` and `subscription` for the shipped policy).
+    pub fn output_keys(&self) -> (&str, &str) {
         let schema = &self.schema;
         let label_key = schema
             .label
@@ -211,23 +234,22 @@ impl Policy {
             .and_then(|f| schema.groups.get(f.group))
             .map_or("label", |g| g.name.as_str());
         let key_name = schema.item_group.and_then(|g| schema.groups.get(g)).map_or("entry", |g| g.name.as_str());
-        let record = |key: Option<String>, outcome| Record {
-            source: doc.source.clone(),
-            label_key: label_key.to_string(),
-            label: doc.label.clone(),
-            key_name: key_name.to_string(),
-            key,
-            outcome,
-        };
+        (label_key, key_name)
+    }
+
+    /// Each entry of a document with its `@key` and its verdict or error message, in order. A
+    /// document whose shared facts are wrong gives that error for every entry (or once, when it
+    /// has none).
+    pub fn outcomes<'a>(&'a self, doc: &'a Document, as_of: Date) -> Vec<(Option<&'a str>, Result<Verdict<'a>, String>)> {
         let join = |errs: &[FactError]| errs.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
         let shared = match &doc.shared {
             Ok(s) => s,
             Err(errs) => {
                 let msg = join(errs);
                 if doc.entries.is_empty() {
-                    return vec![record(None, Err(msg))];
+                    return vec![(None, Err(msg))];
                 }
-                return doc.entries.iter().map(|e| record(e.key.clone(), Err(msg.clone()))).collect();
+                return doc.entries.iter().map(|e| (e.key.as_deref(), Err(msg.clone()))).collect();
             }
         };
         doc.entries
@@ -235,12 +257,9 @@ impl Policy {
             .map(|e| {
                 let outcome = match &e.values {
                     Err(errs) => Err(join(errs)),
-                    Ok(item) => match self.evaluate(shared, item, as_of) {
-                        Ok(v) => Ok(Decision::from_verdict(&v)),
-                        Err(err) => Err(self.describe_error(&err)),
-                    },
+                    Ok(item) => self.evaluate(shared, item, as_of).map_err(|err| self.describe_error(&err)),
                 };
-                record(e.key.clone(), outcome)
+                (e.key.as_deref(), outcome)
             })
             .collect()
     }

@@ -1,0 +1,125 @@
+//! Fast JSON Lines output for batch runs: each result is written straight into a byte buffer
+//! from JSON fragments prepared once per policy (escaped rule ids, actions, reasons, parameter
+//! names), instead of building an owned [`Record`](crate::verdict::Record) and serialising it.
+//! The bytes are exactly those of serialising the record.
+
+use std::io::Write as _;
+
+use crate::facts::Document;
+use crate::policy::Policy;
+use crate::value::Date;
+use crate::verdict::ParamValue;
+
+/// Escaped pieces of every result line.
+#[derive(Clone, Debug)]
+pub struct Fragments {
+    /// `,"customer":`
+    label_key: String,
+    /// `,"subscription":`
+    key_name: String,
+    rules: Vec<RuleFragments>,
+}
+
+#[derive(Clone, Debug)]
+struct RuleFragments {
+    /// `,"action":"…","params":{`
+    head: String,
+    /// `"name":` per parameter, in order.
+    params: Vec<String>,
+    /// `},"rule":"…","reason":"…"`
+    tail: String,
+}
+
+fn json_str(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
+}
+
+impl Fragments {
+    fn new(policy: &Policy) -> Fragments {
+        let (label_key, key_name) = policy.output_keys();
+        let schema = policy.schema();
+        let rules = policy
+            .rules()
+            .iter()
+            .map(|r| {
+                let action = schema.actions.get(r.action);
+                RuleFragments {
+                    head: format!(
+                        ",\"action\":{},\"params\":{{",
+                        json_str(action.map_or("", |a| a.name.as_str()))
+                    ),
+                    params: action
+                        .map(|a| a.params.iter().map(|(n, _)| format!("{}:", json_str(n))).collect())
+                        .unwrap_or_default(),
+                    tail: format!("}},\"rule\":{},\"reason\":{}", json_str(&r.id), json_str(&r.reason)),
+                }
+            })
+            .collect();
+        Fragments { label_key: format!(",{}:", json_str(label_key)), key_name: format!(",{}:", json_str(key_name)), rules }
+    }
+}
+
+impl Policy {
+    /// Decides every entry of `doc` and appends one JSON line per entry to `out`. With
+    /// `show_as_of`, each line ends with the date it was decided at. Returns (lines, errors).
+    pub fn write_json_lines(&self, doc: &Document, as_of: Date, show_as_of: bool, out: &mut Vec<u8>) -> (usize, usize) {
+        let f = self.json_fragments();
+        let source = json_str(&doc.source);
+        let label = doc.label.as_deref().map_or_else(|| "null".to_string(), json_str);
+        let (mut lines, mut errors) = (0, 0);
+        for (key, outcome) in self.outcomes(doc, as_of) {
+            lines += 1;
+            out.extend_from_slice(b"{\"source\":");
+            out.extend_from_slice(source.as_bytes());
+            out.extend_from_slice(f.label_key.as_bytes());
+            out.extend_from_slice(label.as_bytes());
+            out.extend_from_slice(f.key_name.as_bytes());
+            match key {
+                Some(k) => write_str(out, k),
+                None => out.extend_from_slice(b"null"),
+            }
+            match outcome {
+                Ok(v) => {
+                    let Some(rf) = f.rules.get(v.rule_index()) else { continue };
+                    out.extend_from_slice(rf.head.as_bytes());
+                    for (i, ((_, value), name)) in v.params().zip(&rf.params).enumerate() {
+                        if i > 0 {
+                            out.push(b',');
+                        }
+                        out.extend_from_slice(name.as_bytes());
+                        match value {
+                            ParamValue::Bool(b) => out.extend_from_slice(if b { b"true" } else { b"false" }),
+                            ParamValue::Int(n) => {
+                                let _ = write!(out, "{n}");
+                            }
+                            ParamValue::Date(_) => {
+                                let _ = write!(out, "\"{value}\"");
+                            }
+                            ParamValue::Enum(s) | ParamValue::Text(s) => write_str(out, s),
+                        }
+                    }
+                    out.extend_from_slice(rf.tail.as_bytes());
+                }
+                Err(e) => {
+                    errors += 1;
+                    out.extend_from_slice(b",\"error\":");
+                    write_str(out, &e);
+                }
+            }
+            if show_as_of {
+                let _ = write!(out, ",\"as_of\":\"{as_of}\"");
+            }
+            out.extend_from_slice(b"}\n");
+        }
+        (lines, errors)
+    }
+
+    fn json_fragments(&self) -> &Fragments {
+        self.json_cache().get_or_init(|| Fragments::new(self))
+    }
+}
+
+fn write_str(out: &mut Vec<u8>, s: &str) {
+    // Writing into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, s);
+}
