@@ -50,29 +50,40 @@ impl<T: Send> Run<'_, T> {
         let mut stats = Stats::default();
         let mut line_no = 0usize;
         let mut any = false;
+        let mut buf: Vec<u8> = Vec::new();
         loop {
-            let mut chunk: Vec<(usize, String)> = Vec::with_capacity(CHUNK);
-            while chunk.len() < CHUNK {
-                let mut line = String::new();
-                let n = read_line(reader, &mut line)?;
+            // One buffer per chunk; lines are slices of it (no allocation per line).
+            buf.clear();
+            let mut lines: Vec<(usize, std::ops::Range<usize>)> = Vec::with_capacity(CHUNK);
+            while lines.len() < CHUNK {
+                let start = buf.len();
+                let n = reader.read_until(b'\n', &mut buf)?;
                 if n == 0 {
                     break;
                 }
                 stats.bytes += n as u64;
                 line_no += 1;
-                if !line.trim().is_empty() {
-                    chunk.push((line_no, line));
+                if !buf[start..].iter().all(u8::is_ascii_whitespace) {
+                    lines.push((line_no, start..buf.len()));
                 }
             }
-            if chunk.is_empty() {
+            if lines.is_empty() {
                 break;
             }
             any = true;
-            let outs: Vec<T> = chunk
+            let outs: Vec<T> = lines
                 .par_iter()
-                .map(|(n, line)| {
+                .map(|(n, range)| {
                     let at = format!("{}:{n}", self.source);
-                    let doc = facts::parse_json_line(self.policy.schema(), line, at);
+                    let bytes = buf.get(range.clone()).unwrap_or_default();
+                    let doc = match std::str::from_utf8(bytes) {
+                        Ok(line) => facts::parse_json_line(self.policy.schema(), line, at),
+                        // Invalid UTF-8 fails this line alone, as bad JSON.
+                        Err(_) => {
+                            let line = String::from_utf8_lossy(bytes);
+                            facts::parse_json_line(self.policy.schema(), &line, at)
+                        }
+                    };
                     self.decide(&doc)
                 })
                 .collect();
@@ -160,11 +171,3 @@ impl<T: Send> Run<'_, T> {
     }
 }
 
-/// `read_line` that turns invalid UTF-8 into replacement characters instead of failing the
-/// whole stream: the bad line is then reported as bad JSON, and the others still run.
-fn read_line(reader: &mut dyn BufRead, line: &mut String) -> io::Result<usize> {
-    let mut bytes = Vec::new();
-    let n = reader.read_until(b'\n', &mut bytes)?;
-    *line = String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
-    Ok(n)
-}

@@ -455,7 +455,7 @@ impl<'de> Visitor<'de> for DocSeed<'_> {
                 }
             } else if let Some(gi) = schema.groups.iter().position(|g| g.list.is_none() && g.name == *key) {
                 let (Some(slot), Some(errs)) = (given.get_mut(gi), group_errors.get_mut(gi)) else { continue };
-                *slot = Some(map.next_value_seed(GroupSeed { schema, group: gi, path: &key, out: &mut shared, errors: errs })?);
+                *slot = Some(map.next_value_seed(GroupSeed { schema, group: gi, path: At::Name(&key), out: &mut shared, errors: errs })?);
             } else if let Some(gi) = schema.groups.iter().position(|g| g.list.as_deref() == Some(&*key)) {
                 match map.next_value_seed(ListSeed { schema, group: gi, list: &key })? {
                     Ok(list) => entries = Some(list),
@@ -476,8 +476,11 @@ impl<'de> Visitor<'de> for DocSeed<'_> {
             let (Some(given), Some(errs)) = (given.get_mut(gi), group_errors.get_mut(gi)) else { continue };
             match given.take() {
                 Some(Given::Bad) => {}
-                Some(Given::Fields(f)) => finish_group(schema, gi, &f, &g.name, &mut shared, errs),
-                None => finish_group(schema, gi, &Fields::from_elem(false, g.fields.len()), &g.name, &mut shared, errs),
+                Some(Given::Fields(f)) => finish_group(schema, gi, &f, At::Name(&g.name), &mut shared, errs),
+                None => {
+                    let none = Fields::from_elem(false, g.fields.len());
+                    finish_group(schema, gi, &none, At::Name(&g.name), &mut shared, errs);
+                }
             }
             errors.append(errs);
         }
@@ -539,11 +542,27 @@ enum Given {
     Bad,
 }
 
+/// Where a group sits in the document, for messages: `partner`, or `subscriptions[3]`.
+#[derive(Clone, Copy)]
+enum At<'a> {
+    Name(&'a str),
+    Item(&'a str, usize),
+}
+
+impl fmt::Display for At<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            At::Name(n) => f.write_str(n),
+            At::Item(list, i) => write!(f, "{list}[{i}]"),
+        }
+    }
+}
+
 /// Reads one group's mapping into slot-indexed `out`.
 struct GroupSeed<'a, 's> {
     schema: &'s Schema,
     group: usize,
-    path: &'a str,
+    path: At<'a>,
     out: &'a mut [Value],
     errors: &'a mut Vec<FactError>,
 }
@@ -693,13 +712,13 @@ impl<'de> Visitor<'de> for ListSeed<'_, '_> {
         let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(1).min(1024));
         let schema = self.schema;
         loop {
-            let path = format!("{}[{}]", self.list, out.len());
+            let path = At::Item(self.list, out.len());
             let mut values = vec![Value::Absent; schema.item_slots];
             let mut errors = Vec::new();
-            let seed = GroupSeed { schema, group: self.group, path: &path, out: &mut values, errors: &mut errors };
+            let seed = GroupSeed { schema, group: self.group, path, out: &mut values, errors: &mut errors };
             let Some(given) = seq.next_element_seed(seed)? else { break };
             if let Given::Fields(f) = &given {
-                finish_group(schema, self.group, f, &path, &mut values, &mut errors);
+                finish_group(schema, self.group, f, path, &mut values, &mut errors);
             }
             let key = schema.key.and_then(|k| schema.fields.get(k)).and_then(|f| match values.get(f.slot.index) {
                 Some(Value::Text(t)) => Some(t.to_string()),
@@ -712,7 +731,7 @@ impl<'de> Visitor<'de> for ListSeed<'_, '_> {
 }
 
 /// After a group's mapping: defaults for facts not given, and errors for required ones missing.
-fn finish_group(schema: &Schema, group: usize, given: &[bool], path: &str, out: &mut [Value], errors: &mut Vec<FactError>) {
+fn finish_group(schema: &Schema, group: usize, given: &[bool], path: At<'_>, out: &mut [Value], errors: &mut Vec<FactError>) {
     let Some(g) = schema.groups.get(group) else { return };
     for (fi, f) in g.fields.iter().filter_map(|f| schema.fields.get(*f)).enumerate() {
         let given = given.get(fi).copied().unwrap_or(false);

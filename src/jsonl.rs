@@ -64,6 +64,7 @@ impl Policy {
     /// `show_as_of`, each line ends with the date it was decided at. Returns (lines, errors).
     pub fn write_json_lines(&self, doc: &Document, as_of: Date, show_as_of: bool, out: &mut Vec<u8>) -> (usize, usize) {
         let f = self.json_fragments();
+        out.reserve(512);
         let source = json_str(&doc.source);
         let label = doc.label.as_deref().map_or_else(|| "null".to_string(), json_str);
         let (mut lines, mut errors) = (0, 0);

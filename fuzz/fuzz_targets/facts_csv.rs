@@ -1,4 +1,4 @@
-//! Arbitrary bytes as a Csv fact file for the shipped policy: no panic, no lost record, the
+//! Arbitrary bytes as a CSV fact file for the shipped policy: no panic, no lost record, the
 //! fast JSON Lines output equal to the serialised records, diagram equal to interpreter, and
 //! the CLI's streaming batch reader equal to `evaluate_text` (raw bytes, not only UTF-8). See
 //! `common::check_facts`.

@@ -1,4 +1,4 @@
-//! Arbitrary bytes as a Yaml fact file for the shipped policy: no panic, no lost record, the
+//! Arbitrary bytes as a YAML fact file for the shipped policy: no panic, no lost record, the
 //! fast JSON Lines output equal to the serialised records, diagram equal to interpreter. See
 //! `common::check_facts`.
 
