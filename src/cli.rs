@@ -23,11 +23,15 @@ const AFTER_HELP: &str = "\
 Examples:
   handover eval examples/contoso.yaml                  verdicts with the built-in policy
   handover eval --as-of 2024-07-01 --format json FILE  machine-readable, at a fixed date
-  handover eval --rules my-rules/ inventory.jsonl      with your own policy
-  handover check --rules my-rules/                     does a policy parse and type-check?
+  handover eval --format jsonl inventory.csv > out     a large inventory, streamed on all cores
+  handover explain examples/contoso.yaml --id contoso-m365
+  handover check --rules my-rules/                     complete? dead or overlapping rules?
+  handover test --rules my-rules/                      the policy's own test cases, with coverage
+  handover fmt my-rules/                               canonical layout, comments kept
 
-Exit status: 0 every entry got a verdict, 1 some could not be evaluated (the others were and
-are printed), 2 nothing could run (bad arguments, unreadable input, an invalid policy).";
+Exit status: 0 success; 1 some entries could not be evaluated (eval, explain; all others were
+and are printed), a test failed, warnings with `check --deny warnings`, or files to format with
+`fmt --check`; 2 nothing could run (bad arguments, unreadable input, an invalid policy).";
 
 /// Decide, subscription by subscription, what a CSP partner must do to take over a customer's
 /// Microsoft subscriptions bought elsewhere, with a policy written in the handover language.

@@ -164,10 +164,10 @@ fn random_value(rng: &mut Rng, schema: &Schema, f: usize, strings: &[String]) ->
         Type::Bool => Value::Bool(rng.below(2) == 1),
         Type::Int => {
             const INTS: [i64; 12] = [0, 1, -1, 2, 10, 100, i64::MAX, i64::MIN, 70_000_000, 70_000_001, -70_000_001, 3_652_059];
-            match rng.below(3) {
+            Value::Int(match rng.below(3) {
                 0 => INTS.get(rng.below(INTS.len())).copied().unwrap_or(0),
                 _ => rng.below(200) as i64 - 100,
-            }
+            })
         }
         Type::Date => Value::Date(random_date(rng)),
         Type::Enum(e) => {

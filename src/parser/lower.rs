@@ -17,7 +17,7 @@ pub(super) fn policy(file: usize, mut pairs: Pairs<'_, Rule>) -> std::result::Re
     let Some(root) = pairs.next() else {
         return Ok(out);
     };
-    let lw = Lower { file };
+    let lw = Lower { file, depth: std::cell::Cell::new(0) };
     for decl in root.into_inner() {
         let result = match decl.as_rule() {
             Rule::enum_decl => lw.enum_decl(decl).map(|d| out.enums.push(d)),
@@ -36,7 +36,13 @@ pub(super) fn policy(file: usize, mut pairs: Pairs<'_, Rule>) -> std::result::Re
 
 struct Lower {
     file: usize,
+    /// Nesting depth of the expression being lowered.
+    depth: std::cell::Cell<usize>,
 }
+
+/// Deepest expression nesting accepted. Every later stage walks expressions recursively, so a
+/// bound here is what keeps a hostile policy from overflowing the stack.
+pub const MAX_EXPR_DEPTH: usize = 200;
 
 fn is_keyword_token(r: Rule) -> bool {
     matches!(
@@ -294,8 +300,36 @@ impl Lower {
         }
     }
 
+    fn too_deep(&self, span: Span) -> PolicyDiagnostic {
+        PolicyDiagnostic::error(
+            "parse::too-deep",
+            format!("this expression is nested more than {MAX_EXPR_DEPTH} levels deep"),
+            span,
+            "too deep",
+        )
+        .with_help("split it into simpler conditions, or several rules")
+    }
+
+    /// Checks that `extra` more levels fit under the limit.
+    fn room(&self, extra: usize, span: Span) -> Result<()> {
+        if self.depth.get() + extra > MAX_EXPR_DEPTH { Err(self.too_deep(span)) } else { Ok(()) }
+    }
+
+    /// Lowers `f` with `levels` more nesting counted against the limit.
+    fn nested<T>(&self, levels: usize, span: Span, f: impl FnOnce() -> Result<T>) -> Result<T> {
+        self.room(levels, span)?;
+        self.depth.set(self.depth.get() + levels);
+        let result = f();
+        self.depth.set(self.depth.get().saturating_sub(levels));
+        result
+    }
+
     fn expr(&self, pair: Pair<'_, Rule>) -> Result<Expr> {
         let span = self.span(&pair);
+        self.expr_at(pair, span)
+    }
+
+    fn expr_at(&self, pair: Pair<'_, Rule>, span: Span) -> Result<Expr> {
         match pair.as_rule() {
             Rule::expr => {
                 let mut it = pair.clone().into_inner();
@@ -316,15 +350,13 @@ impl Lower {
                 Ok(Node::new(if is_or { ExprKind::Or(parts) } else { ExprKind::And(parts) }, span))
             }
             Rule::not_expr => {
-                let mut nots = Vec::new();
-                let mut inner = None;
-                for p in pair.clone().into_inner() {
-                    if p.as_rule() == Rule::not_kw {
-                        nots.push(self.span(&p));
-                    } else {
-                        inner = Some(self.expr(p)?);
-                    }
-                }
+                let nots: Vec<Span> =
+                    pair.clone().into_inner().filter(|p| p.as_rule() == Rule::not_kw).map(|p| self.span(&p)).collect();
+                let operand = pair.clone().into_inner().find(|p| p.as_rule() != Rule::not_kw);
+                let inner = match operand {
+                    Some(p) => Some(self.nested(nots.len(), span, || self.expr(p))?),
+                    None => None,
+                };
                 let mut e = inner.ok_or_else(|| self.shape(&pair))?;
                 for not_span in nots.into_iter().rev() {
                     let s = not_span.to(e.span);
@@ -360,23 +392,33 @@ impl Lower {
                 }
             }
             Rule::sum => {
-                let mut it = pair.clone().into_inner();
-                let first = it.next().ok_or_else(|| self.shape(&pair))?;
-                let mut acc = self.term(first)?;
-                while let Some(op) = it.next() {
-                    let op_kind = match op.as_str() {
-                        "+" => ArithOp::Add,
-                        "-" => ArithOp::Sub,
-                        _ => return Err(self.shape(&op)),
-                    };
-                    let rhs = self.term(it.next().ok_or_else(|| self.shape(&pair))?)?;
-                    let s = acc.span.to(rhs.span);
-                    acc = Node::new(ExprKind::Arith(op_kind, Box::new(acc), Box::new(rhs)), s);
-                }
-                Ok(acc)
+                let ops = pair.clone().into_inner().filter(|p| p.as_rule() == Rule::add_op).count();
+                self.room(ops, span)?;
+                self.depth.set(self.depth.get() + ops);
+                let result = self.sum(pair);
+                self.depth.set(self.depth.get().saturating_sub(ops));
+                result
             }
             _ => self.term(pair),
         }
+    }
+
+    /// `a + b - c`, left to right; the caller has counted its depth.
+    fn sum(&self, pair: Pair<'_, Rule>) -> Result<Expr> {
+        let mut it = pair.clone().into_inner();
+        let first = it.next().ok_or_else(|| self.shape(&pair))?;
+        let mut acc = self.term(first)?;
+        while let Some(op) = it.next() {
+            let op_kind = match op.as_str() {
+                "+" => ArithOp::Add,
+                "-" => ArithOp::Sub,
+                _ => return Err(self.shape(&op)),
+            };
+            let rhs = self.term(it.next().ok_or_else(|| self.shape(&pair))?)?;
+            let s = acc.span.to(rhs.span);
+            acc = Node::new(ExprKind::Arith(op_kind, Box::new(acc), Box::new(rhs)), s);
+        }
+        Ok(acc)
     }
 
     fn term(&self, pair: Pair<'_, Rule>) -> Result<Expr> {
@@ -387,7 +429,8 @@ impl Lower {
             Rule::paren => {
                 let mut it = pair.clone().into_inner();
                 let inner = self.next(&pair, &mut it, Rule::expr)?;
-                let mut e = self.expr(inner)?;
+                // A parenthesis can open one more level of operators inside: count two.
+                let mut e = self.nested(2, span, || self.expr(inner))?;
                 e.span = span;
                 return Ok(e);
             }
