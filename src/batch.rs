@@ -63,7 +63,11 @@ impl<T: Send> Run<'_, T> {
                 }
                 stats.bytes += n as u64;
                 line_no += 1;
-                if !buf[start..].iter().all(u8::is_ascii_whitespace) {
+                // A byte-order mark may open the file.
+                if line_no == 1 && buf.get(start..start + 3) == Some(b"\xef\xbb\xbf".as_slice()) {
+                    buf.drain(start..start + 3);
+                }
+                if !buf.get(start..).unwrap_or_default().iter().all(u8::is_ascii_whitespace) {
                     lines.push((line_no, start..buf.len()));
                 }
             }
@@ -170,4 +174,3 @@ impl<T: Send> Run<'_, T> {
         Ok(stats)
     }
 }
-

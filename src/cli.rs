@@ -846,7 +846,9 @@ fn eval(args: EvalArgs, out: &mut dyn Write, err: &mut dyn Write, out_color: boo
                 }
                 out.flush()?;
             }
-            (Body::Text(text), false) => all.extend(policy.evaluate_text(text, input.format, &input.name, args.as_of, today)),
+            (Body::Text(text), false) => {
+                all.extend(policy.evaluate_text(text, input.format, &input.name, args.as_of, today))
+            }
             (_, true) => {
                 let mut emit = |chunk: Vec<(usize, usize, Vec<u8>)>| -> io::Result<()> {
                     let mut buf = Vec::with_capacity(chunk.iter().map(|(_, _, b)| b.len()).sum());

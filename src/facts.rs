@@ -9,7 +9,9 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use serde::de::{self, Deserialize, DeserializeSeed as _, Deserializer, IntoDeserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{
+    self, Deserialize, DeserializeSeed as _, Deserializer, IntoDeserializer, MapAccess, SeqAccess, Visitor,
+};
 
 use crate::check::AS_OF;
 use crate::diagnostic::did_you_mean;
@@ -455,7 +457,13 @@ impl<'de> Visitor<'de> for DocSeed<'_> {
                 }
             } else if let Some(gi) = schema.groups.iter().position(|g| g.list.is_none() && g.name == *key) {
                 let (Some(slot), Some(errs)) = (given.get_mut(gi), group_errors.get_mut(gi)) else { continue };
-                *slot = Some(map.next_value_seed(GroupSeed { schema, group: gi, path: At::Name(&key), out: &mut shared, errors: errs })?);
+                *slot = Some(map.next_value_seed(GroupSeed {
+                    schema,
+                    group: gi,
+                    path: At::Name(&key),
+                    out: &mut shared,
+                    errors: errs,
+                })?);
             } else if let Some(gi) = schema.groups.iter().position(|g| g.list.as_deref() == Some(&*key)) {
                 match map.next_value_seed(ListSeed { schema, group: gi, list: &key })? {
                     Ok(list) => entries = Some(list),
@@ -731,7 +739,14 @@ impl<'de> Visitor<'de> for ListSeed<'_, '_> {
 }
 
 /// After a group's mapping: defaults for facts not given, and errors for required ones missing.
-fn finish_group(schema: &Schema, group: usize, given: &[bool], path: At<'_>, out: &mut [Value], errors: &mut Vec<FactError>) {
+fn finish_group(
+    schema: &Schema,
+    group: usize,
+    given: &[bool],
+    path: At<'_>,
+    out: &mut [Value],
+    errors: &mut Vec<FactError>,
+) {
     let Some(g) = schema.groups.get(group) else { return };
     for (fi, f) in g.fields.iter().filter_map(|f| schema.fields.get(*f)).enumerate() {
         let given = given.get(fi).copied().unwrap_or(false);

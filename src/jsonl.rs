@@ -44,10 +44,7 @@ impl Fragments {
             .map(|r| {
                 let action = schema.actions.get(r.action);
                 RuleFragments {
-                    head: format!(
-                        ",\"action\":{},\"params\":{{",
-                        json_str(action.map_or("", |a| a.name.as_str()))
-                    ),
+                    head: format!(",\"action\":{},\"params\":{{", json_str(action.map_or("", |a| a.name.as_str()))),
                     params: action
                         .map(|a| a.params.iter().map(|(n, _)| format!("{}:", json_str(n))).collect())
                         .unwrap_or_default(),
@@ -55,7 +52,11 @@ impl Fragments {
                 }
             })
             .collect();
-        Fragments { label_key: format!(",{}:", json_str(label_key)), key_name: format!(",{}:", json_str(key_name)), rules }
+        Fragments {
+            label_key: format!(",{}:", json_str(label_key)),
+            key_name: format!(",{}:", json_str(key_name)),
+            rules,
+        }
     }
 }
 

@@ -240,7 +240,11 @@ impl Policy {
     /// Each entry of a document with its `@key` and its verdict or error message, in order. A
     /// document whose shared facts are wrong gives that error for every entry (or once, when it
     /// has none).
-    pub fn outcomes<'a>(&'a self, doc: &'a Document, as_of: Date) -> Vec<(Option<&'a str>, Result<Verdict<'a>, String>)> {
+    pub fn outcomes<'a>(
+        &'a self,
+        doc: &'a Document,
+        as_of: Date,
+    ) -> Vec<(Option<&'a str>, Result<Verdict<'a>, String>)> {
         let join = |errs: &[FactError]| errs.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
         let shared = match &doc.shared {
             Ok(s) => s,

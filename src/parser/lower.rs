@@ -301,6 +301,8 @@ impl Lower {
     }
 
     fn too_deep(&self, span: Span) -> PolicyDiagnostic {
+        // Point at where the expression starts: the whole of it may be enormous.
+        let span = Span::new(span.file, span.start, span.end.min(span.start + 4));
         PolicyDiagnostic::error(
             "parse::too-deep",
             format!("this expression is nested more than {MAX_EXPR_DEPTH} levels deep"),

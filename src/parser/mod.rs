@@ -78,13 +78,10 @@ fn syntax_error(file: usize, text: &str, err: pest::error::Error<Rule>) -> Polic
             d
         }
         // pest stops itself before its own recursion could overflow the stack.
-        ErrorVariant::CustomError { message } if message.contains("stack limit") => PolicyDiagnostic::error(
-            "parse::too-deep",
-            "the policy is nested too deeply to parse",
-            span,
-            "here",
-        )
-        .with_help("use fewer nested parentheses; split the condition into several rules"),
+        ErrorVariant::CustomError { message } if message.contains("stack limit") => {
+            PolicyDiagnostic::error("parse::too-deep", "the policy is nested too deeply to parse", span, "here")
+                .with_help("use fewer nested parentheses; split the condition into several rules")
+        }
         ErrorVariant::CustomError { message } => PolicyDiagnostic::error("parse::syntax", message, span, "here"),
     }
 }
