@@ -59,6 +59,9 @@ fn fxhash(args: &[&str], files: &[(&str, &[u8])]) -> u64 {
 const PARTNER: &str = "partner: { role: sales_agent }\n";
 const GOOD_LINE: &str = r#"{"partner":{"role":"sales_agent"},"customer":{"name":"A"},"subscriptions":[{"id":"a","service":"usage_based","channel":"open"}]}"#;
 
+/// A case: its name, the files to create, the arguments.
+type Case<'a> = (&'a str, Vec<(&'a str, Vec<u8>)>, Vec<&'a str>);
+
 #[test]
 fn catalog_of_bad_inputs() {
     let deep_policy = format!(
@@ -70,7 +73,7 @@ fn catalog_of_bad_inputs() {
         "x".repeat(100_000)
     );
     let jsonl_with_bad = format!("\u{feff}{GOOD_LINE}\n{{\"partner\": \u{0}}}\n\u{feff}{GOOD_LINE}\n");
-    let cases: Vec<(&str, Vec<(&str, Vec<u8>)>, Vec<&str>)> = vec![
+    let cases: Vec<Case<'_>> = vec![
         ("empty file", vec![("f.yaml", b"".to_vec())], vec!["eval", "--as-of", "2024-03-15", "f.yaml"]),
         ("only a comment", vec![("f.yaml", b"# nothing\n".to_vec())], vec!["eval", "--as-of", "2024-03-15", "f.yaml"]),
         ("missing file", vec![], vec!["eval", "nope.yaml"]),
