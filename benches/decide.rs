@@ -86,6 +86,17 @@ fn bench(c: &mut Criterion) {
             acc
         })
     });
+    g.bench_function(BenchmarkId::new("handover_deciding_rule_only", n), |b| {
+        b.iter(|| {
+            let mut acc = 0u64;
+            for (shared, item) in loaded.iter() {
+                if let Ok(r) = policy.deciding_rule(black_box(shared), black_box(item), as_of) {
+                    acc += r.len() as u64;
+                }
+            }
+            acc
+        })
+    });
     g.bench_function(BenchmarkId::new("handover_rule_by_rule", n), |b| {
         b.iter(|| {
             let mut acc = 0u64;

@@ -93,7 +93,12 @@ fn params(rule: &CompiledRule, env: &Env<'_>) -> R<Params> {
 
 /// Decides by walking the decision diagram; the same result as [`decide`] (which it falls back
 /// to when a number is too large for the diagram's difference tests to be exact).
-pub(crate) fn decide_diagram(d: &Diagram, rules: &[CompiledRule], env: &Env<'_>) -> Result<(usize, Params), EvalError> {
+pub(crate) fn decide_diagram(
+    d: &Diagram,
+    rules: &[CompiledRule],
+    env: &Env<'_>,
+    with_params: bool,
+) -> Result<(usize, Params), EvalError> {
     let mut n = d.root;
     // Children are built before their parents, so every step goes to a smaller index; the
     // bound only makes termination obvious.
@@ -158,6 +163,9 @@ pub(crate) fn decide_diagram(d: &Diagram, rules: &[CompiledRule], env: &Env<'_>)
             DNode::Match(r) => {
                 let i = *r as usize;
                 let Some(rule) = rules.get(i) else { break };
+                if !with_params {
+                    return Ok((i, Params::new()));
+                }
                 return params(rule, env).map(|p| (i, p)).map_err(|kind| EvalError { rule: Some(i), kind });
             }
             DNode::NoRule => return Err(EvalError { rule: None, kind: EvalErrorKind::NoRuleMatched }),

@@ -163,10 +163,21 @@ impl Policy {
     pub fn evaluate(&self, document: &[Value], item: &[Value], as_of: Date) -> Result<Verdict<'_>, EvalError> {
         let env = Env { document, item, as_of };
         let (rule, params) = match &self.diagram {
-            Some(d) => eval::decide_diagram(d, &self.rules, &env)?,
+            Some(d) => eval::decide_diagram(d, &self.rules, &env, true)?,
             None => eval::decide(&self.rules, &env)?,
         };
         Ok(Verdict::new(self, rule, params))
+    }
+
+    /// Which rule decides, without computing its parameters: for counting or routing, where the
+    /// verdict's details are not needed. (Errors in computing the parameters are not reported.)
+    pub fn deciding_rule(&self, document: &[Value], item: &[Value], as_of: Date) -> Result<&str, EvalError> {
+        let env = Env { document, item, as_of };
+        let (rule, _) = match &self.diagram {
+            Some(d) => eval::decide_diagram(d, &self.rules, &env, false)?,
+            None => eval::decide(&self.rules, &env)?,
+        };
+        Ok(self.rules.get(rule).map_or("", |r| r.id.as_str()))
     }
 
     /// [`Policy::evaluate`] by trying the rules one by one, without the decision diagram: the

@@ -35,6 +35,8 @@ pub fn today() -> Date {
 /// is then skipped, so that a long run is not stopped again by something already reported.
 ///
 /// Names used: `bom_jsonl` (the batch JSON Lines reader does not skip a leading byte-order mark),
+/// `jsonl_eof_column` (the batch JSON Lines reader reports column 0 for a line cut short),
+/// `csv_empty` (the batch CSV reader gives no record for an input without rows),
 /// `eval_error_detail` (diagram and interpreter both fail but with different errors),
 /// `witness_document`, `gap_witness`, `absent_witness`, `dead_rule` (analysis cross-checks).
 pub fn known(name: &str) -> bool {
@@ -222,6 +224,20 @@ pub fn check_batch(policy: &Policy, bytes: &[u8], format: Format, expected: Opti
     assert!(stats.bytes <= bytes.len() as u64, "read more bytes than the input has");
     match expected {
         Some(expected) => {
+            let mut got = got;
+            if known("jsonl_eof_column") {
+                for ((_, a), (_, b)) in got.iter_mut().zip(expected) {
+                    if let (Err(x), Err(y)) = (&mut a.outcome, &b.outcome) {
+                        if x != y && x.starts_with("not valid JSON") && strip_column(x) == strip_column(y) {
+                            x.clone_from(y);
+                        }
+                    }
+                }
+            }
+            let no_rows = matches!(expected, [(_, r)] if r.outcome.as_ref().err().is_some_and(|e| e == "the input holds no fact documents"));
+            if format == Format::Csv && got.is_empty() && no_rows && known("csv_empty") {
+                return;
+            }
             if got != expected {
                 let first = got.iter().zip(expected).position(|(a, b)| a != b);
                 panic!(
@@ -235,6 +251,11 @@ pub fn check_batch(policy: &Policy, bytes: &[u8], format: Format, expected: Opti
         }
         None => assert!(!bytes.is_empty() || !got.is_empty(), "empty input gave no record"),
     }
+}
+
+/// A JSON error message without its trailing ` at column N`.
+fn strip_column(message: &str) -> &str {
+    message.rsplit_once(" at column ").map_or(message, |(m, _)| m)
 }
 
 /// The fact-file targets: UTF-8 text goes through every path; other bytes only through the

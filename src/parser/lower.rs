@@ -301,8 +301,9 @@ impl Lower {
     }
 
     fn too_deep(&self, span: Span) -> PolicyDiagnostic {
-        // Point at where the expression starts: the whole of it may be enormous.
-        let span = Span::new(span.file, span.start, span.end.min(span.start + 4));
+        // Point at where the expression starts (the whole of it may be enormous). Every
+        // expression starts with an ASCII character, so one byte is one character.
+        let span = Span::new(span.file, span.start, span.end.min(span.start + 1));
         PolicyDiagnostic::error(
             "parse::too-deep",
             format!("this expression is nested more than {MAX_EXPR_DEPTH} levels deep"),
