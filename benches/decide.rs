@@ -41,7 +41,8 @@ fn load(policy: &Policy, subs: &[common::Sub]) -> Loaded {
 
 fn bench(c: &mut Criterion) {
     let policy = Policy::builtin().expect("shipped policy loads");
-    let n = 100_000;
+    // DECIDE_N changes the count (a small one keeps the facts in cache).
+    let n: usize = std::env::var("DECIDE_N").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
     let subs = common::generate(n, 42);
     let loaded = load(&policy, &subs);
     let typed: Vec<common::Typed> = subs.iter().map(common::typed).collect();

@@ -188,7 +188,7 @@ pub(crate) fn build_diagram(schema: &Schema, rules: &[CompiledRule]) -> Option<D
         }
     }
     let root = ex.tree(ex.initial(), 0, &mut b);
-    if b.failed { None } else { Some(Diagram { nodes: b.nodes, root }) }
+    if b.failed { None } else { Some(Diagram::new(b.nodes, root)) }
 }
 
 fn collect_compares(op: &Op, out: &mut HashMap<usize, Op>) {

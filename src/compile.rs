@@ -277,7 +277,57 @@ pub(crate) enum DNode {
 #[derive(Clone, Debug)]
 pub(crate) struct Diagram {
     pub nodes: Vec<DNode>,
+    /// The same nodes in a compact, uniform form for the common tests (see [`Fast`]).
+    pub fast: Vec<Fast>,
     pub root: u32,
+}
+
+impl Diagram {
+    pub(crate) fn new(nodes: Vec<DNode>, root: u32) -> Diagram {
+        let fast = nodes.iter().map(Fast::of).collect();
+        Diagram { nodes, fast, root }
+    }
+}
+
+/// A diagram node in 24 bytes, so that a decision walks a small array with plain branches.
+/// Nodes of kind [`Fast::OTHER`] are handled from the full [`DNode`] at the same index.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Fast {
+    pub kind: u8,
+    /// The slot is in the document (else in the entry).
+    pub document: bool,
+    pub slot: u32,
+    /// For enum tests: the values that lead to `yes` (enums of at most 64 values).
+    pub bits: u64,
+    /// For [`Fast::MATCH`], the rule.
+    pub yes: u32,
+    pub no: u32,
+}
+
+impl Fast {
+    pub const ENUM: u8 = 0;
+    pub const BOOL: u8 = 1;
+    pub const MATCH: u8 = 2;
+    pub const OTHER: u8 = 3;
+
+    fn of(node: &DNode) -> Fast {
+        let other = Fast { kind: Fast::OTHER, document: false, slot: 0, bits: 0, yes: 0, no: 0 };
+        let place = |s: &Slot| (s.scope == crate::schema::Scope::Document, u32::try_from(s.index).ok());
+        match node {
+            DNode::Enum { slot, bits, yes, no, .. } if bits.len() == 1 => match (place(slot), bits.first()) {
+                ((document, Some(slot)), Some(bits)) => {
+                    Fast { kind: Fast::ENUM, document, slot, bits: *bits, yes: *yes, no: *no }
+                }
+                _ => other,
+            },
+            DNode::Bool { slot, yes, no, .. } => match place(slot) {
+                (document, Some(slot)) => Fast { kind: Fast::BOOL, document, slot, bits: 0, yes: *yes, no: *no },
+                _ => other,
+            },
+            DNode::Match(rule) => Fast { kind: Fast::MATCH, yes: *rule, ..other },
+            _ => other,
+        }
+    }
 }
 
 /// Numbers beyond this (days or integers) make a decision fall back to the interpreter, so

@@ -8,7 +8,7 @@
 use std::fmt;
 
 use crate::ast::{ArithOp, CmpOp};
-use crate::compile::{CompiledRule, DIAGRAM_SAFE_MAGNITUDE, DNode, Diagram, Op, VarRef};
+use crate::compile::{CompiledRule, DIAGRAM_SAFE_MAGNITUDE, DNode, Diagram, Fast, Op, VarRef};
 use crate::schema::{FieldId, Scope, Slot};
 use crate::value::{Date, Value};
 
@@ -100,9 +100,28 @@ pub(crate) fn decide_diagram(
     with_params: bool,
 ) -> Result<(usize, Params), EvalError> {
     let mut n = d.root;
-    // Children are built before their parents, so every step goes to a smaller index; the
-    // bound only makes termination obvious.
-    for _ in 0..=d.nodes.len() {
+    let mut last = u32::MAX;
+    // Children are built before their parents, so every step goes to a smaller index: checking
+    // that keeps the walk finite whatever the diagram holds.
+    while n < last {
+        last = n;
+        // The common tests on the compact nodes, with plain branches.
+        if let Some(f) = d.fast.get(n as usize) {
+            let values = if f.document { env.document } else { env.item };
+            if f.kind == Fast::ENUM {
+                if let Some(Value::Enum(v)) = values.get(f.slot as usize) {
+                    if *v < 64 {
+                        n = if f.bits >> *v & 1 == 1 { f.yes } else { f.no };
+                        continue;
+                    }
+                }
+            } else if f.kind == Fast::BOOL {
+                if let Some(Value::Bool(b)) = values.get(f.slot as usize) {
+                    n = if *b { f.yes } else { f.no };
+                    continue;
+                }
+            }
+        }
         let Some(node) = d.nodes.get(n as usize) else { break };
         let err = |rule: u32, kind| EvalError { rule: Some(rule as usize), kind };
         // The common tests first, as plain branches: a `match` here compiles to an indirect
