@@ -17,7 +17,9 @@
 use crate::ast::{ArithOp, CmpOp};
 use std::collections::HashMap;
 
-use crate::compile::{Bits, CompiledRule, DIAGRAM_SAFE_MAGNITUDE, DNode, Diagram, Op, VarRef};
+use crate::compile::{
+    Bits, CompiledRule, DIAGRAM_SAFE_MAGNITUDE, DNode, Diagram, Op, Table, TableKind, TableVar, VarRef,
+};
 use crate::policy::Policy;
 use crate::schema::{FieldId, Schema, Slot, Type};
 use crate::value::{Date, Value};
@@ -188,7 +190,98 @@ pub(crate) fn build_diagram(schema: &Schema, rules: &[CompiledRule]) -> Option<D
         }
     }
     let root = ex.tree(ex.initial(), 0, &mut b);
-    if b.failed { None } else { Some(Diagram::new(b.nodes, root)) }
+    if b.failed {
+        return None;
+    }
+    let table = build_table(schema, &b.nodes, root);
+    Some(Diagram::new(b.nodes, root, table))
+}
+
+/// Most combinations a [`Table`] may have (its entries are 4 bytes each).
+const TABLE_LIMIT: u64 = 1 << 16;
+
+/// Resolves the diagram's finite tests for every combination of the facts they read.
+fn build_table(schema: &Schema, nodes: &[DNode], root: u32) -> Option<Table> {
+    // The facts tested, each once.
+    let mut fields: Vec<FieldId> = Vec::new();
+    for n in nodes {
+        let f = match n {
+            DNode::Enum { field, .. } | DNode::Bool { field, .. } => Some(*field),
+            DNode::Present { slot, .. } => schema.fields.iter().position(|d| d.slot == *slot),
+            _ => None,
+        };
+        if let Some(f) = f.filter(|f| !fields.contains(f)) {
+            fields.push(f);
+        }
+    }
+    let mut vars = Vec::new();
+    let mut size: u64 = 1;
+    for f in &fields {
+        let def = schema.fields.get(*f)?;
+        let kind = match def.ty {
+            Type::Enum(e) => TableKind::Enum {
+                values: u32::try_from(schema.enums.get(e)?.values.len()).ok()?,
+                optional: def.optional,
+            },
+            Type::Bool => TableKind::Bool { optional: def.optional },
+            _ if def.optional => TableKind::Presence,
+            _ => continue,
+        };
+        let stride = u32::try_from(size).ok()?;
+        size = size.checked_mul(u64::from(kind.cardinality()))?;
+        if size > TABLE_LIMIT {
+            return None;
+        }
+        let document = def.slot.scope == crate::schema::Scope::Document;
+        vars.push((TableVar { document, slot: u32::try_from(def.slot.index).ok()?, kind, stride }, *f));
+    }
+    let mut entries = Vec::with_capacity(usize::try_from(size).ok()?);
+    for key in 0..size {
+        // Each fact's value index under this key.
+        let index = |f: FieldId| {
+            vars.iter()
+                .find(|(_, g)| *g == f)
+                .map(|(v, _)| (key / u64::from(v.stride)) % u64::from(v.kind.cardinality()))
+        };
+        let mut n = root;
+        loop {
+            let next = match nodes.get(n as usize) {
+                Some(DNode::Enum { field, bits, yes, no, .. }) => {
+                    match (index(*field), schema.fields.get(*field).map(|d| d.ty)) {
+                        (Some(i), Some(Type::Enum(e)))
+                            if i < schema.enums.get(e).map_or(0, |d| d.values.len() as u64) =>
+                        {
+                            let i = usize::try_from(i).ok()?;
+                            if bits.get(i / 64).is_some_and(|w| w >> (i % 64) & 1 == 1) { *yes } else { *no }
+                        }
+                        // Absent: the walk reports it from here.
+                        _ => break,
+                    }
+                }
+                Some(DNode::Bool { field, yes, no, .. }) => match index(*field) {
+                    Some(1) => *yes,
+                    Some(0) => *no,
+                    _ => break,
+                },
+                Some(DNode::Present { slot, yes, no }) => {
+                    let Some(f) = schema.fields.iter().position(|d| d.slot == *slot) else { break };
+                    let absent = match vars.iter().find(|(_, g)| *g == f).map(|(v, _)| v.kind) {
+                        Some(TableKind::Presence) => index(f) == Some(1),
+                        Some(k) => index(f) == Some(u64::from(k.cardinality() - 1)),
+                        None => break,
+                    };
+                    if absent { *no } else { *yes }
+                }
+                _ => break,
+            };
+            if next >= n {
+                break;
+            }
+            n = next;
+        }
+        entries.push(n);
+    }
+    Some(Table { vars: vars.into_iter().map(|(v, _)| v).collect(), entries })
 }
 
 fn collect_compares(op: &Op, out: &mut HashMap<usize, Op>) {

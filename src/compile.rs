@@ -280,12 +280,52 @@ pub(crate) struct Diagram {
     /// The same nodes in a compact, uniform form for the common tests (see [`Fast`]).
     pub fast: Vec<Fast>,
     pub root: u32,
+    /// The diagram's enum, bool and presence tests resolved in advance for every combination of
+    /// those facts, when there are few enough combinations.
+    pub table: Option<Table>,
 }
 
 impl Diagram {
-    pub(crate) fn new(nodes: Vec<DNode>, root: u32) -> Diagram {
+    pub(crate) fn new(nodes: Vec<DNode>, root: u32, table: Option<Table>) -> Diagram {
         let fast = nodes.iter().map(Fast::of).collect();
-        Diagram { nodes, fast, root }
+        Diagram { nodes, fast, root, table }
+    }
+}
+
+/// The finite facts a diagram tests, and for each combination of their values the node the
+/// diagram reaches once all those tests are made: a decision computes one index from the facts
+/// (independent loads, no branches to mispredict) and starts there.
+#[derive(Clone, Debug)]
+pub(crate) struct Table {
+    pub vars: Vec<TableVar>,
+    pub entries: Vec<u32>,
+}
+
+/// One finite fact of a [`Table`]: its value's index times `stride` is its share of the key.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct TableVar {
+    pub document: bool,
+    pub slot: u32,
+    pub kind: TableKind,
+    pub stride: u32,
+}
+
+/// How a fact's value becomes an index: enum value or bool (`absent` is the last index when the
+/// fact is optional), or just present (0) / absent (1) for other optional facts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TableKind {
+    Enum { values: u32, optional: bool },
+    Bool { optional: bool },
+    Presence,
+}
+
+impl TableKind {
+    pub(crate) fn cardinality(self) -> u32 {
+        match self {
+            TableKind::Enum { values, optional } => values + u32::from(optional),
+            TableKind::Bool { optional } => 2 + u32::from(optional),
+            TableKind::Presence => 2,
+        }
     }
 }
 

@@ -8,7 +8,7 @@
 use std::fmt;
 
 use crate::ast::{ArithOp, CmpOp};
-use crate::compile::{CompiledRule, DIAGRAM_SAFE_MAGNITUDE, DNode, Diagram, Fast, Op, VarRef};
+use crate::compile::{CompiledRule, DIAGRAM_SAFE_MAGNITUDE, DNode, Diagram, Fast, Op, Table, TableKind, VarRef};
 use crate::schema::{FieldId, Scope, Slot};
 use crate::value::{Date, Value};
 
@@ -99,7 +99,7 @@ pub(crate) fn decide_diagram(
     env: &Env<'_>,
     with_params: bool,
 ) -> Result<(usize, Params), EvalError> {
-    let mut n = d.root;
+    let mut n = d.table.as_ref().and_then(|t| table_start(t, env)).unwrap_or(d.root);
     let mut last = u32::MAX;
     // Children are built before their parents, so every step goes to a smaller index: checking
     // that keeps the walk finite whatever the diagram holds.
@@ -193,6 +193,29 @@ pub(crate) fn decide_diagram(
     }
     // A malformed diagram (never built): the interpreter still answers.
     decide(rules, env)
+}
+
+/// Where the walk can start, from the table of finite facts; `None` when a fact does not have
+/// the shape the table expects (the walk from the root then reports it).
+#[inline]
+fn table_start(t: &Table, env: &Env<'_>) -> Option<u32> {
+    let mut key: u32 = 0;
+    for v in &t.vars {
+        let values = if v.document { env.document } else { env.item };
+        let value = values.get(v.slot as usize)?;
+        let i = match (v.kind, value) {
+            (TableKind::Enum { values, .. }, Value::Enum(e)) if u32::from(*e) < values => u32::from(*e),
+            (TableKind::Bool { .. }, Value::Bool(b)) => u32::from(*b),
+            (TableKind::Presence, Value::Absent) => 1,
+            (TableKind::Presence, _) => 0,
+            (k @ (TableKind::Enum { optional: true, .. } | TableKind::Bool { optional: true }), Value::Absent) => {
+                k.cardinality() - 1
+            }
+            _ => return None,
+        };
+        key += i * v.stride;
+    }
+    t.entries.get(key as usize).copied()
 }
 
 /// The number a difference test reads: days for dates, the value for integers.
