@@ -277,6 +277,17 @@ fn load_policy(rules: Option<&PathBuf>) -> Result<Policy, LoadError> {
     }
 }
 
+/// Loads the policy, or renders why it cannot be loaded and returns `None`.
+fn policy_or_report(rules: Option<&PathBuf>, err: &mut dyn Write, color: bool) -> io::Result<Option<Policy>> {
+    match load_policy(rules) {
+        Ok(p) => Ok(Some(p)),
+        Err(e) => {
+            err.write_all(e.render(color).as_bytes())?;
+            Ok(None)
+        }
+    }
+}
+
 fn print_warnings(policy: &Policy, err: &mut dyn Write, color: bool) -> io::Result<()> {
     if !policy.warnings().is_empty() {
         err.write_all(crate::diagnostic::render(policy.warnings(), policy.sources(), color).as_bytes())?;
@@ -442,13 +453,7 @@ fn explain(
     color: bool,
     err_color: bool,
 ) -> io::Result<u8> {
-    let policy = match load_policy(args.rules.as_ref()) {
-        Ok(p) => p,
-        Err(e) => {
-            err.write_all(e.render(err_color).as_bytes())?;
-            return Ok(EXIT_FAILURE);
-        }
-    };
+    let Some(policy) = policy_or_report(args.rules.as_ref(), err, err_color)? else { return Ok(EXIT_FAILURE) };
     let inputs = match read_inputs(&args.files, args.input, false) {
         Ok(i) => i,
         Err(msg) => {
@@ -573,13 +578,7 @@ fn human_explanation(x: &crate::explain::Explanation, out: &mut dyn Write, color
 
 fn test(args: TestArgs, out: &mut dyn Write, err: &mut dyn Write, color: bool, err_color: bool) -> io::Result<u8> {
     use crate::testing;
-    let policy = match load_policy(args.rules.as_ref()) {
-        Ok(p) => p,
-        Err(e) => {
-            err.write_all(e.render(err_color).as_bytes())?;
-            return Ok(EXIT_FAILURE);
-        }
-    };
+    let Some(policy) = policy_or_report(args.rules.as_ref(), err, err_color)? else { return Ok(EXIT_FAILURE) };
     // (file name, text) of every case file.
     let mut files: Vec<(String, String)> = Vec::new();
     let mut paths: Vec<PathBuf> = Vec::new();
@@ -803,13 +802,7 @@ fn io_reason(e: &io::Error) -> String {
 }
 
 fn eval(args: EvalArgs, out: &mut dyn Write, err: &mut dyn Write, out_color: bool, err_color: bool) -> io::Result<u8> {
-    let policy = match load_policy(args.rules.as_ref()) {
-        Ok(p) => p,
-        Err(e) => {
-            err.write_all(e.render(err_color).as_bytes())?;
-            return Ok(EXIT_FAILURE);
-        }
-    };
+    let Some(policy) = policy_or_report(args.rules.as_ref(), err, err_color)? else { return Ok(EXIT_FAILURE) };
     print_warnings(&policy, err, err_color)?;
     let inputs = match read_inputs(&args.files, args.input, true) {
         Ok(i) => i,
