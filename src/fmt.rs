@@ -42,9 +42,9 @@ fn scan_comments(text: &str) -> Vec<Comment> {
         } else if b == b'"' {
             in_string = true;
         } else if b == b'#' {
-            let end = text[i..].find('\n').map_or(text.len(), |n| i + n);
-            let line_start = text[..i].rfind('\n').map_or(0, |n| n + 1);
-            let own_line = text[line_start..i].trim().is_empty();
+            let end = text.get(i..).and_then(|t| t.find('\n')).map_or(text.len(), |n| i + n);
+            let line_start = text.get(..i).and_then(|t| t.rfind('\n')).map_or(0, |n| n + 1);
+            let own_line = text.get(line_start..i).is_some_and(|t| t.trim().is_empty());
             out.push(Comment { start: i, end, own_line });
             i = end;
             continue;
@@ -88,7 +88,7 @@ impl Printer<'_> {
     fn blank_after(&self, c: &Comment) -> bool {
         let rest = self.text.get(c.end..).unwrap_or("");
         let upto = rest.find(|ch: char| !ch.is_whitespace()).unwrap_or(rest.len());
-        rest[..upto].matches('\n').count() >= 2
+        rest.get(..upto).unwrap_or("").matches('\n').count() >= 2
     }
 
     /// Prints, each on its own line, every comment that starts before `before`.
@@ -316,7 +316,8 @@ fn string_lines(indent: &str, keyword: &str, s: &str) -> String {
     if first.len() + quoted.len() <= WIDTH || !s.contains(' ') {
         return first + &quoted;
     }
-    let inner = &quoted[1..quoted.len() - 1];
+    // `quote` always adds the two one-byte quotes.
+    let inner = quoted.get(1..quoted.len().saturating_sub(1)).unwrap_or("");
     let cont = " ".repeat(first.len() + 1);
     let mut lines: Vec<String> = Vec::new();
     let mut line = format!("{first}\"");

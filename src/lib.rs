@@ -37,6 +37,9 @@
 //! [`Policy::records`].
 
 #![forbid(unsafe_code)]
+// No input may panic: besides `unwrap`/`expect`/`panic!` (denied in Cargo.toml), indexing and
+// string slicing are denied in the library; lookups use `get`.
+#![deny(clippy::indexing_slicing, clippy::string_slice)]
 
 pub mod analysis;
 pub mod ast;

@@ -44,7 +44,7 @@ impl Sources {
     /// 1-based line and column of a byte offset.
     pub fn line_col(&self, file: usize, offset: usize) -> (usize, usize) {
         let Some(f) = self.files.get(file) else { return (0, 0) };
-        let before = &f.text[..offset.min(f.text.len())];
+        let before = f.text.get(..offset.min(f.text.len())).unwrap_or("");
         let line = before.matches('\n').count() + 1;
         let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
         (line, col)

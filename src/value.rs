@@ -36,8 +36,8 @@ impl Date {
         let bytes = text.as_bytes();
         // Insist on the exact shape: chrono alone would also accept `2024-3-5`.
         let shape_ok = bytes.len() == 10
-            && bytes[4] == b'-'
-            && bytes[7] == b'-'
+            && bytes.get(4) == Some(&b'-')
+            && bytes.get(7) == Some(&b'-')
             && bytes.iter().enumerate().all(|(i, b)| i == 4 || i == 7 || b.is_ascii_digit());
         if !shape_ok {
             return None;

@@ -49,8 +49,11 @@ fn syntax_error(file: usize, text: &str, err: pest::error::Error<Rule>) -> Polic
     };
     let token_end = start + token_len;
     let span = ast::Span::new(file, start, token_end);
-    let found =
-        if start >= text.len() { "the end of the file".to_string() } else { format!("`{}`", &text[start..token_end]) };
+    let found = if start >= text.len() {
+        "the end of the file".to_string()
+    } else {
+        format!("`{}`", text.get(start..token_end).unwrap_or(""))
+    };
     match err.variant {
         ErrorVariant::ParsingError { positives, negatives } => {
             let mut expected: Vec<&str> = positives.iter().filter_map(|r| describe(*r)).collect();
@@ -70,7 +73,7 @@ fn syntax_error(file: usize, text: &str, err: pest::error::Error<Rule>) -> Polic
                 d = d.with_help(format!("`{token}` is a keyword and cannot be used as a name; choose another name"));
             } else if token == "=" {
                 d = d.with_help("compare with `==`; `=` only gives a fact its default in a declaration");
-            } else if token.starts_with('"') && !token[1..].contains('"') {
+            } else if token.strip_prefix('"').is_some_and(|rest| !rest.contains('"')) {
                 d = d.with_help("this string is not closed: add a `\"` before the end of the line");
             } else if start >= text.len() {
                 d = d.with_help("the file ends too early: a closing `}` or `)` may be missing");
