@@ -67,8 +67,13 @@ impl<T: Send> Run<'_, T> {
                 if line_no == 1 && buf.get(start..start + 3) == Some(b"\xef\xbb\xbf".as_slice()) {
                     buf.drain(start..start + 3);
                 }
-                if !buf.get(start..).unwrap_or_default().iter().all(u8::is_ascii_whitespace) {
-                    lines.push((line_no, start..buf.len()));
+                // The line without its line break, so positions in errors are on this line.
+                let mut end = buf.len();
+                while end > start && matches!(buf.get(end - 1), Some(b'\n' | b'\r')) {
+                    end -= 1;
+                }
+                if !buf.get(start..end).unwrap_or_default().iter().all(u8::is_ascii_whitespace) {
+                    lines.push((line_no, start..end));
                 }
             }
             if lines.is_empty() {
