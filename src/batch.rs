@@ -135,6 +135,7 @@ impl<T: Send> Run<'_, T> {
             }
         };
         let mut done = false;
+        let mut any = false;
         while !done {
             let mut chunk: Vec<(u64, Result<csv::StringRecord, String>)> = Vec::with_capacity(CHUNK);
             while chunk.len() < CHUNK {
@@ -163,6 +164,7 @@ impl<T: Send> Run<'_, T> {
             if chunk.is_empty() {
                 break;
             }
+            any = true;
             let outs: Vec<T> = chunk
                 .par_iter()
                 .map(|(row, rec)| {
@@ -175,6 +177,12 @@ impl<T: Send> Run<'_, T> {
                 .collect();
             stats.records += outs.len();
             emit(outs, stats.bytes)?;
+        }
+        if !any {
+            // No row at all is reported, as for the other formats.
+            let doc = facts::failed_document(self.source, "the input holds no fact documents".into());
+            emit(vec![self.decide(&doc)], stats.bytes)?;
+            stats.records += 1;
         }
         Ok(stats)
     }
