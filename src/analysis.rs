@@ -548,7 +548,13 @@ impl<'p> Explorer<'p> {
                 }
                 Atom::Diff(x, y, k) => {
                     let (Some(xr), Some(yr)) = (self.var_ref(x), self.var_ref(y)) else { break };
-                    if k.abs() > DIAGRAM_SAFE_MAGNITUDE / 7 {
+                    // Integer facts can overflow the interpreter's checked arithmetic, which the
+                    // difference test cannot mirror: such policies are decided rule by rule.
+                    let int_fact = |v: VarRef| match v {
+                        VarRef::Fact(_, f) => self.schema.fields.get(f).is_some_and(|d| d.ty == Type::Int),
+                        _ => false,
+                    };
+                    if int_fact(xr) || int_fact(yr) || k.abs() > DIAGRAM_SAFE_MAGNITUDE / 7 {
                         b.failed = true;
                         return 0;
                     }

@@ -20,6 +20,7 @@ use handover::analysis::{self, Analysis, Witness};
 use handover::diagnostic::render;
 use handover::facts::{self, Format};
 use handover::schema::{Schema, Type};
+use chrono::Datelike as _;
 use handover::{Date, Policy, Value};
 use libfuzzer_sys::fuzz_target;
 
@@ -38,9 +39,34 @@ fuzz_target!(|data: &[u8]| {
             let _ = e.render(false);
             let _ = e.to_string();
         }
-        Ok(policy) => check_policy(&policy, text, data),
+        Ok(policy) => {
+            // Reported: integer constants of i64::MAX / 4 or more are taken as infinite when
+            // the decision diagram is built, so rules testing them are pruned (wrong verdicts).
+            if known("big_int_literal") && int_literals(text).iter().skip(2).any(|k| k.unsigned_abs() >= (i64::MAX / 4) as u64) {
+                return;
+            }
+            check_policy(&policy, text, data)
+        }
     }
 });
+
+/// The integer literals of the policy text (digit runs that fit in `i64`, also negated), at
+/// most 8, and the ends of `i64`.
+fn int_literals(text: &str) -> Vec<i64> {
+    let mut out = vec![i64::MIN, i64::MAX];
+    for run in text.split(|c: char| !c.is_ascii_digit()).filter(|r| !r.is_empty()) {
+        if let Ok(k) = run.parse::<i64>() {
+            if !out.contains(&k) {
+                out.push(k);
+                out.push(-k);
+            }
+        }
+        if out.len() >= 10 {
+            break;
+        }
+    }
+    out
+}
 
 fn check_policy(policy: &Policy, text: &str, data: &[u8]) {
     let schema = policy.schema();
@@ -64,7 +90,44 @@ fn check_policy(policy: &Policy, text: &str, data: &[u8]) {
         witnesses.push(&o.witness);
     }
 
-    // Fact assignments: random ones, and each witness with one fact changed.
+    // Fact assignments: every int fact just around each integer literal of the policy...
+    let ints = int_literals(text);
+    let int_fields: Vec<usize> = (0..schema.fields.len()).filter(|f| schema.fields[*f].ty == Type::Int).collect();
+    if !int_fields.is_empty() {
+        // One int fact at a time, then all of them together.
+        let targets: Vec<Vec<usize>> =
+            int_fields.iter().map(|f| vec![*f]).chain((int_fields.len() > 1).then(|| int_fields.clone())).collect();
+        let mut plan = Vec::new();
+        for k in &ints {
+            for delta in [-1, 0, 1] {
+                for t in &targets {
+                    plan.push((*k, delta, t));
+                }
+            }
+        }
+        for (k, delta, fields) in plan {
+            {
+                let mut values = witnesses.first().map_or_else(|| vec![None; schema.fields.len()], |w| w.values.clone());
+                values.resize(schema.fields.len(), None);
+                for f in fields {
+                    values[*f] = Some(Value::Int(k.saturating_add(delta)));
+                }
+                for (f, v) in values.iter_mut().enumerate() {
+                    let required = schema.fields.get(f).is_some_and(|d| !d.optional && d.default.is_none());
+                    if required && v.is_none() {
+                        *v = placeholder(schema, f);
+                    }
+                }
+                let as_of = witnesses.first().map_or_else(common::today, |w| w.as_of);
+                let (doc, item) = slots(schema, &values);
+                if let Ok((rule, _)) = compare_eval(policy, &doc, &item, as_of) {
+                    check_not_dead(&a, rule);
+                }
+            }
+        }
+    }
+
+    // ... random ones, and each witness with one fact changed.
     let mut rng = Rng::new(data);
     let strings = literals(text);
     for round in 0..24 {
@@ -79,6 +142,13 @@ fn check_policy(policy: &Policy, text: &str, data: &[u8]) {
             match values.get_mut(f) {
                 Some(v) => *v = random_value(&mut rng, schema, f, &strings),
                 None => as_of = random_date(&mut rng),
+            }
+        }
+        // Facts read from a file always have their required values: so must these.
+        for (f, v) in values.iter_mut().enumerate() {
+            let required = schema.fields.get(f).is_some_and(|d| !d.optional && d.default.is_none());
+            while required && v.is_none() {
+                *v = random_value(&mut rng, schema, f, &strings);
             }
         }
         let (doc, item) = slots(schema, &values);
@@ -112,6 +182,13 @@ fn check_witness(policy: &Policy, w: &Witness, expect: Expect) {
     if known("witness_document") {
         return;
     }
+    // Reported: witnesses may hold dates past 9999-12-31 (or before 0000-01-01), which a fact
+    // file cannot write.
+    let four_digits = |d: &Date| (0..=9999).contains(&d.to_naive().year());
+    let dates_ok = four_digits(&w.as_of) && w.values.iter().flatten().all(|v| !matches!(v, Value::Date(d) if !four_digits(d)));
+    if !dates_ok && known("witness_date_range") {
+        return;
+    }
     let docs = facts::parse(schema, &text, Format::Yaml, "witness");
     let [d] = docs.as_slice() else { panic!("a witness document holds {} documents:\n{text}", docs.len()) };
     assert_eq!(d.as_of, Some(w.as_of), "the witness document has another as_of:\n{text}");
@@ -142,6 +219,17 @@ fn literals(text: &str) -> Vec<String> {
     out.push(String::new());
     out.push("x-1".into());
     out
+}
+
+/// A fixed value of a field's type (for required facts a witness left open).
+fn placeholder(schema: &Schema, f: usize) -> Option<Value> {
+    Some(match schema.fields.get(f)?.ty {
+        Type::Bool => Value::Bool(false),
+        Type::Int => Value::Int(1),
+        Type::Date => Value::Date(common::today()),
+        Type::Enum(_) => Value::Enum(0),
+        Type::Text => Value::Text("x-1".into()),
+    })
 }
 
 fn random_date(rng: &mut Rng) -> Date {

@@ -10,16 +10,18 @@
 //!   (cloned per call, as zen-engine's own benchmarks do).
 //!
 //! A first pass over every subscription cross-checks each peer's verdict (action, rule, params)
-//! against handover's and doubles as the warm-up; then each engine evaluates the whole batch three
-//! times and the best time counts. A last pass cross-checks again, so an engine that changed its
-//! inputs while being timed would show up as mismatches.
+//! against handover's and doubles as the warm-up; then each engine evaluates the whole batch R
+//! times (`--repeats`, default 3) and the best time counts. A last pass cross-checks again, so an
+//! engine that changed its inputs while being timed would show up as mismatches.
 //!
-//! `cargo run --release -- [N] [--zen-n M] [--repeats R]`
+//! `cargo run --release -- [N] [--zen-n M] [--repeats R] [--show K] [--rego FILE] [--jdm FILE]`
+//! (`--show K` prints the first K verdicts of every engine; `--rego`/`--jdm` replace the built-in
+//! peer policies, e.g. to see that a deliberately wrong one is caught by the cross-check).
 
 #[path = "../../benches/common/mod.rs"]
 mod common;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -73,8 +75,8 @@ fn show(o: &Outcome) -> String {
     }
 }
 
-fn canon_handover<E: fmt::Display>(r: Result<handover::Verdict<'_>, E>) -> Outcome {
-    let v = r.map_err(|e| e.to_string())?;
+fn canon_handover<E: fmt::Debug>(r: Result<handover::Verdict<'_>, E>) -> Outcome {
+    let v = r.map_err(|e| format!("{e:?}"))?;
     let params = v
         .params()
         .map(|(name, p)| {
@@ -247,14 +249,14 @@ fn regorus_canon(v: &regorus::Value) -> Outcome {
     canon_json(&serde_json::to_value(v).map_err(|e| e.to_string())?)
 }
 
-fn regorus_engine() -> Res<regorus::Engine> {
+fn regorus_engine(rego: &str) -> Res<regorus::Engine> {
     let mut engine = regorus::Engine::new();
-    engine.add_policy("multichannel.rego".to_string(), REGO.to_string()).map_err(|e| format!("Rego policy: {e}"))?;
+    engine.add_policy("multichannel.rego".to_string(), rego.to_string()).map_err(|e| format!("Rego policy: {e}"))?;
     Ok(engine)
 }
 
-fn regorus_vm() -> Res<regorus::rvm::RegoVM> {
-    let mut engine = regorus_engine()?;
+fn regorus_vm(rego: &str) -> Res<regorus::rvm::RegoVM> {
+    let mut engine = regorus_engine(rego)?;
     let compiled = engine.compile_with_entrypoint(&REGO_RULE.into()).map_err(|e| format!("Rego compile: {e}"))?;
     let program = regorus::languages::rego::compiler::Compiler::compile_from_policy(&compiled, &[REGO_RULE])
         .map_err(|e| format!("RVM compile: {e}"))?;
@@ -298,9 +300,9 @@ impl Engine for Zen {
 }
 
 #[cfg(feature = "zen")]
-fn zen_decision() -> Res<zen_engine::Decision> {
+fn zen_decision(jdm: &str) -> Res<zen_engine::Decision> {
     use zen_engine::model::DecisionContent;
-    let content: DecisionContent = serde_json::from_str(JDM).map_err(|e| format!("JDM: {e}"))?;
+    let content: DecisionContent = serde_json::from_str(jdm).map_err(|e| format!("JDM: {e}"))?;
     let engine = zen_engine::DecisionEngine::default();
     let mut decision = engine.create_decision(std::sync::Arc::new(content)).map_err(|e| format!("JDM: {e}"))?;
     decision.validate().map_err(|e| format!("JDM: {e}"))?;
@@ -325,17 +327,22 @@ impl Timing {
 }
 
 /// Cross-checks every verdict of `engine` against handover's (`reference`), printing the first
-/// few mismatches. Returns (mismatches, agreed errors).
-fn cross_check(engine: &mut dyn Engine, reference: &[Outcome], subs: &[common::Sub]) -> (usize, usize) {
-    let (mut mismatches, mut agreed_errors) = (0, 0);
+/// few mismatches that are not in `seen` yet. Returns the indices that differ and the number of
+/// agreed errors (both sides give no verdict).
+fn cross_check(
+    engine: &mut dyn Engine,
+    reference: &[Outcome],
+    subs: &[common::Sub],
+    seen: &BTreeSet<usize>,
+) -> (BTreeSet<usize>, usize) {
+    let (mut mismatches, mut agreed_errors) = (BTreeSet::new(), 0);
     for (i, expected) in reference.iter().enumerate().take(engine.len()) {
         let got = engine.verdict(i);
         match (expected, &got) {
             (Ok(a), Ok(b)) if a == b => {}
             (Err(_), Err(_)) => agreed_errors += 1,
             _ => {
-                mismatches += 1;
-                if mismatches <= 10 {
+                if !seen.contains(&i) && mismatches.len() < 10 {
                     eprintln!(
                         "MISMATCH {} #{i} {:?}\n  handover: {}\n  {}: {}",
                         engine.name(),
@@ -345,14 +352,25 @@ fn cross_check(engine: &mut dyn Engine, reference: &[Outcome], subs: &[common::S
                         show(&got)
                     );
                 }
+                mismatches.insert(i);
             }
         }
     }
     (mismatches, agreed_errors)
 }
 
-fn measure(engine: &mut dyn Engine, reference: &[Outcome], subs: &[common::Sub], repeats: usize) -> Timing {
-    let (mut mismatches, agreed_errors) = cross_check(engine, reference, subs); // also the warm-up
+fn measure(
+    engine: &mut dyn Engine,
+    reference: &[Outcome],
+    subs: &[common::Sub],
+    repeats: usize,
+    show_n: usize,
+) -> Timing {
+    for i in 0..show_n.min(engine.len()) {
+        println!("  {:<24} #{i:<5} {}", engine.name(), show(&engine.verdict(i)));
+    }
+    // The cross-check is also the warm-up pass.
+    let (mut mismatches, agreed_errors) = cross_check(engine, reference, subs, &BTreeSet::new());
     let mut best = Duration::MAX;
     let mut sums = Vec::new();
     for _ in 0..repeats {
@@ -364,13 +382,101 @@ fn measure(engine: &mut dyn Engine, reference: &[Outcome], subs: &[common::Sub],
         best = best.min(e);
         eprintln!("  {:<24} {:>9} evals in {:>8.3} s", engine.name(), engine.len(), e.as_secs_f64());
     }
+    let mut extra = 0;
     if sums.windows(2).any(|w| w[0] != w[1]) {
         eprintln!("  {}: checksums differ between repeats: {sums:?}", engine.name());
-        mismatches += 1;
+        extra += 1;
     }
-    let (after, _) = cross_check(engine, reference, subs);
-    mismatches += after;
-    Timing { name: engine.name(), n: engine.len(), best, mismatches, agreed_errors }
+    // Again after timing: an engine that changed its (shared) inputs would now disagree.
+    let (after, _) = cross_check(engine, reference, subs, &mismatches);
+    mismatches.extend(after);
+    Timing { name: engine.name(), n: engine.len(), best, mismatches: mismatches.len() + extra, agreed_errors }
+}
+
+/// Every combination that matters to the policy, including the boundaries of the term (the day
+/// before, on and after `as_of`) and the one case no rule decides (license-based from
+/// csp_partner / non_csp_third_party, not cancelled, no term_end): handover reports an error, the
+/// peers give no verdict, and that counts as agreement. Cross-checked, not timed.
+fn edge_subs() -> Vec<common::Sub> {
+    let mut out = Vec::new();
+    for role in ["sales_agent", "admin_agent"] {
+        for ptype in ["direct_bill", "indirect_reseller"] {
+            for cloud in ["commercial", "us_government"] {
+                for (is_csp, tenant) in [(false, true), (true, true), (true, false)] {
+                    for service in ["license_based", "usage_based"] {
+                        for channel in common::CHANNELS {
+                            for cancelled in [false, true] {
+                                for term_offset in [None, Some(-1), Some(0), Some(1)] {
+                                    out.push(common::Sub {
+                                        role,
+                                        ptype,
+                                        cloud,
+                                        is_csp,
+                                        tenant,
+                                        service,
+                                        channel,
+                                        term_offset,
+                                        cancelled,
+                                    });
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+fn handover_engine(subs: &[common::Sub]) -> Res<Handover> {
+    let policy = Policy::builtin().map_err(|e| format!("shipped policy: {e:?}"))?;
+    let as_of = Date::parse("2024-03-15").ok_or("as_of")?;
+    if as_of.days() != common::AS_OF_DAYS_FROM_CE {
+        return Err("handover's day numbers differ from the generator's".into());
+    }
+    let text: String = subs.iter().enumerate().map(|(i, s)| common::json_line(i, s) + "\n").collect();
+    let mut facts = Vec::with_capacity(subs.len());
+    for d in parse(policy.schema(), &text, Format::JsonLines, "generated") {
+        let shared = d.shared.map_err(|e| format!("{}: {e:?}", d.source))?;
+        let entry = d.entries.into_iter().next().ok_or("no entry")?;
+        let item = entry.values.map_err(|e| format!("{e:?}"))?;
+        facts.push((shared, item));
+    }
+    Ok(Handover { policy, facts, as_of })
+}
+
+#[derive(Clone, Copy)]
+enum Peer {
+    Regorus,
+    RegorusVm,
+    #[cfg(feature = "zen")]
+    Zen,
+}
+
+const PEERS: &[Peer] = &[
+    Peer::Regorus,
+    Peer::RegorusVm,
+    #[cfg(feature = "zen")]
+    Peer::Zen,
+];
+
+/// Builds one peer with its inputs already in its native form.
+fn peer_engine(peer: Peer, subs: &[common::Sub], rego: &str, _jdm: &str) -> Res<Box<dyn Engine>> {
+    let json = subs.iter().enumerate().map(|(i, s)| peer_input(i, s));
+    Ok(match peer {
+        Peer::Regorus => {
+            Box::new(Regorus { engine: regorus_engine(rego)?, inputs: json.map(regorus::Value::from).collect() })
+        }
+        Peer::RegorusVm => {
+            Box::new(RegorusVm { vm: regorus_vm(rego)?, inputs: json.map(regorus::Value::from).collect() })
+        }
+        #[cfg(feature = "zen")]
+        Peer::Zen => Box::new(Zen {
+            decision: zen_decision(_jdm)?,
+            inputs: json.map(|j| zen_engine::Variable::from(&j)).collect(),
+        }),
+    })
 }
 
 fn main() {
@@ -384,6 +490,16 @@ fn run() -> Res<()> {
     let mut n = 100_000usize;
     let mut zen_n: Option<usize> = None;
     let mut repeats = 3usize;
+    let mut show_n = 0usize;
+    let mut rego = REGO.to_string();
+    #[cfg(feature = "zen")]
+    let mut jdm = JDM.to_string();
+    #[cfg(not(feature = "zen"))]
+    let mut jdm = String::new();
+    let read = |v: Option<String>| -> Res<String> {
+        let path = v.ok_or("missing path")?;
+        std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))
+    };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let num = |v: Option<String>| -> Res<usize> {
@@ -392,8 +508,14 @@ fn run() -> Res<()> {
         match a.as_str() {
             "--zen-n" => zen_n = Some(num(args.next())?),
             "--repeats" => repeats = num(args.next())?.max(1),
+            "--show" => show_n = num(args.next())?,
+            "--rego" => rego = read(args.next())?,
+            "--jdm" => jdm = read(args.next())?,
             "-h" | "--help" => {
-                println!("usage: handover-peer [N] [--zen-n M] [--repeats R]   (default N 100000, M = N, R 3)");
+                println!(
+                    "usage: handover-peer [N] [--zen-n M] [--repeats R] [--show K] [--rego FILE] [--jdm FILE]\n  \
+                     (default N 100000, M = N, R 3, K 0; the peer policies default to policy/*)"
+                );
                 return Ok(());
             }
             _ => n = num(Some(a))?,
@@ -401,35 +523,34 @@ fn run() -> Res<()> {
     }
     let zen_n = zen_n.unwrap_or(n).min(n);
 
-    // The facts, generated once, then turned into each engine's native input before timing.
-    let subs = common::generate(n, 42);
-    let policy = Policy::builtin().map_err(|e| format!("shipped policy: {e:?}"))?;
-    let as_of = Date::parse("2024-03-15").ok_or("as_of")?;
-    let text: String = subs.iter().enumerate().map(|(i, s)| common::json_line(i, s) + "\n").collect();
-    let mut facts = Vec::with_capacity(n);
-    for d in parse(policy.schema(), &text, Format::JsonLines, "generated") {
-        let shared = d.shared.map_err(|e| format!("{}: {e:?}", d.source))?;
-        let entry = d.entries.into_iter().next().ok_or("no entry")?;
-        let item = entry.values.map_err(|e| format!("{e:?}"))?;
-        facts.push((shared, item));
+    // 1. Edge cases: every engine against handover on every combination that matters.
+    let edges = edge_subs();
+    let mut edge_handover = handover_engine(&edges)?;
+    let edge_reference: Vec<Outcome> = (0..edges.len()).map(|i| edge_handover.verdict(i)).collect();
+    let edge_errors = edge_reference.iter().filter(|r| r.is_err()).count();
+    let mut edge_mismatches = 0;
+    let mut edge_report = Vec::new();
+    for &peer in PEERS {
+        let mut engine = peer_engine(peer, &edges, &rego, &jdm)?;
+        let (bad, agreed) = cross_check(engine.as_mut(), &edge_reference, &edges, &BTreeSet::new());
+        edge_mismatches += bad.len();
+        edge_report.push(format!("{} {} mismatches / {agreed} agreed errors", engine.name(), bad.len()));
     }
-    drop(text);
-    let json_inputs: Vec<serde_json::Value> = subs.iter().enumerate().map(|(i, s)| peer_input(i, s)).collect();
-    let rego_inputs: Vec<regorus::Value> = json_inputs.iter().cloned().map(regorus::Value::from).collect();
+    println!("edge cases: {} subscriptions, {edge_errors} handover errors; {}", edges.len(), edge_report.join(", "));
 
-    let mut handover = Handover { policy, facts, as_of };
+    // 2. The benchmark: generated facts, turned into each engine's native input before timing.
+    let subs = common::generate(n, 42);
+    let mut handover = handover_engine(&subs)?;
     let reference: Vec<Outcome> = (0..n).map(|i| handover.verdict(i)).collect();
     let errors = reference.iter().filter(|r| r.is_err()).count();
+    let as_of = common::AS_OF_DAYS_FROM_CE;
     let hand_mismatches = subs
         .iter()
         .zip(&reference)
-        .filter(|(s, r)| {
-            let hand = common::decide(&common::typed(s), as_of.days()).map(|v| v.action());
-            match (hand, r) {
-                (Ok(a), Ok(b)) => a != b.action,
-                (Err(_), Err(_)) => false,
-                _ => true,
-            }
+        .filter(|(s, r)| match (common::decide(&common::typed(s), as_of), r) {
+            (Ok(a), Ok(b)) => a.action() != b.action,
+            (Err(_), Err(_)) => false,
+            _ => true,
         })
         .count();
     if hand_mismatches > 0 {
@@ -438,28 +559,22 @@ fn run() -> Res<()> {
 
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!(
-        "peer benchmark: {n} subscriptions (zen: {zen_n}), seed 42, as_of 2024-03-15, best of {repeats}; \
+        "benchmark: {n} generated subscriptions (zen: {zen_n}), seed 42, as_of 2024-03-15, best of {repeats}; \
          {errors} handover errors; loadavg {}",
         load.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
     );
 
-    let mut timings = Vec::new();
-    timings.push(measure(&mut handover, &reference, &subs, repeats));
-    let mut rego = Regorus { engine: regorus_engine()?, inputs: rego_inputs.clone() };
-    timings.push(measure(&mut rego, &reference, &subs, repeats));
-    drop(rego);
-    let mut rvm = RegorusVm { vm: regorus_vm()?, inputs: rego_inputs };
-    timings.push(measure(&mut rvm, &reference, &subs, repeats));
-    drop(rvm);
-    #[cfg(feature = "zen")]
-    {
-        let inputs = json_inputs[..zen_n].iter().map(zen_engine::Variable::from).collect();
-        let mut zen = Zen { decision: zen_decision()?, inputs };
-        timings.push(measure(&mut zen, &reference, &subs, repeats));
+    let mut timings = vec![measure(&mut handover, &reference, &subs, repeats, show_n)];
+    for &peer in PEERS {
+        #[cfg(feature = "zen")]
+        let count = if matches!(peer, Peer::Zen) { zen_n } else { n };
+        #[cfg(not(feature = "zen"))]
+        let count = n;
+        let mut engine = peer_engine(peer, &subs[..count], &rego, &jdm)?;
+        timings.push(measure(engine.as_mut(), &reference, &subs, repeats, show_n));
     }
     #[cfg(not(feature = "zen"))]
     eprintln!("zen-engine: not built (the `zen` feature is off)");
-    drop(json_inputs);
 
     let base = timings[0].per_second();
     println!();
@@ -479,8 +594,8 @@ fn run() -> Res<()> {
             t.agreed_errors
         );
     }
-    let total: usize = timings.iter().map(|t| t.mismatches).sum();
-    println!("\nmismatches: {total}");
+    let total: usize = timings.iter().map(|t| t.mismatches).sum::<usize>() + edge_mismatches;
+    println!("\nmismatches: {total} (edge cases {edge_mismatches})");
     if total > 0 {
         return Err(format!("{total} verdicts differ from handover's"));
     }
