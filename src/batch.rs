@@ -72,7 +72,10 @@ impl<T: Send> Run<'_, T> {
                 while end > start && matches!(buf.get(end - 1), Some(b'\n' | b'\r')) {
                     end -= 1;
                 }
-                if !buf.get(start..end).unwrap_or_default().iter().all(u8::is_ascii_whitespace) {
+                // Blank as `str::trim` sees it (the whole-text reader's rule), so both readers agree.
+                let slice = buf.get(start..end).unwrap_or_default();
+                let blank = std::str::from_utf8(slice).is_ok_and(|t| t.trim().is_empty());
+                if !blank {
                     lines.push((line_no, start..end));
                 }
             }
