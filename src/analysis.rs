@@ -27,7 +27,10 @@ use crate::value::{Date, Value};
 /// How many leaves (regions of the fact space) one exploration visits before giving up.
 pub const DEFAULT_BUDGET: usize = 2_000_000;
 
-const INF: i64 = i64::MAX / 4;
+/// "No bound" in the difference constraints. Bounds are `i128`, so sums of any `i64` constants
+/// and fact values (and of paths through every variable) stay far below it: a real bound is never
+/// mistaken for "unbounded".
+const INF: i128 = i128::MAX / 4;
 
 /// A concrete fact assignment that reaches some outcome.
 #[derive(Clone, Debug, PartialEq)]
@@ -84,7 +87,7 @@ pub struct Analysis {
 
 /// Analyses a policy. `max_witnesses` bounds the number of gap witnesses kept.
 pub fn analyze(policy: &Policy, max_witnesses: usize) -> Analysis {
-    let ex = Explorer::new(policy.schema(), policy.rules());
+    let ex = Explorer::writable(policy.schema(), policy.rules());
     let mut out = Analysis { regions_per_rule: vec![0; ex.rules.len()], exhaustive: true, ..Analysis::default() };
     let mut budget = DEFAULT_BUDGET;
 
@@ -373,7 +376,7 @@ enum Atom {
     /// Try each value an enum fact may take.
     EnumEach(FieldId),
     /// `x - y <= k` over numeric variables.
-    Diff(usize, usize, i64),
+    Diff(usize, usize, i128),
     /// A condition the analysis cannot model, identified by its address.
     Opaque(usize),
 }
@@ -385,7 +388,7 @@ struct State {
     bools: Vec<Option<bool>>,
     present: Vec<Option<bool>>,
     /// `bound[x * n + y]`: the tightest known upper bound on `x - y`.
-    bound: Vec<i64>,
+    bound: Vec<i128>,
     opaque: Vec<(usize, bool)>,
 }
 
@@ -396,6 +399,10 @@ struct Explorer<'p> {
     /// zero, variable 1 is `as_of`.
     var_of: Vec<Option<usize>>,
     nvars: usize,
+    /// For the analysis: each numeric variable's writable range (`(0, 0)` for the constant zero).
+    /// Regions with no writable facts in them are not reported. `None` for the decision diagram,
+    /// which must stay exact for any value a library caller can build.
+    domain: Option<Vec<(i128, i128)>>,
 }
 
 /// A linear form `sum(coef * var) + c`.
@@ -417,7 +424,42 @@ impl<'p> Explorer<'p> {
                 })
             })
             .collect();
-        Explorer { schema, rules, var_of, nvars }
+        Explorer { schema, rules, var_of, nvars, domain: None }
+    }
+
+    /// An explorer that reports only regions holding facts a fact file can write: dates from
+    /// 0000-01-01 to 9999-12-31 (`as_of` too), integers within `i64`.
+    fn writable(schema: &'p Schema, rules: &'p [CompiledRule]) -> Self {
+        let mut ex = Explorer::new(schema, rules);
+        let dates = (i128::from(Date::FIRST_WRITABLE.days()), i128::from(Date::LAST_WRITABLE.days()));
+        let ints = (i128::from(i64::MIN), i128::from(i64::MAX));
+        let mut domain = vec![(0, 0), dates];
+        for (f, v) in ex.var_of.iter().enumerate() {
+            if v.is_some() {
+                let is_int = schema.fields.get(f).is_some_and(|d| d.ty == Type::Int);
+                domain.push(if is_int { ints } else { dates });
+            }
+        }
+        ex.domain = Some(domain);
+        ex
+    }
+
+    /// Whether region `st` holds writable facts (always, without a domain). A closed system of
+    /// bounds stays consistent when `lo(v) <= v <= hi(v)` is added for every variable exactly
+    /// when no known bound on `x - y` is below `lo(x) - hi(y)`.
+    fn admits(&self, st: &State) -> bool {
+        let Some(domain) = &self.domain else { return true };
+        domain
+            .iter()
+            .enumerate()
+            .all(|(x, (lo, _))| domain.iter().enumerate().all(|(y, (_, hi))| self.bound(st, x, y) >= lo - hi))
+    }
+
+    /// Reports a leaf region if it holds writable facts.
+    fn report(&self, st: &State, leaf: &mut dyn FnMut(&State, Leaf), what: Leaf) {
+        if self.admits(st) {
+            leaf(st, what);
+        }
     }
 
     fn initial(&self) -> State {
@@ -554,17 +596,18 @@ impl<'p> Explorer<'p> {
                         VarRef::Fact(_, f) => self.schema.fields.get(f).is_some_and(|d| d.ty == Type::Int),
                         _ => false,
                     };
-                    if int_fact(xr) || int_fact(yr) || k.abs() > DIAGRAM_SAFE_MAGNITUDE / 7 {
+                    let small = i64::try_from(k).ok().filter(|k| k.abs() <= DIAGRAM_SAFE_MAGNITUDE / 7);
+                    let (false, false, Some(small)) = (int_fact(xr), int_fact(yr), small) else {
                         b.failed = true;
                         return 0;
-                    }
+                    };
                     let (mut yes, mut no) = (st.clone(), st);
                     let yes_ok = self.add_constraint(&mut yes, x, y, k);
                     let no_ok = self.add_constraint(&mut no, y, x, k.saturating_neg().saturating_sub(1));
                     match (yes_ok, no_ok) {
                         (true, true) => {
                             let (yes, no) = (self.tree(yes, i, b), self.tree(no, i, b));
-                            DNode::Diff { x: xr, y: yr, k, rule: rule_id, yes, no }
+                            DNode::Diff { x: xr, y: yr, k: small, rule: rule_id, yes, no }
                         }
                         (true, false) => return self.tree(yes, i, b),
                         (false, _) => return self.tree(no, i, b),
@@ -615,13 +658,13 @@ impl<'p> Explorer<'p> {
                             }
                             Absent(f) => {
                                 *budget = budget.saturating_sub(1);
-                                leaf(&st, Leaf::Absent(i, f));
+                                self.report(&st, leaf, Leaf::Absent(i, f));
                                 return;
                             }
                         }
                     }
                     *budget = budget.saturating_sub(1);
-                    leaf(&st, Leaf::Match(i));
+                    self.report(&st, leaf, Leaf::Match(i));
                     return;
                 }
                 Need(atom) => {
@@ -632,13 +675,13 @@ impl<'p> Explorer<'p> {
                 }
                 Absent(f) => {
                     *budget = budget.saturating_sub(1);
-                    leaf(&st, Leaf::Absent(i, f));
+                    self.report(&st, leaf, Leaf::Absent(i, f));
                     return;
                 }
             }
         }
         *budget = budget.saturating_sub(1);
-        leaf(&st, Leaf::Gap);
+        self.report(&st, leaf, Leaf::Gap);
     }
 
     /// Calls `found` for each region where `cond` holds (every region when `cond` is `None`).
@@ -647,13 +690,17 @@ impl<'p> Explorer<'p> {
             return;
         }
         let Some(cond) = cond else {
-            found(&st);
+            if self.admits(&st) {
+                found(&st);
+            }
             return;
         };
         match self.truth(cond, &st) {
             Known(true) => {
                 *budget = budget.saturating_sub(1);
-                found(&st);
+                if self.admits(&st) {
+                    found(&st);
+                }
             }
             Known(false) | Absent(_) => *budget = budget.saturating_sub(1),
             Need(atom) => {
@@ -669,7 +716,7 @@ impl<'p> Explorer<'p> {
         if *budget == 0 {
             return None;
         }
-        let Some((first, rest)) = conds.split_first() else { return Some(st) };
+        let Some((first, rest)) = conds.split_first() else { return self.admits(&st).then_some(st) };
         match self.truth(first, &st) {
             Known(true) => self.solve(st, rest, budget),
             Known(false) | Absent(_) => {
@@ -764,12 +811,12 @@ impl<'p> Explorer<'p> {
         out
     }
 
-    fn bound(&self, st: &State, x: usize, y: usize) -> i64 {
+    fn bound(&self, st: &State, x: usize, y: usize) -> i128 {
         st.bound.get(x * self.nvars + y).copied().unwrap_or(INF)
     }
 
     /// Adds `x - y <= k`; false when that contradicts what is known.
-    fn add_constraint(&self, st: &mut State, x: usize, y: usize, k: i64) -> bool {
+    fn add_constraint(&self, st: &mut State, x: usize, y: usize, k: i128) -> bool {
         let n = self.nvars;
         if k.saturating_add(self.bound(st, y, x)) < 0 {
             return false;
@@ -1027,7 +1074,7 @@ impl<'p> Explorer<'p> {
             }
         }
         terms.retain(|(_, k)| *k != 0);
-        let Some(c) = a.c.checked_sub(b.c) else { return self.opaque(id, st) };
+        let c = i128::from(a.c) - i128::from(b.c);
         // Bring it to  x - y  cmp  k.
         let pos: Vec<usize> = terms.iter().filter(|(_, k)| *k == 1).map(|(v, _)| *v).collect();
         let neg: Vec<usize> = terms.iter().filter(|(_, k)| *k == -1).map(|(v, _)| *v).collect();
@@ -1036,8 +1083,9 @@ impl<'p> Explorer<'p> {
         }
         let x = pos.first().copied().unwrap_or(0);
         let y = neg.first().copied().unwrap_or(0);
-        let k = c.saturating_neg();
-        let le = |x: usize, y: usize, k: i64| -> Tri<bool> {
+        // `a - b cmp 0` is `x - y cmp k` with `k = -c` (exact in `i128`).
+        let k = -c;
+        let le = |x: usize, y: usize, k: i128| -> Tri<bool> {
             if x == y {
                 return Known(0 <= k);
             }
@@ -1070,11 +1118,21 @@ impl<'p> Explorer<'p> {
 
     fn witness(&self, st: &State) -> Witness {
         let mut st = st.clone();
+        // The same region cut down to writable values. Reported regions always hold some (see
+        // `admits`), and in a closed system any value between a variable's bounds extends to a
+        // whole solution: a choice clamped into `dom`'s bounds keeps the witness writable.
+        let mut dom = st.clone();
+        for (v, (lo, hi)) in self.domain.iter().flatten().enumerate().skip(1) {
+            self.add_constraint(&mut dom, v, 0, *hi);
+            self.add_constraint(&mut dom, 0, v, -lo);
+        }
         let n = self.nvars;
         // Give every numeric variable a value inside what is known, `as_of` first, so later
-        // choices see earlier ones. Unconstrained dates sit near a fixed, plausible day.
-        let anchor = Date::parse("2024-03-15").map_or(0, Date::days);
-        let mut values = vec![0i64; n];
+        // choices see earlier ones: the bound the policy sets if there is one (chosen as if the
+        // writable ranges did not exist, so a limit they imply is not mistaken for the policy's),
+        // else a fixed, plausible day for dates and 0 for integers.
+        let anchor = i128::from(Date::parse("2024-03-15").map_or(0, Date::days));
+        let mut values = vec![0i128; n];
         for v in 1..n {
             let is_date = v == 1
                 || self
@@ -1084,28 +1142,24 @@ impl<'p> Explorer<'p> {
                     .and_then(|f| self.schema.fields.get(f))
                     .is_some_and(|f| f.ty == Type::Date);
             let upper = self.bound(&st, v, 0);
-            let lower = self.bound(&st, 0, v).saturating_neg();
+            let lower = -self.bound(&st, 0, v);
             let value = match (lower > -INF, upper < INF) {
                 (true, _) => lower,
                 (false, true) => upper,
-                (false, false) => {
-                    if is_date {
-                        // Near the other dates if some are already fixed relative to this one.
-                        anchor
-                    } else {
-                        0
-                    }
-                }
+                (false, false) if is_date => anchor,
+                (false, false) => 0,
             };
-            let value = if is_date && upper >= INF && lower <= -INF { anchor } else { value };
-            self.add_constraint(&mut st, v, 0, value);
-            self.add_constraint(&mut st, 0, v, value.saturating_neg());
+            let value = value.max(-self.bound(&dom, 0, v)).min(self.bound(&dom, v, 0));
+            for s in [&mut st, &mut dom] {
+                self.add_constraint(s, v, 0, value);
+                self.add_constraint(s, 0, v, -value);
+            }
             if let Some(slot) = values.get_mut(v) {
                 *slot = value;
             }
         }
-        let as_of = Date::from_days(values.get(1).copied().unwrap_or(anchor))
-            .unwrap_or_else(|| Date::from_naive(chrono::NaiveDate::MIN));
+        let day = |v: usize| values.get(v).and_then(|d| i64::try_from(*d).ok()).and_then(Date::from_days);
+        let as_of = day(1).unwrap_or(Date::FIRST_WRITABLE);
         let mut out = Vec::new();
         for (f, def) in self.schema.fields.iter().enumerate() {
             let present = st.present.get(f).copied().flatten();
@@ -1135,15 +1189,15 @@ impl<'p> Explorer<'p> {
                         first.and_then(|i| u16::try_from(i).ok()).map(Value::Enum)
                     }
                 }
-                Type::Int => self.var_of.get(f).copied().flatten().and_then(|v| values.get(v)).map(|n| Value::Int(*n)),
-                Type::Date => self
+                Type::Int => self
                     .var_of
                     .get(f)
                     .copied()
                     .flatten()
                     .and_then(|v| values.get(v))
-                    .and_then(|d| Date::from_days(*d))
-                    .map(Value::Date),
+                    .and_then(|n| i64::try_from(*n).ok())
+                    .map(Value::Int),
+                Type::Date => self.var_of.get(f).copied().flatten().and_then(day).map(Value::Date),
                 Type::Text => def.default.clone().or_else(|| {
                     let group = self.schema.groups.get(def.group).map_or("x", |g| g.name.as_str());
                     Some(Value::Text(format!("{group}-1").into()))
@@ -1232,7 +1286,11 @@ pub fn diagnostics(policy: &Policy, a: &Analysis) -> Vec<crate::diagnostic::Poli
                 code: "check::dead-rule",
                 message: format!("rule `{}` can never match: its condition is never true", id(d.rule)),
                 labels: vec![(span(d.rule), "never matches".into())],
-                help: Some("its conditions contradict each other or the declared values; fix or remove it".into()),
+                help: Some(
+                    "its conditions contradict each other, the declared values, or what a fact can hold \
+                     (dates 0000-01-01 to 9999-12-31, 64-bit integers); fix or remove it"
+                        .into(),
+                ),
             }
         } else {
             let mut names: Vec<String> = d.shadowed_by.iter().take(5).map(|r| format!("`{}`", id(*r))).collect();

@@ -67,10 +67,15 @@ impl<T: Send> Run<'_, T> {
                 if line_no == 1 && buf.get(start..start + 3) == Some(b"\xef\xbb\xbf".as_slice()) {
                     buf.drain(start..start + 3);
                 }
-                // The line without its line break, so positions in errors are on this line.
+                // The line without its line break (`\n` or `\r\n`, as `str::lines` splits in the
+                // whole-text reader), so positions in errors are on this line. Any other `\r` is
+                // the line's own.
                 let mut end = buf.len();
-                while end > start && matches!(buf.get(end - 1), Some(b'\n' | b'\r')) {
+                if end > start && buf.get(end - 1) == Some(&b'\n') {
                     end -= 1;
+                    if end > start && buf.get(end - 1) == Some(&b'\r') {
+                        end -= 1;
+                    }
                 }
                 // Blank as `str::trim` sees it (the whole-text reader's rule), so both readers agree.
                 let slice = buf.get(start..end).unwrap_or_default();

@@ -91,13 +91,15 @@ impl Document {
 /// Reads every document of `text`. Never fails as a whole: a document that cannot be read
 /// becomes a [`Document`] whose `shared` is the error.
 pub fn parse(schema: &Schema, text: &str, format: Format, source: &str) -> Vec<Document> {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    // A byte-order mark may open the input. The CSV reader skips one itself (as in batch runs),
+    // so it gets the text as it is: stripped here too, a second mark would go unnoticed.
+    let unmarked = text.strip_prefix('\u{feff}').unwrap_or(text);
     match format {
         Format::Csv => parse_csv(schema, text, source),
-        Format::Json => vec![json_document(schema, text, source.to_string(), false)],
+        Format::Json => vec![json_document(schema, unmarked, source.to_string(), false)],
         Format::JsonLines => {
             let mut docs = Vec::new();
-            for (i, line) in text.lines().enumerate() {
+            for (i, line) in unmarked.lines().enumerate() {
                 if line.trim().is_empty() {
                     continue;
                 }
@@ -107,7 +109,7 @@ pub fn parse(schema: &Schema, text: &str, format: Format, source: &str) -> Vec<D
         }
         Format::Yaml => {
             let mut docs: Vec<Option<Document>> = Vec::new();
-            for de in serde_yaml::Deserializer::from_str(text) {
+            for de in serde_yaml::Deserializer::from_str(unmarked) {
                 match (DocSeed { schema, source }).deserialize(de) {
                     Ok(doc) => docs.push(doc),
                     Err(e) => {
@@ -769,13 +771,27 @@ fn finish_group(
     }
 }
 
+/// A name from the input as an error shows it: characters that print as nothing (control
+/// characters, byte-order marks, zero-width spaces) are written as `\u{..}`, so that
+/// `\u{feff}partner.role` does not look like the `partner.role` it is suggested to be.
+fn visible(name: &str) -> Cow<'_, str> {
+    let hidden = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2060}'..='\u{2064}' | '\u{feff}')
+    };
+    if !name.chars().any(hidden) {
+        return Cow::Borrowed(name);
+    }
+    Cow::Owned(name.chars().map(|c| if hidden(c) { c.escape_unicode().to_string() } else { c.to_string() }).collect())
+}
+
 fn unknown_key<'a>(at: &str, key: &str, known: impl Iterator<Item = &'a str> + Clone) -> FactError {
     let list: Vec<String> = known.clone().map(|k| format!("`{k}`")).collect();
-    let mut message = format!("unknown key `{key}`; expected one of {}", list.join(", "));
+    let mut message = format!("unknown key `{}`; expected one of {}", visible(key), list.join(", "));
     if let Some(s) = did_you_mean(key, known) {
         message.push_str(&format!("; did you mean `{s}`?"));
     }
-    FactError { path: at.to_string(), message }
+    FactError { path: visible(at).into_owned(), message }
 }
 
 fn expected(schema: &Schema, ty: Type) -> String {
@@ -871,7 +887,7 @@ pub fn csv_header(schema: &Schema, header: &csv::StringRecord) -> Result<Vec<Opt
                 let known: Vec<&str> = schema.fields.iter().map(|f| f.path.as_str()).collect();
                 let hint = crate::diagnostic::did_you_mean(name, known.iter().copied())
                     .map_or(String::new(), |s| format!("; did you mean `{s}`?"));
-                problems.push(format!("column {} `{name}` is not a fact the policy declares{hint}", i + 1));
+                problems.push(format!("column {} `{}` is not a fact the policy declares{hint}", i + 1, visible(name)));
             }
         }
     }

@@ -15,6 +15,11 @@ impl Date {
         Date(d.num_days_from_ce())
     }
 
+    /// The first date a fact file or `--as-of` can write: years have four digits.
+    pub const FIRST_WRITABLE: Date = Date(-365); // 0000-01-01; year 0 is a leap year
+    /// The last date a fact file or `--as-of` can write.
+    pub const LAST_WRITABLE: Date = Date(3_652_059); // 9999-12-31
+
     /// The date `days` after day 1 (0001-01-01), if chrono can represent it.
     pub fn from_days(days: i64) -> Option<Date> {
         let days = i32::try_from(days).ok()?;

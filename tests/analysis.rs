@@ -202,3 +202,80 @@ fn check_cli_reports_gap_and_dead_rule() {
     assert_eq!(v["dead_rules"], serde_json::json!(["syndication_again"]));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Every witness of `a` as a fact document, each checked to read back without error.
+fn witness_documents(p: &Policy, a: &handover::analysis::Analysis) -> Vec<String> {
+    let witnesses = a.gaps.iter().map(|g| &g.witness).chain(a.overlaps.iter().map(|o| &o.witness));
+    witnesses
+        .chain(a.absent_reads.iter().map(|r| &r.witness))
+        .map(|w| {
+            let doc = w.to_document(p.schema());
+            let docs = handover::facts::parse(p.schema(), &doc, Format::Yaml, "witness");
+            assert!(docs.iter().all(|d| d.shared.is_ok() && d.entries.iter().all(|e| e.values.is_ok())), "{doc}");
+            doc
+        })
+        .collect()
+}
+
+#[test]
+fn integer_constants_near_the_ends_of_i64_are_exact() {
+    // Once taken for "unbounded": a rule testing such a constant was called dead.
+    let p = Policy::from_text(
+        "big.handover",
+        r#"
+        facts account { seats: int }
+        action big "big"
+        action never "never"
+        action small "small"
+        rule big   { when account.seats > 3000000000000000000 then big reason "r" }
+        rule never { when account.seats > 9223372036854775807 or account.seats < -9223372036854775808 then never reason "r" }
+        rule small { when account.seats <= 3000000000000000000 then small reason "r" }
+        "#,
+    )
+    .map_err(|e| e.render(false))
+    .unwrap();
+    let a = analyze(&p, 5);
+    assert!(a.exhaustive);
+    assert_eq!(a.gap_count, 0, "{:?}", a.gaps);
+    assert!(a.regions_per_rule[0] > 0 && a.regions_per_rule[2] > 0, "{:?}", a.regions_per_rule);
+    // No `i64` is beyond the ends of `i64`.
+    assert_eq!(a.dead.len(), 1, "{:?}", a.dead);
+    assert_eq!(a.dead[0].rule, 1);
+    assert!(a.dead[0].shadowed_by.is_empty());
+    let today = Date::parse("2024-03-15").unwrap();
+    let doc = "account: { seats: 3000000000000000001 }\n";
+    let verdict = p.evaluate_text(doc, Format::Yaml, "f", None, today);
+    assert_eq!(verdict[0].1.outcome.as_ref().unwrap().rule, "big");
+}
+
+#[test]
+fn witnesses_stay_within_the_dates_a_fact_file_can_write() {
+    // Reaching this rule needs `placed` about 24 years after `since`, with `since` as late as
+    // 9995-01-01 allowed: a witness once put `placed` in the year 10019.
+    let p = policy_of(
+        r#"
+        rule far   { when item.start <= 9995-01-01 and as_of - item.start >= 9000 then no reason "r" }
+        rule late  { when item.start > 9999-12-30 then no reason "r" }
+        rule never { when as_of > 9999-12-31 or item.start < 0000-01-01 then no reason "r" }
+        "#,
+    );
+    let a = analyze(&p, 5);
+    assert!(a.regions_per_rule[0] > 0 && a.regions_per_rule[1] > 0, "{:?}", a.regions_per_rule);
+    assert_eq!(a.dead.iter().map(|d| d.rule).collect::<Vec<_>>(), vec![2], "no fact file can match `never`");
+    assert!(a.gap_count > 0);
+    for doc in witness_documents(&p, &a) {
+        let records = p.evaluate_text(&doc, Format::Yaml, "w", None, Date::parse("2024-01-01").unwrap());
+        assert_eq!(records.len(), 1, "{doc}");
+    }
+    let gap = a.gaps[0].witness.to_document(p.schema());
+    let records = p.evaluate_text(&gap, Format::Yaml, "w", None, Date::parse("2024-01-01").unwrap());
+    assert!(records[0].1.outcome.as_ref().unwrap_err().contains("no rule matched"), "{gap}");
+
+    // A gap that only dates past 9999-12-31 could reach is no gap.
+    let p = policy_of(
+        r#"
+        rule early { when as_of <= 9999-12-31 then no reason "r" }
+        "#,
+    );
+    assert_eq!(analyze(&p, 5).gap_count, 0);
+}

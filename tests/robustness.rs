@@ -88,8 +88,11 @@ fn catalog_of_bad_inputs() {
         ("very long line", vec![("f.yaml", long_line.into_bytes())], vec!["eval", "--as-of", "2024-03-15", "--format", "jsonl", "f.yaml"]),
         ("JSON Lines: a BOM opens the file; a NUL and a BOM inside fail their lines only", vec![("f.jsonl", jsonl_with_bad.into_bytes())], vec!["eval", "--as-of", "2024-03-15", "--format", "jsonl", "f.jsonl"]),
         ("JSON Lines: invalid UTF-8 line", vec![("f.jsonl", [GOOD_LINE.as_bytes(), b"\n{\"a\xff\": 1}\n", GOOD_LINE.as_bytes(), b"\n"].concat())], vec!["eval", "--as-of", "2024-03-15", "--format", "jsonl", "f.jsonl"]),
-        ("CSV: unknown column", vec![("f.csv", b"partner.role,subscription.chanel\nsales_agent,open\n".to_vec())], vec!["eval", "f.csv"]),
+        ("CSV: unknown column", vec![("f.csv", b"partner.role,subscription.chanel\nsales_agent,open\n".to_vec())], vec!["eval", "--as-of", "2024-03-15", "f.csv"]),
         ("CSV: bad cells keep the other rows", vec![("f.csv", b"partner.role,subscription.id,subscription.service,subscription.channel,subscription.term_end\nsales_agent,a,usage_based,open,\nsales_agent,b,usage_based,opne,\nsales_agent,c,license_based,csp_partner,2024-02-30\nsales_agent,d,usage_based,csp_partner,\n".to_vec())], vec!["eval", "--as-of", "2024-03-15", "--format", "jsonl", "f.csv"]),
+        ("CSV: a second byte-order mark is part of the first column's name", vec![("f.csv", b"\xef\xbb\xbf\xef\xbb\xbfpartner.role,subscription.id,subscription.service,subscription.channel\nsales_agent,a,usage_based,open\n".to_vec())], vec!["eval", "--as-of", "2024-03-15", "--format", "jsonl", "f.csv"]),
+        ("JSON Lines: a line break is \\n or \\r\\n; other carriage returns belong to the line", vec![("f.jsonl", [GOOD_LINE.as_bytes(), b"\r\r\n{\"partner\": {\"role\": \"sales_agent\"}, \"subscriptions\": [{\"id\": \"a\r\r\n", GOOD_LINE.as_bytes(), b"\r\n"].concat())], vec!["eval", "--as-of", "2024-03-15", "--format", "jsonl", "f.jsonl"]),
+        ("JSON Lines: a NUL in a key is shown escaped", vec![("f.jsonl", format!("{{\"partner\": {{\"role\": \"sales_agent\"}}, \"a\\u0000b\": 1, \"subscriptions\": []}}\n{GOOD_LINE}\n").into_bytes())], vec!["eval", "--as-of", "2024-03-15", "--format", "jsonl", "f.jsonl"]),
         ("CSV: ragged row", vec![("f.csv", b"partner.role,subscription.id,subscription.service,subscription.channel\nsales_agent,a,usage_based\nsales_agent,b,usage_based,open\n".to_vec())], vec!["eval", "--as-of", "2024-03-15", "--format", "jsonl", "f.csv"]),
         ("policy nested too deeply", vec![("p.handover", deep_policy.into_bytes())], vec!["check", "--rules", "p.handover"]),
         ("policy folder without policy files", vec![("p/readme.txt", b"x".to_vec())], vec!["check", "--rules", "p"]),
@@ -101,9 +104,16 @@ fn catalog_of_bad_inputs() {
     let mut all = String::new();
     for (name, files, args) in &cases {
         let files: Vec<(&str, &[u8])> = files.iter().map(|(n, b)| (*n, b.as_slice())).collect();
+        let today = || chrono::Local::now().date_naive().to_string();
+        let before = today();
         let mut out = run(&files, args, b"");
         // The very long id would make the snapshot unreadable.
         out = out.replace(&"x".repeat(100_000), "x…(100000)");
+        // A document whose own `as_of` is bad is shown as of today (the default): keep the
+        // snapshot independent of the day it runs on, even across midnight.
+        for day in [before, today()] {
+            out = out.replace(&day, "[today]");
+        }
         all.push_str(&format!("=== {name}: handover {}\n{out}\n", args.join(" ")));
     }
     insta::assert_snapshot!(all);
