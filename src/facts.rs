@@ -108,6 +108,13 @@ pub fn parse(schema: &Schema, text: &str, format: Format, source: &str) -> Vec<D
             nonempty(docs, source)
         }
         Format::Yaml => {
+            if let Some((line, column)) = yaml_flow_too_deep(unmarked, MAX_YAML_FLOW_DEPTH) {
+                let detail = format!(
+                    "`[` and `{{` nested more than {MAX_YAML_FLOW_DEPTH} levels deep at line {line} column {column} \
+                     (a fact document needs three)"
+                );
+                return vec![Document::failed(source.to_string(), syntax("YAML", &detail))];
+            }
             let mut docs: Vec<Option<Document>> = Vec::new();
             for de in serde_yaml::Deserializer::from_str(unmarked) {
                 match (DocSeed { schema, source }).deserialize(de) {
@@ -138,6 +145,104 @@ pub fn parse(schema: &Schema, text: &str, format: Format, source: &str) -> Vec<D
             nonempty(docs, source)
         }
     }
+}
+
+/// How deep `[` and `{` may nest in a YAML fact file. The YAML scanner slows down with the
+/// square of this depth (100,000 levels, a 200 KB file, take about a minute), so deeper text is
+/// refused before it is parsed. JSON has the same limit (serde_json's own).
+pub const MAX_YAML_FLOW_DEPTH: usize = 128;
+
+/// Where `[`/`{` first nest deeper than `limit` in YAML text, as 1-based (line, column in
+/// characters). A light scan, not a parser: it skips quoted scalars, comments and block scalars
+/// (`|`, `>`), and counts a bracket in block context only where a flow collection can start, so
+/// that text such as `a[1]` is not taken for nesting.
+fn yaml_flow_too_deep(text: &str, limit: usize) -> Option<(usize, usize)> {
+    #[derive(PartialEq)]
+    enum In {
+        Plain,
+        Double,
+        Single,
+        Comment,
+    }
+    let mut state = In::Plain;
+    let mut depth = 0usize;
+    let (mut line, mut column) = (1usize, 0usize);
+    // The last character on this line (`None` at its start), and the line's indentation.
+    let mut prev: Option<char> = None;
+    let mut indent = 0usize;
+    let mut at_indent = true;
+    // A block scalar opened on this line / the indentation of the line that opened one.
+    let mut block_opened = false;
+    let mut block_parent: Option<usize> = None;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        column += 1;
+        if c == '\n' {
+            if state == In::Comment {
+                state = In::Plain;
+            }
+            if block_opened {
+                block_parent = Some(indent);
+            }
+            (line, column, prev, indent, at_indent, block_opened) = (line + 1, 0, None, 0, true, false);
+            continue;
+        }
+        if at_indent {
+            if c == ' ' {
+                indent += 1;
+                continue;
+            }
+            at_indent = false;
+            // Inside a block scalar: lines indented deeper than its parent, and blank lines.
+            if let Some(parent) = block_parent {
+                if state == In::Plain && (indent > parent || c == '\r') {
+                    while chars.peek().is_some_and(|n| *n != '\n') {
+                        chars.next();
+                    }
+                    continue;
+                }
+                block_parent = None;
+            }
+        }
+        // Where a quoted scalar or a flow collection may begin (and a plain scalar cannot go on).
+        let token_start = prev.is_none_or(|p| p.is_whitespace() || (depth > 0 && matches!(p, '[' | '{' | ',' | ':')));
+        match state {
+            In::Comment => {}
+            In::Double => match c {
+                '\\' if chars.next_if(|n| *n != '\n').is_some() => column += 1,
+                '"' => state = In::Plain,
+                _ => {}
+            },
+            In::Single => {
+                if c == '\'' {
+                    match chars.next_if_eq(&'\'') {
+                        Some(_) => column += 1,
+                        None => state = In::Plain,
+                    }
+                }
+            }
+            In::Plain => match c {
+                '#' if prev.is_none_or(char::is_whitespace) => state = In::Comment,
+                '"' if token_start => state = In::Double,
+                '\'' if token_start => state = In::Single,
+                // In flow context a plain scalar cannot hold brackets: each one nests.
+                '[' | '{' if depth > 0 || token_start => {
+                    depth += 1;
+                    if depth > limit {
+                        return Some((line, column));
+                    }
+                }
+                ']' | '}' if depth > 0 => depth -= 1,
+                '|' | '>' if depth == 0 && token_start => block_opened = true,
+                c if block_opened && !c.is_whitespace() && !c.is_ascii_digit() && !matches!(c, '+' | '-') => {
+                    block_opened = false;
+                }
+                _ => {}
+            },
+        }
+        prev = Some(c);
+    }
+    None
 }
 
 /// One JSON document; `line` says the text is one line of JSON Lines (errors then give the

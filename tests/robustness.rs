@@ -72,6 +72,16 @@ fn catalog_of_bad_inputs() {
         "{PARTNER}subscriptions:\n  - {{ id: \"{}\", service: usage_based, channel: open }}\n",
         "x".repeat(100_000)
     );
+    let deep = |open: &str, close: &str| format!("{}{}", open.repeat(100_000), close.repeat(100_000));
+    let deep_yaml = format!("{PARTNER}x: {}\nsubscriptions: []\n", deep("[", "]"));
+    let deep_json =
+        format!(r#"{{"partner": {{"role": "sales_agent"}}, "subscriptions": [{{"id": {}}}]}}"#, deep("[", "]"));
+    // Each list holds the one before it twice: 2^31 subscriptions if expanded.
+    let mut laughs = format!("{PARTNER}l0: &l0 [{{ id: s, service: usage_based, channel: open }}]\n");
+    for i in 1..=30 {
+        laughs.push_str(&format!("l{i}: &l{i} [*l{}, *l{}]\n", i - 1, i - 1));
+    }
+    laughs.push_str("subscriptions: *l30\n");
     let jsonl_with_bad = format!("\u{feff}{GOOD_LINE}\n{{\"partner\": \u{0}}}\n\u{feff}{GOOD_LINE}\n");
     let cases: Vec<Case<'_>> = vec![
         ("empty file", vec![("f.yaml", b"".to_vec())], vec!["eval", "--as-of", "2024-03-15", "f.yaml"]),
@@ -82,6 +92,9 @@ fn catalog_of_bad_inputs() {
         ("unknown extension", vec![("f.txt", b"a: 1".to_vec())], vec!["eval", "f.txt"]),
         ("bad --as-of", vec![("f.yaml", b"a: 1".to_vec())], vec!["eval", "--as-of", "15/03/2024", "f.yaml"]),
         ("as_of out of range", vec![("f.yaml", format!("as_of: 99999-01-01\n{PARTNER}subscriptions: []\n").into_bytes())], vec!["eval", "f.yaml"]),
+        ("YAML: `[` nested 100,000 deep (refused before parsing: the parser would take minutes)", vec![("f.yaml", deep_yaml.into_bytes())], vec!["eval", "--as-of", "2024-03-15", "f.yaml"]),
+        ("JSON: `[` nested 100,000 deep", vec![("f.json", deep_json.into_bytes())], vec!["eval", "--as-of", "2024-03-15", "f.json"]),
+        ("YAML: a billion laughs (aliases doubling a list 30 times)", vec![("f.yaml", laughs.into_bytes())], vec!["eval", "--as-of", "2024-03-15", "--format", "jsonl", "f.yaml"]),
         ("invalid UTF-8", vec![("f.yaml", b"partner: { role: \xff\xfe }\n".to_vec())], vec!["eval", "f.yaml"]),
         ("NUL byte in YAML", vec![("f.yaml", b"partner: { role: sales\x00agent }\nsubscriptions: []\n".to_vec())], vec!["eval", "--as-of", "2024-03-15", "f.yaml"]),
         ("byte-order mark", vec![("f.yaml", format!("\u{feff}{PARTNER}subscriptions:\n  - {{ id: s, service: usage_based, channel: open }}\n").into_bytes())], vec!["eval", "--as-of", "2024-03-15", "f.yaml"]),
@@ -117,6 +130,39 @@ fn catalog_of_bad_inputs() {
         all.push_str(&format!("=== {name}: handover {}\n{out}\n", args.join(" ")));
     }
     insta::assert_snapshot!(all);
+}
+
+#[test]
+fn brackets_that_do_not_nest_are_not_counted_against_the_yaml_depth_limit() {
+    let policy = Policy::builtin().unwrap();
+    let many = |c: &str| c.repeat(300);
+    let text = format!(
+        "# {open} in a comment\n\
+         partner: {{ role: sales_agent }}\n\
+         customer:\n  name: a{open}b\n\
+         subscriptions:\n\
+         \x20 - {{ id: \"{open}\\\"{open}\", offer: '{open}''{open}', service: usage_based, channel: open }}\n\
+         \x20 - id: |\n      {open}\n\n      {open}\n    offer: >-\n      {open}\n    service: usage_based\n    channel: open\n",
+        open = many("[")
+    );
+    let docs = parse(policy.schema(), &text, Format::Yaml, "f.yaml");
+    assert_eq!(docs.len(), 1);
+    assert!(docs[0].shared.is_ok(), "{:?}", docs[0].shared);
+    let ids: Vec<_> = docs[0].entries.iter().map(|e| e.values.as_ref().map(|_| e.key.clone())).collect();
+    assert_eq!(ids.len(), 2, "{ids:?}");
+    assert!(ids.iter().all(Result::is_ok), "{ids:?}");
+
+    // One level past the limit, in flow context, is refused; at the limit it is read.
+    let nested = |n: usize| {
+        format!("partner: {{ role: sales_agent }}\nx: {}{}\nsubscriptions: []\n", "[".repeat(n), "]".repeat(n))
+    };
+    let limit = handover::facts::MAX_YAML_FLOW_DEPTH;
+    let too_deep = parse(policy.schema(), &nested(limit + 1), Format::Yaml, "f.yaml");
+    let err = format!("{:?}", too_deep[0].shared);
+    assert!(err.contains("nested more than 128 levels deep at line 2 column 132"), "{err}");
+    let at_limit = parse(policy.schema(), &nested(limit), Format::Yaml, "f.yaml");
+    let err = format!("{:?}", at_limit[0].shared);
+    assert!(err.contains("unknown key `x`") && !err.contains("nested"), "{err}");
 }
 
 fn sub_line(i: usize, service: u8, channel: u8, role: u8, cancelled: bool, term: Option<i64>, csp: bool) -> String {
