@@ -83,13 +83,25 @@ pub struct Analysis {
     pub regions_per_rule: Vec<usize>,
     /// False when the exploration budget ran out (results are then partial).
     pub exhaustive: bool,
+    /// The budget the analysis ran with: regions per exploration.
+    pub budget: usize,
 }
 
-/// Analyses a policy. `max_witnesses` bounds the number of gap witnesses kept.
+/// Analyses a policy with the default budget. `max_witnesses` bounds the number of gap
+/// witnesses kept.
 pub fn analyze(policy: &Policy, max_witnesses: usize) -> Analysis {
+    analyze_with_budget(policy, max_witnesses, DEFAULT_BUDGET)
+}
+
+/// Analyses a policy, visiting at most `budget` regions of the fact space per exploration (the
+/// whole space once, then once per dead rule and for the overlaps). A policy with many
+/// independent conditions may need more than [`DEFAULT_BUDGET`]; the results are then marked
+/// partial (`exhaustive` is false).
+pub fn analyze_with_budget(policy: &Policy, max_witnesses: usize, budget: usize) -> Analysis {
     let ex = Explorer::writable(policy.schema(), policy.rules());
-    let mut out = Analysis { regions_per_rule: vec![0; ex.rules.len()], exhaustive: true, ..Analysis::default() };
-    let mut budget = DEFAULT_BUDGET;
+    let mut out =
+        Analysis { regions_per_rule: vec![0; ex.rules.len()], exhaustive: true, budget, ..Analysis::default() };
+    let mut budget = budget;
 
     // 1. The whole space, first match wins.
     let mut absent_seen: Vec<(usize, FieldId)> = Vec::new();
@@ -113,14 +125,16 @@ pub fn analyze(policy: &Policy, max_witnesses: usize) -> Analysis {
         }
     });
 
-    // 2. Dead rules, and the earlier rules that catch what they match.
+    // 2. Dead rules, and the earlier rules that catch what they match: only when the whole space
+    // was explored, as a rule the exploration did not reach may still match.
+    let explored = budget > 0;
     for (i, rule) in ex.rules.iter().enumerate() {
-        if out.regions_per_rule.get(i).copied().unwrap_or(0) > 0 {
+        if !explored || out.regions_per_rule.get(i).copied().unwrap_or(0) > 0 {
             continue;
         }
         let mut catchers: Vec<usize> = Vec::new();
         let pre = rule.when.as_ref();
-        let mut inner_budget = DEFAULT_BUDGET;
+        let mut inner_budget = out.budget;
         ex.satisfying(ex.initial(), pre, &mut budget, &mut |st| {
             ex.first_match(st.clone(), 0, i, &mut inner_budget, &mut |_, leaf| match leaf {
                 Leaf::Match(r) | Leaf::Absent(r, _) => {
@@ -1370,9 +1384,13 @@ pub fn diagnostics(policy: &Policy, a: &Analysis) -> Vec<crate::diagnostic::Poli
         out.push(PolicyDiagnostic {
             severity: Severity::Warning,
             code: "check::incomplete",
-            message: format!("the analysis stopped after {DEFAULT_BUDGET} regions; its results are partial"),
+            message: format!("the analysis stopped after {} regions; its results are partial", a.budget),
             labels: vec![],
-            help: Some("split the policy's conditions into fewer independent tests".into()),
+            help: Some(
+                "raise the budget (`handover check --max-regions N`), or split the policy's conditions into \
+                 fewer independent tests"
+                    .into(),
+            ),
         });
     }
     out

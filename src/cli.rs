@@ -194,6 +194,11 @@ pub struct CheckArgs {
     /// Also show advice: overlapping rules and reads of facts that may be absent.
     #[arg(long, short)]
     pub verbose: bool,
+
+    /// Regions of the fact space the analysis may visit per exploration before it stops and
+    /// reports partial results; raise it for policies with many independent conditions.
+    #[arg(long, value_name = "N", default_value_t = crate::analysis::DEFAULT_BUDGET as u64, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_regions: u64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -317,7 +322,8 @@ fn check(args: CheckArgs, out: &mut dyn Write, err: &mut dyn Write, color: bool)
             return Ok(EXIT_FAILURE);
         }
     };
-    let analysis = crate::analysis::analyze(&policy, 5);
+    let analysis =
+        crate::analysis::analyze_with_budget(&policy, 5, usize::try_from(args.max_regions).unwrap_or(usize::MAX));
     let mut diags: Vec<_> = policy.warnings().to_vec();
     diags.extend(crate::analysis::diagnostics(&policy, &analysis));
     let warnings = diags.iter().filter(|d| d.severity == Severity::Warning).count();
@@ -330,6 +336,7 @@ fn check(args: CheckArgs, out: &mut dyn Write, err: &mut dyn Write, color: bool)
             "ok": code == EXIT_OK,
             "rules": rules,
             "complete": analysis.gap_count == 0 && analysis.exhaustive,
+            "exhaustive": analysis.exhaustive,
             "gaps": analysis.gap_count,
             "dead_rules": analysis.dead.iter().filter_map(|d| policy.rule_ids().nth(d.rule)).collect::<Vec<_>>(),
             "overlaps": analysis.overlaps.len(),
@@ -349,7 +356,11 @@ fn check(args: CheckArgs, out: &mut dyn Write, err: &mut dyn Write, color: bool)
     } else {
         "completeness unknown (analysis budget exhausted)".to_string()
     };
-    let dead_text = if dead == 0 { "no dead rules".to_string() } else { format!("{dead} dead rule(s)") };
+    let dead_text = match dead {
+        _ if !analysis.exhaustive => "dead rules not known".to_string(),
+        0 => "no dead rules".to_string(),
+        n => format!("{n} dead rule(s)"),
+    };
     let advice_text = if advice > 0 && !args.verbose {
         format!("; {advice} advice note(s) (overlaps, absent facts): see --verbose")
     } else {

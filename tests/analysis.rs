@@ -279,3 +279,38 @@ fn witnesses_stay_within_the_dates_a_fact_file_can_write() {
     );
     assert_eq!(analyze(&p, 5).gap_count, 0);
 }
+
+#[test]
+fn a_small_region_budget_gives_partial_results_and_never_false_dead_rules() {
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_handover")).args(args).env("NO_COLOR", "1").output().unwrap()
+    };
+    let out = run(&["check", "--max-regions", "3"]);
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(
+        stdout,
+        "9 rules: completeness unknown (analysis budget exhausted), dead rules not known, 1 warning(s)\n"
+    );
+    assert!(stderr.contains("the analysis stopped after 3 regions; its results are partial"), "{stderr}");
+    assert!(stderr.contains("--max-regions N"), "{stderr}");
+    assert!(!stderr.contains("check::dead-rule"), "{stderr}");
+    assert_eq!(run(&["check", "--max-regions", "3", "--deny", "warnings"]).status.code(), Some(1));
+
+    let json = run(&["check", "--format", "json", "--max-regions", "3"]);
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(
+        (&v["complete"], &v["exhaustive"], &v["dead_rules"]),
+        (&false.into(), &false.into(), &serde_json::json!([]))
+    );
+
+    let zero = run(&["check", "--max-regions", "0"]);
+    assert_eq!(zero.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&zero.stderr).contains("invalid value '0' for '--max-regions <N>'"));
+    // The default budget is enough for the shipped policy.
+    let full = run(&["check"]);
+    assert!(
+        String::from_utf8_lossy(&full.stdout)
+            .starts_with("9 rules: complete (every fact combination is decided), no dead rules")
+    );
+}
