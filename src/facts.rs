@@ -551,7 +551,7 @@ impl<'de> Visitor<'de> for DocSeed<'_> {
         let mut seen: smallvec::SmallVec<[Cow<'de, str>; 8]> = smallvec::SmallVec::new();
         while let Some(Key(key)) = map.next_key()? {
             if seen.contains(&key) {
-                errors.push(FactError { path: key.to_string(), message: "duplicate key".into() });
+                errors.push(FactError { path: visible(&key).into_owned(), message: duplicate_key(&key) });
                 map.next_value::<de::IgnoredAny>()?;
                 continue;
             }
@@ -749,7 +749,7 @@ impl<'de> Visitor<'de> for GroupSeed<'_, '_> {
             };
             let (Some(seen), Some(f)) = (given.get_mut(fi), field(fi)) else { continue };
             if *seen {
-                self.errors.push(FactError { path: format!("{path}.{key}"), message: "duplicate key".into() });
+                self.errors.push(FactError { path: format!("{path}.{}", visible(&key)), message: duplicate_key(&key) });
                 map.next_value::<de::IgnoredAny>()?;
                 continue;
             }
@@ -888,6 +888,10 @@ fn visible(name: &str) -> Cow<'_, str> {
         return Cow::Borrowed(name);
     }
     Cow::Owned(name.chars().map(|c| if hidden(c) { c.escape_unicode().to_string() } else { c.to_string() }).collect())
+}
+
+fn duplicate_key(key: &str) -> String {
+    format!("duplicate key: `{}` is given more than once; give each key once", visible(key))
 }
 
 fn unknown_key<'a>(at: &str, key: &str, known: impl Iterator<Item = &'a str> + Clone) -> FactError {
