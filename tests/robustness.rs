@@ -171,6 +171,39 @@ fn brackets_that_do_not_nest_are_not_counted_against_the_yaml_depth_limit() {
     assert!(err.contains("unknown key `x`") && !err.contains("nested"), "{err}");
 }
 
+/// One line (or block) of YAML whose brackets are text, not nesting: in quotes, comments, block
+/// scalars and plain scalars; plus some real flow nesting, not too deep.
+fn yaml_piece() -> impl Strategy<Value = String> {
+    let junk = "[\\[\\]{}#:,>|' a-z-]{0,40}";
+    prop_oneof![
+        junk.prop_map(|t| format!("\"{}\"", t.replace('\\', "\\\\").replace('"', "\\\""))),
+        junk.prop_map(|t| format!("'{}'", t.replace('\'', "''"))),
+        junk.prop_map(|t| format!("x # {t}")),
+        (junk, junk).prop_map(|(a, b)| format!("|\n    {a}\n\n    {b}")),
+        (junk, junk).prop_map(|(a, b)| format!(">-\n    {a}\n    {b}")),
+        "[a-z]{1,3}[\\[{]{1,200}[a-z]{0,3}".prop_map(|t| t),
+        (1usize..60).prop_map(|n| format!("{}{}", "[".repeat(n), "]".repeat(n))),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// The YAML depth limit never refuses what the YAML parser itself reads (its own recursion
+    /// limit is also 128, so any text it parses nests no deeper).
+    #[test]
+    fn the_yaml_depth_limit_refuses_nothing_the_parser_reads(pieces in proptest::collection::vec(yaml_piece(), 1..12)) {
+        let text: String = pieces.iter().enumerate().map(|(i, p)| format!("k{i}: {p}\n")).collect();
+        let brackets = text.chars().filter(|c| matches!(c, '[' | '{')).count();
+        if serde_yaml::from_str::<serde_yaml::Value>(&text).is_ok() {
+            let policy = Policy::builtin().unwrap();
+            let docs = parse(policy.schema(), &text, Format::Yaml, "f.yaml");
+            let err = format!("{:?}", docs.first().map(|d| &d.shared));
+            prop_assert!(!err.contains("nested more than"), "{} brackets; refused:\n{}", brackets, text);
+        }
+    }
+}
+
 fn sub_line(i: usize, service: u8, channel: u8, role: u8, cancelled: bool, term: Option<i64>, csp: bool) -> String {
     const ROLES: [&str; 7] = [
         "global_admin",
