@@ -116,7 +116,14 @@ fn bench(c: &mut Criterion) {
             policy.write_json_lines(doc, date, false, &mut buf);
             buf
         };
-        let run = handover::batch::Run { policy: &policy, source: "generated", as_of: None, today, decide: &decide };
+        let run = handover::batch::Run {
+            policy: &policy,
+            source: "generated",
+            as_of: None,
+            today,
+            decide: &decide,
+            max_line_bytes: handover::batch::DEFAULT_MAX_LINE_BYTES,
+        };
         let mut reader = Cursor::new(input.as_bytes());
         run.json_lines(&mut reader, &mut |chunk, _| {
             for b in chunk {

@@ -13,6 +13,10 @@ use crate::value::Date;
 /// Lines (or rows) decided per chunk.
 pub const CHUNK: usize = 16 * 1024;
 
+/// The longest JSON Lines line read by default (64 MiB): a longer one is an error record, skipped
+/// without being held in memory. One line is one document, so this bounds one customer's size.
+pub const DEFAULT_MAX_LINE_BYTES: usize = 64 << 20;
+
 /// Counts of one run.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Stats {
@@ -32,6 +36,34 @@ pub struct Run<'a, T> {
     pub today: Date,
     /// Decides one document into the caller's output (runs in parallel).
     pub decide: &'a (dyn Fn(&Document, Date) -> T + Sync),
+    /// The longest JSON Lines line read ([`DEFAULT_MAX_LINE_BYTES`] is a sensible value).
+    pub max_line_bytes: usize,
+}
+
+/// Appends one line (through its `\n`, if any) to `buf` and returns the bytes consumed from
+/// `reader` and whether the line, without its `\n`, is longer than `max` bytes. Of such a line
+/// at most `max + 1` bytes are kept (the caller drops them); the rest is skipped unread.
+fn read_line_bounded(reader: &mut dyn BufRead, buf: &mut Vec<u8>, max: usize) -> io::Result<(usize, bool)> {
+    let mut consumed = 0usize;
+    loop {
+        let available = match reader.fill_buf() {
+            Ok(b) => b,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        let (part, done) = match available.iter().position(|b| *b == b'\n') {
+            Some(i) => (available.get(..=i).unwrap_or(available), true),
+            None => (available, available.is_empty()),
+        };
+        let room = max.saturating_add(1).saturating_sub(consumed);
+        buf.extend_from_slice(part.get(..part.len().min(room)).unwrap_or_default());
+        let (n, ended) = (part.len(), part.last() == Some(&b'\n'));
+        reader.consume(n);
+        consumed += n;
+        if done {
+            return Ok((consumed, consumed - usize::from(ended) > max));
+        }
+    }
 }
 
 impl<T: Send> Run<'_, T> {
@@ -54,15 +86,23 @@ impl<T: Send> Run<'_, T> {
         loop {
             // One buffer per chunk; lines are slices of it (no allocation per line).
             buf.clear();
-            let mut lines: Vec<(usize, std::ops::Range<usize>)> = Vec::with_capacity(CHUNK);
+            // Each line's number and bytes in `buf`, or `None` for a line over the limit.
+            let mut lines: Vec<(usize, Option<std::ops::Range<usize>>)> = Vec::with_capacity(CHUNK);
             while lines.len() < CHUNK {
                 let start = buf.len();
-                let n = reader.read_until(b'\n', &mut buf)?;
+                let (n, cut) = read_line_bounded(reader, &mut buf, self.max_line_bytes)?;
                 if n == 0 {
                     break;
                 }
                 stats.bytes += n as u64;
                 line_no += 1;
+                if cut {
+                    // Give back what the long line grew the buffer to.
+                    buf.truncate(start);
+                    buf.shrink_to(start.max(1 << 20));
+                    lines.push((line_no, None));
+                    continue;
+                }
                 // A byte-order mark may open the file.
                 if line_no == 1 && buf.get(start..start + 3) == Some(b"\xef\xbb\xbf".as_slice()) {
                     buf.drain(start..start + 3);
@@ -81,7 +121,7 @@ impl<T: Send> Run<'_, T> {
                 let slice = buf.get(start..end).unwrap_or_default();
                 let blank = std::str::from_utf8(slice).is_ok_and(|t| t.trim().is_empty());
                 if !blank {
-                    lines.push((line_no, start..end));
+                    lines.push((line_no, Some(start..end)));
                 }
             }
             if lines.is_empty() {
@@ -92,6 +132,13 @@ impl<T: Send> Run<'_, T> {
                 .par_iter()
                 .map(|(n, range)| {
                     let at = format!("{}:{n}", self.source);
+                    let Some(range) = range else {
+                        let message = format!(
+                            "the line is longer than {} bytes, the most read (`--max-line-bytes`); it was skipped",
+                            self.max_line_bytes
+                        );
+                        return self.decide(&facts::failed_document(&at, message));
+                    };
                     let bytes = buf.get(range.clone()).unwrap_or_default();
                     let doc = match std::str::from_utf8(bytes) {
                         Ok(line) => facts::parse_json_line(self.policy.schema(), line, at),

@@ -175,6 +175,11 @@ pub struct EvalArgs {
     /// Input format [default: from the file extension; standard input is read as YAML].
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub input: Option<InputFormat>,
+
+    /// Longest JSON Lines line read, in bytes; a longer line is reported as an error and skipped
+    /// without being held in memory (one line is one customer's document).
+    #[arg(long, value_name = "N", default_value_t = crate::batch::DEFAULT_MAX_LINE_BYTES as u64, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_line_bytes: u64,
 }
 
 #[derive(Debug, clap::Args)]
@@ -764,13 +769,14 @@ fn read_inputs(files: &[String], input: Option<InputFormat>, stream: bool) -> Re
 fn stream_input<T: Send>(
     policy: &Policy,
     input: Input,
-    as_of: Option<Date>,
+    args: &EvalArgs,
     today: Date,
     progress: bool,
     decide: &(dyn Fn(&crate::facts::Document, Date) -> T + Sync),
     emit: &mut dyn FnMut(Vec<T>) -> io::Result<()>,
 ) -> io::Result<()> {
-    let run = crate::batch::Run { policy, source: &input.name, as_of, today, decide };
+    let max_line_bytes = usize::try_from(args.max_line_bytes).unwrap_or(usize::MAX);
+    let run = crate::batch::Run { policy, source: &input.name, as_of: args.as_of, today, decide, max_line_bytes };
     let (reader, len): (Box<dyn io::Read>, u64) = match input.body {
         Body::File(f, len) => (Box::new(f), len),
         Body::Stdin => (Box::new(io::stdin().lock()), 0),
@@ -863,7 +869,7 @@ fn eval(args: EvalArgs, out: &mut dyn Write, err: &mut dyn Write, out_color: boo
                     }
                     out.write_all(&buf)
                 };
-                stream_input(&policy, input, args.as_of, today, progress, &to_jsonl, &mut emit)?;
+                stream_input(&policy, input, &args, today, progress, &to_jsonl, &mut emit)?;
                 out.flush()?;
             }
             (_, false) => {
@@ -871,7 +877,7 @@ fn eval(args: EvalArgs, out: &mut dyn Write, err: &mut dyn Write, out_color: boo
                     all.extend(chunk.into_iter().flatten());
                     Ok(())
                 };
-                stream_input(&policy, input, args.as_of, today, progress, &to_records, &mut emit)?;
+                stream_input(&policy, input, &args, today, progress, &to_records, &mut emit)?;
             }
         }
     }

@@ -101,6 +101,7 @@ fn catalog_of_bad_inputs() {
         ("empty JSON Lines file", vec![("f.jsonl", b"".to_vec())], vec!["eval", "--as-of", "2024-03-15", "f.jsonl"]),
         ("empty CSV file", vec![("f.csv", b"".to_vec())], vec!["eval", "--as-of", "2024-03-15", "f.csv"]),
         ("empty standard input", vec![], vec!["eval", "--as-of", "2024-03-15", "-"]),
+        ("JSON Lines: a line over --max-line-bytes fails alone", vec![("f.jsonl", format!("{GOOD_LINE}\n{GOOD_LINE}{}\n{GOOD_LINE}\n", " ".repeat(100)).into_bytes())], vec!["eval", "--as-of", "2024-03-15", "--max-line-bytes", "200", "--format", "jsonl", "f.jsonl"]),
         ("invalid UTF-8", vec![("f.yaml", b"partner: { role: \xff\xfe }\n".to_vec())], vec!["eval", "f.yaml"]),
         ("NUL byte in YAML", vec![("f.yaml", b"partner: { role: sales\x00agent }\nsubscriptions: []\n".to_vec())], vec!["eval", "--as-of", "2024-03-15", "f.yaml"]),
         ("byte-order mark", vec![("f.yaml", format!("\u{feff}{PARTNER}subscriptions:\n  - {{ id: s, service: usage_based, channel: open }}\n").into_bytes())], vec!["eval", "--as-of", "2024-03-15", "f.yaml"]),
@@ -200,6 +201,52 @@ proptest! {
             let docs = parse(policy.schema(), &text, Format::Yaml, "f.yaml");
             let err = format!("{:?}", docs.first().map(|d| &d.shared));
             prop_assert!(!err.contains("nested more than"), "{} brackets; refused:\n{}", brackets, text);
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// JSON Lines read in pieces of any size: a line over the limit (its `\n` not counted) is one
+    /// error record and every other line is decided as the whole-text reader decides it.
+    #[test]
+    fn long_lines_fail_alone_whatever_the_read_size(
+        lines in proptest::collection::vec(prop_oneof![Just(None), (0usize..200).prop_map(Some)], 1..12),
+        crlf in any::<bool>(),
+        last_newline in any::<bool>(),
+        capacity in 1usize..64,
+        slack in 0usize..3,
+    ) {
+        let policy = Policy::builtin().unwrap();
+        let max = GOOD_LINE.len() + slack;
+        let end = if crlf { "\r\n" } else { "\n" };
+        // `None` is a good line; `Some(n)` is `n` spaces more than the limit allows, or fewer.
+        let texts: Vec<String> = lines.iter().map(|l| match l {
+            None => GOOD_LINE.to_string(),
+            Some(n) => format!("{GOOD_LINE}{}", " ".repeat(*n)),
+        }).collect();
+        let mut input = texts.join(end);
+        if last_newline {
+            input.push_str(end);
+        }
+        let today = Date::parse("2024-03-15").unwrap();
+        let decide = |doc: &handover::facts::Document, date: Date| policy.records(doc, date);
+        let run = handover::batch::Run { policy: &policy, source: "f", as_of: None, today, decide: &decide, max_line_bytes: max };
+        let mut got = Vec::new();
+        let mut emit = |chunk: Vec<Vec<handover::Record>>, _| { got.extend(chunk.into_iter().flatten()); Ok(()) };
+        let mut reader = std::io::BufReader::with_capacity(capacity, input.as_bytes());
+        run.json_lines(&mut reader, &mut emit).unwrap();
+        prop_assert_eq!(got.len(), texts.len());
+        for (i, (record, text)) in got.iter().zip(&texts).enumerate() {
+            let last = i + 1 == texts.len();
+            let len = text.len() + usize::from(crlf && (!last || last_newline));
+            prop_assert_eq!(&record.source, &format!("f:{}", i + 1));
+            if len > max {
+                prop_assert!(record.outcome.as_ref().is_err_and(|e| e.contains("the line is longer than")), "{:?}", record);
+            } else {
+                prop_assert_eq!(record.outcome.as_ref().map(|d| d.rule.as_str()), Ok("azure_from_other_channels"));
+            }
         }
     }
 }

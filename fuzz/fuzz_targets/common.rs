@@ -200,7 +200,7 @@ pub fn check_batch(policy: &Policy, bytes: &[u8], format: Format, expected: Opti
     let decide = |doc: &Document, date: Date| -> Vec<(Date, Record)> {
         policy.records(doc, date).into_iter().map(|r| (date, r)).collect()
     };
-    let run = Run { policy, source: "f", as_of: None, today: today(), decide: &decide };
+    let run = Run { policy, source: "f", as_of: None, today: today(), decide: &decide, max_line_bytes: handover::batch::DEFAULT_MAX_LINE_BYTES };
     let mut got: Vec<(Date, Record)> = Vec::new();
     let mut bytes_seen = Vec::new();
     let mut emit = |chunk: Vec<Vec<(Date, Record)>>, n: u64| {
