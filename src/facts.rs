@@ -108,11 +108,8 @@ pub fn parse(schema: &Schema, text: &str, format: Format, source: &str) -> Vec<D
             nonempty(docs, source)
         }
         Format::Yaml => {
-            if let Some((line, column)) = yaml_flow_too_deep(unmarked, MAX_YAML_FLOW_DEPTH) {
-                let detail = format!(
-                    "`[` and `{{` nested more than {MAX_YAML_FLOW_DEPTH} levels deep at line {line} column {column} \
-                     (a fact document needs three)"
-                );
+            if let Err(detail) = yaml_depth_ok(unmarked) {
+                let detail = format!("{detail} (a fact document needs three)");
                 return vec![Document::failed(source.to_string(), syntax("YAML", &detail))];
             }
             let mut docs: Vec<Option<Document>> = Vec::new();
@@ -151,6 +148,17 @@ pub fn parse(schema: &Schema, text: &str, format: Format, source: &str) -> Vec<D
 /// square of this depth (100,000 levels, a 200 KB file, take about a minute), so deeper text is
 /// refused before it is parsed. JSON has the same limit (serde_json's own).
 pub const MAX_YAML_FLOW_DEPTH: usize = 128;
+
+/// Refuses YAML text whose `[`/`{` nest deeper than [`MAX_YAML_FLOW_DEPTH`], saying where;
+/// call it before handing the text to serde_yaml.
+pub(crate) fn yaml_depth_ok(text: &str) -> Result<(), String> {
+    match yaml_flow_too_deep(text, MAX_YAML_FLOW_DEPTH) {
+        None => Ok(()),
+        Some((line, column)) => Err(format!(
+            "`[` and `{{` nested more than {MAX_YAML_FLOW_DEPTH} levels deep at line {line} column {column}"
+        )),
+    }
+}
 
 /// Where `[`/`{` first nest deeper than `limit` in YAML text, as 1-based (line, column in
 /// characters). A light scan, not a parser: it skips quoted scalars, comments and block scalars

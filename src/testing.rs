@@ -88,6 +88,7 @@ impl Report {
 
 /// Reads a case file. `file` names it in messages.
 pub fn parse_cases(policy: &Policy, text: &str, file: &str) -> Result<Vec<Case>, String> {
+    facts::yaml_depth_ok(text).map_err(|e| format!("{file}: not valid YAML: {e}"))?;
     let raw: Raw<'static> = Raw::deserialize(serde_yaml::Deserializer::from_str(text))
         .map_err(|e| format!("{file}: not valid YAML: {e}"))?
         .into_owned();

@@ -102,6 +102,7 @@ fn catalog_of_bad_inputs() {
         ("empty CSV file", vec![("f.csv", b"".to_vec())], vec!["eval", "--as-of", "2024-03-15", "f.csv"]),
         ("empty standard input", vec![], vec!["eval", "--as-of", "2024-03-15", "-"]),
         ("JSON Lines: a line over --max-line-bytes fails alone", vec![("f.jsonl", format!("{GOOD_LINE}\n{GOOD_LINE}{}\n{GOOD_LINE}\n", " ".repeat(100)).into_bytes())], vec!["eval", "--as-of", "2024-03-15", "--max-line-bytes", "200", "--format", "jsonl", "f.jsonl"]),
+        ("test cases: `[` nested 100,000 deep", vec![("p/p.handover", b"facts g { x: bool }\naction ok \"ok\"\nrule r {\n  then ok\n  reason \"r\"\n}\n".to_vec()), ("p/tests/deep.yaml", format!("cases: {}\n", deep("[", "]")).into_bytes())], vec!["test", "--rules", "p"]),
         ("invalid UTF-8", vec![("f.yaml", b"partner: { role: \xff\xfe }\n".to_vec())], vec!["eval", "f.yaml"]),
         ("NUL byte in YAML", vec![("f.yaml", b"partner: { role: sales\x00agent }\nsubscriptions: []\n".to_vec())], vec!["eval", "--as-of", "2024-03-15", "f.yaml"]),
         ("byte-order mark", vec![("f.yaml", format!("\u{feff}{PARTNER}subscriptions:\n  - {{ id: s, service: usage_based, channel: open }}\n").into_bytes())], vec!["eval", "--as-of", "2024-03-15", "f.yaml"]),
