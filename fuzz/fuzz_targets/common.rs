@@ -63,7 +63,12 @@ pub fn decision(r: &Result<handover::Verdict<'_>, EvalError>) -> Result<(usize, 
 /// `Policy::evaluate` (decision diagram) against `Policy::evaluate_interpreted` (rule by rule):
 /// the same action, rule and parameters, or both errors (the same error unless
 /// `eval_error_detail` is known). Returns the interpreter's answer.
-pub fn compare_eval(policy: &Policy, doc: &[Value], item: &[Value], as_of: Date) -> Result<(usize, Decision), EvalError> {
+pub fn compare_eval(
+    policy: &Policy,
+    doc: &[Value],
+    item: &[Value],
+    as_of: Date,
+) -> Result<(usize, Decision), EvalError> {
     let fast = decision(&policy.evaluate(doc, item, as_of));
     let slow = decision(&policy.evaluate_interpreted(doc, item, as_of));
     match (&fast, &slow) {
@@ -200,7 +205,14 @@ pub fn check_batch(policy: &Policy, bytes: &[u8], format: Format, expected: Opti
     let decide = |doc: &Document, date: Date| -> Vec<(Date, Record)> {
         policy.records(doc, date).into_iter().map(|r| (date, r)).collect()
     };
-    let run = Run { policy, source: "f", as_of: None, today: today(), decide: &decide, max_line_bytes: handover::batch::DEFAULT_MAX_LINE_BYTES };
+    let run = Run {
+        policy,
+        source: "f",
+        as_of: None,
+        today: today(),
+        decide: &decide,
+        max_line_bytes: handover::batch::DEFAULT_MAX_LINE_BYTES,
+    };
     let mut got: Vec<(Date, Record)> = Vec::new();
     let mut bytes_seen = Vec::new();
     let mut emit = |chunk: Vec<Vec<(Date, Record)>>, n: u64| {

@@ -99,7 +99,8 @@ fn check_policy(policy: &Policy, text: &str, data: &[u8]) {
         }
         for (k, delta, fields) in plan {
             {
-                let mut values = witnesses.first().map_or_else(|| vec![None; schema.fields.len()], |w| w.values.clone());
+                let mut values =
+                    witnesses.first().map_or_else(|| vec![None; schema.fields.len()], |w| w.values.clone());
                 values.resize(schema.fields.len(), None);
                 for f in fields {
                     values[*f] = Some(Value::Int(k.saturating_add(delta)));
@@ -203,7 +204,11 @@ fn writable(values: &[Option<Value>], as_of: Date) -> bool {
 
 fn check_not_dead(a: &Analysis, rule: usize, values: &[Option<Value>], as_of: Date) {
     if a.exhaustive && writable(values, as_of) && !known("dead_rule") {
-        assert!(!a.dead.iter().any(|d| d.rule == rule), "rule {rule} decided, but the analysis calls it dead: {:?}", a.dead);
+        assert!(
+            !a.dead.iter().any(|d| d.rule == rule),
+            "rule {rule} decided, but the analysis calls it dead: {:?}",
+            a.dead
+        );
     }
 }
 
@@ -245,7 +250,8 @@ fn random_value(rng: &mut Rng, schema: &Schema, f: usize, strings: &[String]) ->
     Some(match def.ty {
         Type::Bool => Value::Bool(rng.below(2) == 1),
         Type::Int => {
-            const INTS: [i64; 12] = [0, 1, -1, 2, 10, 100, i64::MAX, i64::MIN, 70_000_000, 70_000_001, -70_000_001, 3_652_059];
+            const INTS: [i64; 12] =
+                [0, 1, -1, 2, 10, 100, i64::MAX, i64::MIN, 70_000_000, 70_000_001, -70_000_001, 3_652_059];
             Value::Int(match rng.below(3) {
                 0 => INTS.get(rng.below(INTS.len())).copied().unwrap_or(0),
                 _ => rng.below(200) as i64 - 100,

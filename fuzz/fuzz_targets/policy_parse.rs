@@ -69,7 +69,11 @@ fuzz_target!(|data: &[u8]| {
                 Ok(twice) => assert_eq!(&twice, out, "formatting is not idempotent"),
                 Err(d) => panic!("the formatted text does not format: {d:?}"),
             }
-            assert_eq!(comments(out), comments(text), "formatting lost, added or reordered comments\n--- formatted ---\n{out}");
+            assert_eq!(
+                comments(out),
+                comments(text),
+                "formatting lost, added or reordered comments\n--- formatted ---\n{out}"
+            );
         }
     }
 });
