@@ -1,14 +1,15 @@
 //! The command line: clap definitions and one function per command. No policy logic lives here;
 //! every decision comes from the library.
 
-use std::io::{self, IsTerminal, Read, Write};
-use std::path::PathBuf;
+use std::io::{self, IsTerminal, Write};
+use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand, ValueEnum};
 use owo_colors::OwoColorize;
 
 use crate::facts::Format;
 use crate::policy::{LoadError, Policy};
+use crate::source::{ReadError, read_text, read_text_from};
 use crate::value::Date;
 use crate::verdict::Record;
 
@@ -396,8 +397,13 @@ fn fmt(args: FmtArgs, out: &mut dyn Write, err: &mut dyn Write, color: bool) -> 
     let mut files: Vec<PathBuf> = Vec::new();
     for p in &args.paths {
         if p.as_os_str() == "-" {
-            let mut text = String::new();
-            io::stdin().read_to_string(&mut text)?;
+            let text = match read_text_from(io::stdin().lock()) {
+                Ok(t) => t,
+                Err(e) => {
+                    writeln!(err, "error: cannot read standard input: {e}")?;
+                    return Ok(EXIT_FAILURE);
+                }
+            };
             return match crate::fmt::format_text(&text) {
                 Ok(f) => {
                     out.write_all(f.as_bytes())?;
@@ -426,10 +432,10 @@ fn fmt(args: FmtArgs, out: &mut dyn Write, err: &mut dyn Write, color: bool) -> 
     let mut unformatted = 0;
     let mut failed = false;
     for f in files {
-        let text = match std::fs::read_to_string(&f) {
+        let text = match read_text(&f) {
             Ok(t) => t,
             Err(e) => {
-                writeln!(err, "error: cannot read `{}`: {}", f.display(), io_reason(&e))?;
+                writeln!(err, "error: cannot read `{}`: {e}", f.display())?;
                 failed = true;
                 continue;
             }
@@ -618,7 +624,7 @@ fn test(args: TestArgs, out: &mut dyn Write, err: &mut dyn Write, color: bool, e
             match testing::case_files(&p) {
                 Ok(l) => l,
                 Err(e) => {
-                    writeln!(err, "error: cannot read `{}`: {}", p.display(), io_reason(&e))?;
+                    writeln!(err, "error: cannot read `{}`: {}", p.display(), ReadError::from(e))?;
                     return Ok(EXIT_FAILURE);
                 }
             }
@@ -626,10 +632,10 @@ fn test(args: TestArgs, out: &mut dyn Write, err: &mut dyn Write, color: bool, e
             vec![p]
         };
         for f in list {
-            match std::fs::read_to_string(&f) {
+            match read_text(&f) {
                 Ok(t) => files.push((f.display().to_string(), t)),
                 Err(e) => {
-                    writeln!(err, "error: cannot read `{}`: {}", f.display(), io_reason(&e))?;
+                    writeln!(err, "error: cannot read `{}`: {e}", f.display())?;
                     return Ok(EXIT_FAILURE);
                 }
             }
@@ -739,24 +745,17 @@ fn read_inputs(files: &[String], input: Option<InputFormat>, stream: bool) -> Re
         let body = if name == "-" && streamable {
             Body::Stdin
         } else if name == "-" {
-            let mut s = String::new();
-            io::stdin().read_to_string(&mut s).map_err(|e| format!("cannot read standard input: {e}"))?;
-            Body::Text(s)
+            Body::Text(read_text_from(io::stdin().lock()).map_err(|e| format!("cannot read standard input: {e}"))?)
         } else if streamable {
-            let f = std::fs::File::open(name).map_err(|e| format!("cannot read `{name}`: {}", io_reason(&e)))?;
-            let meta = f.metadata().map_err(|e| format!("cannot read `{name}`: {}", io_reason(&e)))?;
+            let cannot = |e: io::Error| format!("cannot read `{name}`: {}", ReadError::from(e));
+            let f = std::fs::File::open(name).map_err(cannot)?;
+            let meta = f.metadata().map_err(cannot)?;
             if meta.is_dir() {
                 return Err(format!("cannot read `{name}`: it is a directory"));
             }
             Body::File(f, meta.len())
         } else {
-            let bytes = std::fs::read(name).map_err(|e| format!("cannot read `{name}`: {}", io_reason(&e)))?;
-            Body::Text(String::from_utf8(bytes).map_err(|e| {
-                format!(
-                    "cannot read `{name}`: not UTF-8 text (invalid byte at offset {})",
-                    e.utf8_error().valid_up_to()
-                )
-            })?)
+            Body::Text(read_text(Path::new(name)).map_err(|e| format!("cannot read `{name}`: {e}"))?)
         };
         let display = if name == "-" { "<stdin>".to_string() } else { name.clone() };
         inputs.push(Input { name: display, body, format });
@@ -807,15 +806,6 @@ fn stream_input<T: Send>(
         b.finish_and_clear();
     }
     result.map(|_| ())
-}
-
-fn io_reason(e: &io::Error) -> String {
-    match e.kind() {
-        io::ErrorKind::NotFound => "no such file".into(),
-        io::ErrorKind::PermissionDenied => "permission denied".into(),
-        io::ErrorKind::IsADirectory => "it is a directory".into(),
-        _ => e.to_string(),
-    }
 }
 
 fn eval(args: EvalArgs, out: &mut dyn Write, err: &mut dyn Write, out_color: bool, err_color: bool) -> io::Result<u8> {

@@ -21,11 +21,11 @@ pub const POLICY_EXTENSION: &str = "handover";
 /// Why a policy could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
-    #[error("cannot read policy `{path}`: {source}")]
+    #[error("cannot read policy `{}`: {source}", path.display())]
     Io {
         path: PathBuf,
         #[source]
-        source: std::io::Error,
+        source: crate::source::ReadError,
     },
     #[error("no `.{POLICY_EXTENSION}` files in `{path}`")]
     NoFiles { path: PathBuf },
@@ -84,7 +84,7 @@ impl Policy {
     /// Loads a policy file, or every `.handover` file of a folder in name order.
     pub fn from_path(path: impl AsRef<Path>) -> Result<Policy, LoadError> {
         let path = path.as_ref();
-        let io = |source| LoadError::Io { path: path.to_path_buf(), source };
+        let io = |e: std::io::Error| LoadError::Io { path: path.to_path_buf(), source: e.into() };
         let meta = std::fs::metadata(path).map_err(io)?;
         let mut files = Vec::new();
         if meta.is_dir() {
@@ -103,7 +103,7 @@ impl Policy {
         }
         let mut sources = Sources::new();
         for f in files {
-            let text = std::fs::read_to_string(&f).map_err(|source| LoadError::Io { path: f.clone(), source })?;
+            let text = crate::source::read_text(&f).map_err(|source| LoadError::Io { path: f.clone(), source })?;
             sources.add(f.display().to_string(), text);
         }
         Policy::from_sources(sources)

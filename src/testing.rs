@@ -304,7 +304,7 @@ pub fn snapshot(policy: &Policy, dir: impl AsRef<Path>, as_of: Date) -> std::io:
     for f in files {
         let name = f.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
         let Some(format) = facts::Format::from_path(&name) else { continue };
-        let text = std::fs::read_to_string(&f)?;
+        let text = crate::source::read_text(&f).map_err(|e| std::io::Error::other(format!("{}: {e}", f.display())))?;
         for (date, mut record) in policy.evaluate_text(&text, format, &name, None, as_of) {
             record.source = name.clone();
             out.push(SnapshotEntry { file: name.clone(), as_of: date.to_string(), record });

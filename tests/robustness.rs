@@ -117,6 +117,8 @@ fn catalog_of_bad_inputs() {
         ("CSV: ragged row", vec![("f.csv", b"partner.role,subscription.id,subscription.service,subscription.channel\nsales_agent,a,usage_based\nsales_agent,b,usage_based,open\n".to_vec())], vec!["eval", "--as-of", "2024-03-15", "--format", "jsonl", "f.csv"]),
         ("policy nested too deeply", vec![("p.handover", deep_policy.into_bytes())], vec!["check", "--rules", "p.handover"]),
         ("policy folder without policy files", vec![("p/readme.txt", b"x".to_vec())], vec!["check", "--rules", "p"]),
+        ("policy that is not UTF-8", vec![("p.handover", b"enum E {\n  a\xff }\n".to_vec())], vec!["check", "--rules", "p.handover"]),
+        ("policy file missing", vec![], vec!["check", "--rules", "nope.handover"]),
         ("policy with a NUL byte", vec![("p.handover", b"enum E { a\x00 }\n".to_vec())], vec!["check", "--rules", "p.handover"]),
         ("overflow in day arithmetic", vec![("p.handover", b"facts g { n: int }\naction ok(d: date) \"ok\"\nrule r {\n  then ok(d: as_of + g.n)\n  reason \"r\"\n}\n".to_vec()), ("f.yaml", b"g: { n: 9223372036854775807 }\n".to_vec())], vec!["eval", "--rules", "p.handover", "--as-of", "2024-03-15", "f.yaml"]),
         ("date arithmetic out of the calendar", vec![("p.handover", b"facts g { n: int }\naction ok(d: date) \"ok\"\nrule r {\n  then ok(d: as_of + g.n)\n  reason \"r\"\n}\n".to_vec()), ("f.yaml", b"g: { n: 999999999 }\n".to_vec())], vec!["eval", "--rules", "p.handover", "--as-of", "2024-03-15", "f.yaml"]),
