@@ -113,13 +113,17 @@ pub fn parse(schema: &Schema, text: &str, format: Format, source: &str) -> Vec<D
                 return vec![Document::failed(source.to_string(), syntax("YAML", &detail))];
             }
             let mut docs: Vec<Option<Document>> = Vec::new();
-            for de in serde_yaml::Deserializer::from_str(unmarked) {
-                match (DocSeed { schema, source }).deserialize(de) {
-                    Ok(doc) => docs.push(doc),
-                    Err(e) => {
-                        docs.push(Some(Document::failed(source.to_string(), syntax("YAML", &e.to_string()))));
-                        // After a syntax error serde_yaml yields the same error forever: stop at the first.
-                        break;
+            // Each document on its own, so that a syntax error in one loses none of the others.
+            for (first_line, piece) in yaml_documents(unmarked) {
+                for de in serde_yaml::Deserializer::from_str(piece) {
+                    match (DocSeed { schema, source }).deserialize(de) {
+                        Ok(doc) => docs.push(doc),
+                        Err(e) => {
+                            let detail = shift_lines(&e.to_string(), first_line);
+                            docs.push(Some(Document::failed(source.to_string(), syntax("YAML", &detail))));
+                            // After a syntax error serde_yaml yields the same error forever.
+                            break;
+                        }
                     }
                 }
             }
@@ -142,6 +146,64 @@ pub fn parse(schema: &Schema, text: &str, format: Format, source: &str) -> Vec<D
             nonempty(docs, source)
         }
     }
+}
+
+/// The documents of a YAML stream, each with the number of lines before it. YAML ends a document
+/// at a line that starts with a marker, `---` or `...` followed by a space or the line's end,
+/// wherever it stands (inside a block or quoted scalar too), so cutting the text there gives the
+/// documents the parser would see. Directives and comments before a `---` stay with it.
+fn yaml_documents(text: &str) -> Vec<(usize, &str)> {
+    let marker = |line: &str, m: &str| {
+        line.strip_prefix(m).is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '\t', '\r', '\n']))
+    };
+    let mut out = Vec::new();
+    // The current document's start (byte offset and line), and whether it holds content yet.
+    let (mut start, mut start_line, mut content) = (0usize, 0usize, false);
+    let mut offset = 0usize;
+    for (n, line) in text.split_inclusive('\n').enumerate() {
+        let next = offset + line.len();
+        if marker(line, "---") {
+            if content {
+                out.push((start_line, text.get(start..offset).unwrap_or_default()));
+                (start, start_line) = (offset, n);
+            }
+            content = true;
+        } else if marker(line, "...") {
+            out.push((start_line, text.get(start..next).unwrap_or_default()));
+            (start, start_line, content) = (next, n + 1, false);
+        } else {
+            let t = line.trim_start();
+            content |= !(t.is_empty() || t.starts_with('#') || (t.starts_with('%') && line.starts_with('%')));
+        }
+        offset = next;
+    }
+    if content || out.is_empty() {
+        out.push((start_line, text.get(start..).unwrap_or_default()));
+    }
+    out
+}
+
+/// A parser message about a piece of text that starts `lines` lines into its file, with its
+/// `at line N column M` positions made positions in the file.
+fn shift_lines(message: &str, lines: usize) -> String {
+    if lines == 0 {
+        return message.to_string();
+    }
+    let mut out = String::with_capacity(message.len() + 8);
+    let mut rest = message;
+    while let Some(i) = rest.find("at line ") {
+        let (before, after) = rest.split_at(i + "at line ".len());
+        out.push_str(before);
+        let digits = after.len() - after.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        let (number, tail) = after.split_at(digits);
+        match number.parse::<usize>() {
+            Ok(n) if tail.starts_with(" column ") => out.push_str(&(n + lines).to_string()),
+            _ => out.push_str(number),
+        }
+        rest = tail;
+    }
+    out.push_str(rest);
+    out
 }
 
 /// How deep `[` and `{` may nest in a YAML fact file. The YAML scanner slows down with the

@@ -103,6 +103,7 @@ fn catalog_of_bad_inputs() {
         ("empty standard input", vec![], vec!["eval", "--as-of", "2024-03-15", "-"]),
         ("JSON Lines: a line over --max-line-bytes fails alone", vec![("f.jsonl", format!("{GOOD_LINE}\n{GOOD_LINE}{}\n{GOOD_LINE}\n", " ".repeat(100)).into_bytes())], vec!["eval", "--as-of", "2024-03-15", "--max-line-bytes", "200", "--format", "jsonl", "f.jsonl"]),
         ("test cases: `[` nested 100,000 deep", vec![("p/p.handover", b"facts g { x: bool }\naction ok \"ok\"\nrule r {\n  then ok\n  reason \"r\"\n}\n".to_vec()), ("p/tests/deep.yaml", format!("cases: {}\n", deep("[", "]")).into_bytes())], vec!["test", "--rules", "p"]),
+        ("YAML: a document that does not parse fails alone", vec![("f.yaml", format!("{PARTNER}subscriptions:\n  - {{ id: a, service: usage_based, channel: open }}\n---\n{PARTNER}subscriptions: [ {{ id: b\n---\n{PARTNER}subscriptions:\n  - {{ id: c, service: usage_based, channel: open }}\n").into_bytes())], vec!["eval", "--as-of", "2024-03-15", "--format", "jsonl", "f.yaml"]),
         ("invalid UTF-8", vec![("f.yaml", b"partner: { role: \xff\xfe }\n".to_vec())], vec!["eval", "f.yaml"]),
         ("NUL byte in YAML", vec![("f.yaml", b"partner: { role: sales\x00agent }\nsubscriptions: []\n".to_vec())], vec!["eval", "--as-of", "2024-03-15", "f.yaml"]),
         ("byte-order mark", vec![("f.yaml", format!("\u{feff}{PARTNER}subscriptions:\n  - {{ id: s, service: usage_based, channel: open }}\n").into_bytes())], vec!["eval", "--as-of", "2024-03-15", "f.yaml"]),
@@ -249,6 +250,56 @@ proptest! {
                 prop_assert!(record.outcome.as_ref().is_err_and(|e| e.contains("the line is longer than")), "{:?}", record);
             } else {
                 prop_assert_eq!(record.outcome.as_ref().map(|d| d.rule.as_str()), Ok("azure_from_other_channels"));
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// In a YAML stream, a document that does not parse fails alone: every other document is
+    /// still read and decided, and the error's line is the line in the file.
+    #[test]
+    fn a_broken_yaml_document_loses_none_of_the_others(
+        docs in proptest::collection::vec((any::<bool>(), 0usize..3, any::<bool>()), 1..8),
+    ) {
+        let policy = Policy::builtin().unwrap();
+        let mut text = String::new();
+        let mut broken_lines = Vec::new();
+        for (i, (good, marker, comment)) in docs.iter().enumerate() {
+            match (i, marker) {
+                (0, 0) => {}
+                (_, 1) => text.push_str("--- # next\n"),
+                (_, 2) if i > 0 => text.push_str("...\n---\n"),
+                _ => text.push_str("---\n"),
+            }
+            if *comment {
+                text.push_str("# a comment: --- is not a marker here\n");
+            }
+            text.push_str("partner: { role: sales_agent }\n");
+            if *good {
+                text.push_str(&format!("subscriptions:\n  - {{ id: s{i}, service: usage_based, channel: open }}\n"));
+            } else {
+                broken_lines.push(text.lines().count() + 1);
+                text.push_str("subscriptions: [ { id: x\n");
+            }
+        }
+        let as_of = Date::parse("2024-03-15").unwrap();
+        let records = policy.evaluate_text(&text, Format::Yaml, "f.yaml", Some(as_of), as_of);
+        prop_assert_eq!(records.len(), docs.len(), "{}", text);
+        let mut broken = broken_lines.iter();
+        for (i, ((good, _, _), (_, record))) in docs.iter().zip(&records).enumerate() {
+            if *good {
+                let id = format!("s{i}");
+                prop_assert_eq!(record.key.as_deref(), Some(id.as_str()));
+                prop_assert!(record.outcome.is_ok(), "{:?}", record);
+            } else {
+                let err = record.outcome.as_ref().unwrap_err();
+                let line = broken.next().unwrap();
+                // The parser notices the unclosed flow at the next line or at the end.
+                prop_assert!(err.starts_with("not valid YAML"), "{}", err);
+                prop_assert!(err.contains(&format!("while parsing a flow mapping at line {line} column 18")), "{}\n{}", err, text);
             }
         }
     }
