@@ -946,7 +946,7 @@ fn finish_group(
     }
 }
 
-/// A name from the input as an error shows it: characters that print as nothing (control
+/// A name or value from the input as an error shows it: characters that print as nothing (control
 /// characters, byte-order marks, zero-width spaces) are written as `\u{..}`, so that
 /// `\u{feff}partner.role` does not look like the `partner.role` it is suggested to be.
 fn visible(name: &str) -> Cow<'_, str> {
@@ -990,9 +990,9 @@ fn date(v: &Raw<'_>) -> Result<Date, String> {
     match v {
         Raw::Str(s) => Date::parse(s).ok_or_else(|| {
             if s.len() == 10 && s.as_bytes().get(4) == Some(&b'-') {
-                format!("`{s}` is not a calendar date")
+                format!("`{}` is not a calendar date", visible(s))
             } else {
-                format!("expected a date as YYYY-MM-DD, found `{s}`")
+                format!("expected a date as YYYY-MM-DD, found `{}`", visible(s))
             }
         }),
         other => Err(format!("expected a date as YYYY-MM-DD, found {}", other.kind())),
@@ -1016,7 +1016,7 @@ fn value(schema: &Schema, f: &FieldDef, v: Raw<'_>) -> Result<Value, String> {
             match def.values.iter().position(|x| *x == s) {
                 Some(i) => u16::try_from(i).map(Value::Enum).map_err(|_| wrong(&Raw::Str(s.clone()))),
                 None => {
-                    let mut m = format!("unknown value `{s}`; {}", expected(schema, f.ty));
+                    let mut m = format!("unknown value `{}`; {}", visible(&s), expected(schema, f.ty));
                     if let Some(sug) = did_you_mean(&s, def.values.iter().map(String::as_str)) {
                         m.push_str(&format!("; did you mean `{sug}`?"));
                     }
