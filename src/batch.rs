@@ -40,6 +40,54 @@ pub struct Run<'a, T> {
     pub max_line_bytes: usize,
 }
 
+/// One chunk of JSON Lines: the bytes, and each line's number and place in them (`None` for a
+/// line over the limit).
+struct Lines {
+    buf: Vec<u8>,
+    lines: Vec<(usize, Option<std::ops::Range<usize>>)>,
+}
+
+/// One chunk of CSV: each row's line number and record (or why it could not be read).
+type Rows = Vec<(u64, Result<csv::StringRecord, String>)>;
+
+/// Runs a batch one chunk apart on two sides: while the pool decides chunk N, this thread emits
+/// chunk N-1's outputs and reads chunk N+1, so reading and writing overlap the deciding.
+/// `read` gives a chunk and the input's bytes read through it, or `None` at the end; it is handed
+/// a chunk already decided, if there is one, to reuse its memory. Outputs are emitted in input
+/// order. Returns how many outputs were emitted.
+fn pipeline<C: Sync, T: Send>(
+    read: &mut dyn FnMut(Option<C>) -> io::Result<Option<(C, u64)>>,
+    decide: &(dyn Fn(&C) -> Vec<T> + Sync),
+    emit: &mut dyn FnMut(Vec<T>, u64) -> io::Result<()>,
+) -> io::Result<usize> {
+    let mut records = 0;
+    let mut current = read(None)?;
+    let mut pending: Option<(Vec<T>, u64)> = None;
+    let mut spare: Option<C> = None;
+    while let Some((chunk, bytes)) = current {
+        let mut outs: Vec<T> = Vec::new();
+        let (mut emitted, mut next) = (Ok(()), Ok(None));
+        rayon::in_place_scope(|s| {
+            s.spawn(|_| outs = decide(&chunk));
+            if let Some((outs, bytes)) = pending.take() {
+                emitted = emit(outs, bytes);
+            }
+            if emitted.is_ok() {
+                next = read(spare.take());
+            }
+        });
+        emitted?;
+        records += outs.len();
+        pending = Some((outs, bytes));
+        spare = Some(chunk);
+        current = next?;
+    }
+    if let Some((outs, bytes)) = pending {
+        emit(outs, bytes)?;
+    }
+    Ok(records)
+}
+
 /// Appends one line (through its `\n`, if any) to `buf` and returns the bytes consumed from
 /// `reader` and whether the line, without its `\n`, is longer than `max` bytes. Of such a line
 /// at most `max + 1` bytes are kept (the caller drops them); the rest is skipped unread.
@@ -73,7 +121,8 @@ impl<T: Send> Run<'_, T> {
     }
 
     /// Streams JSON Lines from `reader`; `emit` receives each chunk's outputs in order and the
-    /// bytes read so far. Blank lines are skipped.
+    /// bytes read so far. Blank lines are skipped. Reading the next chunk and emitting the last
+    /// one run on this thread while the current chunk is decided on the others.
     pub fn json_lines(
         &self,
         reader: &mut dyn BufRead,
@@ -81,86 +130,93 @@ impl<T: Send> Run<'_, T> {
     ) -> io::Result<Stats> {
         let mut stats = Stats::default();
         let mut line_no = 0usize;
-        let mut any = false;
-        let mut buf: Vec<u8> = Vec::new();
-        loop {
-            // One buffer per chunk; lines are slices of it (no allocation per line).
-            buf.clear();
-            // Each line's number and bytes in `buf`, or `None` for a line over the limit.
-            let mut lines: Vec<(usize, Option<std::ops::Range<usize>>)> = Vec::with_capacity(CHUNK);
-            while lines.len() < CHUNK {
-                let start = buf.len();
-                let (n, cut) = read_line_bounded(reader, &mut buf, self.max_line_bytes)?;
-                if n == 0 {
-                    break;
-                }
-                stats.bytes += n as u64;
-                line_no += 1;
-                if cut {
-                    // Give back what the long line grew the buffer to.
-                    buf.truncate(start);
-                    buf.shrink_to(start.max(1 << 20));
-                    lines.push((line_no, None));
-                    continue;
-                }
-                // A byte-order mark may open the file.
-                if line_no == 1 && buf.get(start..start + 3) == Some(b"\xef\xbb\xbf".as_slice()) {
-                    buf.drain(start..start + 3);
-                }
-                // The line without its line break (`\n` or `\r\n`, as `str::lines` splits in the
-                // whole-text reader), so positions in errors are on this line. Any other `\r` is
-                // the line's own.
-                let mut end = buf.len();
-                if end > start && buf.get(end - 1) == Some(&b'\n') {
-                    end -= 1;
-                    if end > start && buf.get(end - 1) == Some(&b'\r') {
-                        end -= 1;
-                    }
-                }
-                // Blank as `str::trim` sees it (the whole-text reader's rule), so both readers agree.
-                let slice = buf.get(start..end).unwrap_or_default();
-                let blank = std::str::from_utf8(slice).is_ok_and(|t| t.trim().is_empty());
-                if !blank {
-                    lines.push((line_no, Some(start..end)));
-                }
-            }
-            if lines.is_empty() {
-                break;
-            }
-            any = true;
-            let outs: Vec<T> = lines
-                .par_iter()
-                .map(|(n, range)| {
-                    let at = format!("{}:{n}", self.source);
-                    let Some(range) = range else {
-                        let message = format!(
-                            "the line is longer than {} bytes, the most read (`--max-line-bytes`); it was skipped",
-                            self.max_line_bytes
-                        );
-                        return self.decide(&facts::failed_document(&at, message));
-                    };
-                    let bytes = buf.get(range.clone()).unwrap_or_default();
-                    let doc = match std::str::from_utf8(bytes) {
-                        Ok(line) => facts::parse_json_line(self.policy.schema(), line, at),
-                        // Invalid UTF-8 fails this line alone, as bad JSON.
-                        Err(_) => {
-                            let line = String::from_utf8_lossy(bytes);
-                            facts::parse_json_line(self.policy.schema(), &line, at)
-                        }
-                    };
-                    self.decide(&doc)
-                })
-                .collect();
-            stats.records += outs.len();
-            emit(outs, stats.bytes)?;
-        }
-        if !any {
+        let mut read = |spare: Option<Lines>| -> io::Result<Option<(Lines, u64)>> {
+            let chunk = self.read_lines(reader, spare, &mut line_no, &mut stats.bytes)?;
+            Ok((!chunk.lines.is_empty()).then_some((chunk, stats.bytes)))
+        };
+        let decide = |chunk: &Lines| -> Vec<T> {
+            chunk.lines.par_iter().map(|(n, range)| self.decide_line(&chunk.buf, *n, range)).collect()
+        };
+        let records = pipeline(&mut read, &decide, emit)?;
+        stats.records += records;
+        if records == 0 {
             let doc = facts::parse(self.policy.schema(), "", facts::Format::JsonLines, self.source);
             let out: Vec<T> = doc.iter().map(|d| self.decide(d)).collect();
             stats.records += out.len();
             emit(out, stats.bytes)?;
         }
         Ok(stats)
+    }
+
+    /// Reads up to [`CHUNK`] non-blank lines, into the memory of `spare` if given; no lines at
+    /// the end.
+    fn read_lines(
+        &self,
+        reader: &mut dyn BufRead,
+        spare: Option<Lines>,
+        line_no: &mut usize,
+        bytes: &mut u64,
+    ) -> io::Result<Lines> {
+        let Lines { mut buf, mut lines } =
+            spare.unwrap_or_else(|| Lines { buf: Vec::new(), lines: Vec::with_capacity(CHUNK) });
+        buf.clear();
+        lines.clear();
+        while lines.len() < CHUNK {
+            let start = buf.len();
+            let (n, cut) = read_line_bounded(reader, &mut buf, self.max_line_bytes)?;
+            if n == 0 {
+                break;
+            }
+            *bytes += n as u64;
+            *line_no += 1;
+            if cut {
+                // Give back what the long line grew the buffer to.
+                buf.truncate(start);
+                buf.shrink_to(start.max(1 << 20));
+                lines.push((*line_no, None));
+                continue;
+            }
+            // A byte-order mark may open the file.
+            if *line_no == 1 && buf.get(start..start + 3) == Some(b"\xef\xbb\xbf".as_slice()) {
+                buf.drain(start..start + 3);
+            }
+            // The line without its line break (`\n` or `\r\n`, as `str::lines` splits in the
+            // whole-text reader), so positions in errors are on this line. Any other `\r` is
+            // the line's own.
+            let mut end = buf.len();
+            if end > start && buf.get(end - 1) == Some(&b'\n') {
+                end -= 1;
+                if end > start && buf.get(end - 1) == Some(&b'\r') {
+                    end -= 1;
+                }
+            }
+            // Blank as `str::trim` sees it (the whole-text reader's rule), so both readers agree.
+            let slice = buf.get(start..end).unwrap_or_default();
+            let blank = std::str::from_utf8(slice).is_ok_and(|t| t.trim().is_empty());
+            if !blank {
+                lines.push((*line_no, Some(start..end)));
+            }
+        }
+        Ok(Lines { buf, lines })
+    }
+
+    /// Decides line `n`, held in `buf` at `range` (`None`: the line was over the limit).
+    fn decide_line(&self, buf: &[u8], n: usize, range: &Option<std::ops::Range<usize>>) -> T {
+        let at = format!("{}:{n}", self.source);
+        let Some(range) = range else {
+            let message = format!(
+                "the line is longer than {} bytes, the most read (`--max-line-bytes`); it was skipped",
+                self.max_line_bytes
+            );
+            return self.decide(&facts::failed_document(&at, message));
+        };
+        let bytes = buf.get(range.clone()).unwrap_or_default();
+        let doc = match std::str::from_utf8(bytes) {
+            Ok(line) => facts::parse_json_line(self.policy.schema(), line, at),
+            // Invalid UTF-8 fails this line alone, as bad JSON.
+            Err(_) => facts::parse_json_line(self.policy.schema(), &String::from_utf8_lossy(bytes), at),
+        };
+        self.decide(&doc)
     }
 
     /// Streams a CSV inventory: one entry per row, columns named `group.field`
@@ -190,37 +246,30 @@ impl<T: Send> Run<'_, T> {
             }
         };
         let mut done = false;
-        let mut any = false;
-        while !done {
-            let mut chunk: Vec<(u64, Result<csv::StringRecord, String>)> = Vec::with_capacity(CHUNK);
-            while chunk.len() < CHUNK {
+        let mut read = |spare: Option<Rows>| -> io::Result<Option<(Rows, u64)>> {
+            let mut chunk: Rows = spare.unwrap_or_else(|| Vec::with_capacity(CHUNK));
+            chunk.clear();
+            while !done && chunk.len() < CHUNK {
                 let mut rec = csv::StringRecord::new();
                 match rdr.read_record(&mut rec) {
                     Ok(true) => {
                         let row = rec.position().map_or(0, csv::Position::line);
                         chunk.push((row, Ok(rec)));
                     }
-                    Ok(false) => {
-                        done = true;
-                        break;
-                    }
+                    Ok(false) => done = true,
                     Err(e) => {
                         let row = e.position().map_or(0, csv::Position::line);
                         chunk.push((row, Err(format!("not valid CSV: {e}"))));
                         // A broken record ends what can be read reliably.
-                        if !matches!(e.kind(), csv::ErrorKind::UnequalLengths { .. } | csv::ErrorKind::Utf8 { .. }) {
-                            done = true;
-                            break;
-                        }
+                        done = !matches!(e.kind(), csv::ErrorKind::UnequalLengths { .. } | csv::ErrorKind::Utf8 { .. });
                     }
                 }
             }
             stats.bytes = rdr.position().byte();
-            if chunk.is_empty() {
-                break;
-            }
-            any = true;
-            let outs: Vec<T> = chunk
+            Ok((!chunk.is_empty()).then_some((chunk, stats.bytes)))
+        };
+        let decide = |chunk: &Rows| -> Vec<T> {
+            chunk
                 .par_iter()
                 .map(|(row, rec)| {
                     let doc = match rec {
@@ -229,11 +278,11 @@ impl<T: Send> Run<'_, T> {
                     };
                     self.decide(&doc)
                 })
-                .collect();
-            stats.records += outs.len();
-            emit(outs, stats.bytes)?;
-        }
-        if !any {
+                .collect()
+        };
+        let records = pipeline(&mut read, &decide, emit)?;
+        stats.records += records;
+        if records == 0 {
             // No row at all is reported, as for the other formats.
             let doc = facts::failed_document(self.source, "the input holds no fact documents".into());
             emit(vec![self.decide(&doc)], stats.bytes)?;
