@@ -43,6 +43,11 @@ fn rule_text<'a>(text: &'a str, id: &str) -> &'a str {
     &text[start..end]
 }
 
+/// Runs the `handover` binary without colour.
+fn run(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_handover")).args(args).env("NO_COLOR", "1").output().unwrap()
+}
+
 fn ids(p: &Policy) -> Vec<String> {
     p.rule_ids().map(str::to_string).collect()
 }
@@ -184,9 +189,6 @@ fn check_cli_reports_gap_and_dead_rule() {
         };
         std::fs::write(dir.join(n), t).unwrap();
     }
-    let run = |args: &[&str]| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_handover")).args(args).env("NO_COLOR", "1").output().unwrap()
-    };
     let rules = dir.to_str().unwrap();
     let out = run(&["check", "--rules", rules]);
     let err = String::from_utf8_lossy(&out.stderr).to_string();
@@ -282,9 +284,6 @@ fn witnesses_stay_within_the_dates_a_fact_file_can_write() {
 
 #[test]
 fn a_small_region_budget_gives_partial_results_and_never_false_dead_rules() {
-    let run = |args: &[&str]| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_handover")).args(args).env("NO_COLOR", "1").output().unwrap()
-    };
     let out = run(&["check", "--max-regions", "3"]);
     let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert_eq!(out.status.code(), Some(0), "{stderr}");
