@@ -40,15 +40,18 @@ pub struct Run<'a, T> {
     pub max_line_bytes: usize,
 }
 
-/// One chunk of JSON Lines: the bytes, and each line's number and place in them (`None` for a
-/// line over the limit).
+/// One chunk of JSON Lines: the bytes, and each line's number, the offset of its first byte
+/// in the input, and its place in the bytes (`None` for a line over the limit).
 struct Lines {
     buf: Vec<u8>,
-    lines: Vec<(usize, Option<std::ops::Range<usize>>)>,
+    lines: Vec<(usize, u64, Option<std::ops::Range<usize>>)>,
 }
 
-/// One chunk of CSV: each row's line number and record (or why it could not be read).
-type Rows = Vec<(u64, Result<csv::StringRecord, String>)>;
+/// One chunk of CSV: the rows' bytes, and each row's frame and place in them.
+struct Rows {
+    buf: Vec<u8>,
+    rows: Vec<(facts::CsvFrame, std::ops::Range<usize>)>,
+}
 
 /// Runs a batch one chunk apart on two sides: while the pool decides chunk N, this thread emits
 /// chunk N-1's outputs and reads chunk N+1, so reading and writing overlap the deciding.
@@ -135,7 +138,7 @@ impl<T: Send> Run<'_, T> {
             Ok((!chunk.lines.is_empty()).then_some((chunk, stats.bytes)))
         };
         let decide = |chunk: &Lines| -> Vec<T> {
-            chunk.lines.par_iter().map(|(n, range)| self.decide_line(&chunk.buf, *n, range)).collect()
+            chunk.lines.par_iter().map(|(n, offset, range)| self.decide_line(&chunk.buf, *n, *offset, range)).collect()
         };
         let records = pipeline(&mut read, &decide, emit)?;
         stats.records += records;
@@ -163,6 +166,7 @@ impl<T: Send> Run<'_, T> {
         lines.clear();
         while lines.len() < CHUNK {
             let start = buf.len();
+            let mut offset = *bytes;
             let (n, cut) = read_line_bounded(reader, &mut buf, self.max_line_bytes)?;
             if n == 0 {
                 break;
@@ -173,12 +177,13 @@ impl<T: Send> Run<'_, T> {
                 // Give back what the long line grew the buffer to.
                 buf.truncate(start);
                 buf.shrink_to(start.max(1 << 20));
-                lines.push((*line_no, None));
+                lines.push((*line_no, offset, None));
                 continue;
             }
             // A byte-order mark may open the file.
             if *line_no == 1 && buf.get(start..start + 3) == Some(b"\xef\xbb\xbf".as_slice()) {
                 buf.drain(start..start + 3);
+                offset += 3;
             }
             // The line without its line break (`\n` or `\r\n`, as `str::lines` splits in the
             // whole-text reader), so positions in errors are on this line. Any other `\r` is
@@ -194,14 +199,15 @@ impl<T: Send> Run<'_, T> {
             let slice = buf.get(start..end).unwrap_or_default();
             let blank = std::str::from_utf8(slice).is_ok_and(|t| t.trim().is_empty());
             if !blank {
-                lines.push((*line_no, Some(start..end)));
+                lines.push((*line_no, offset, Some(start..end)));
             }
         }
         Ok(Lines { buf, lines })
     }
 
-    /// Decides line `n`, held in `buf` at `range` (`None`: the line was over the limit).
-    fn decide_line(&self, buf: &[u8], n: usize, range: &Option<std::ops::Range<usize>>) -> T {
+    /// Decides line `n`, held in `buf` at `range` (`None`: the line was over the limit), whose
+    /// first byte is at `offset` in the input.
+    fn decide_line(&self, buf: &[u8], n: usize, offset: u64, range: &Option<std::ops::Range<usize>>) -> T {
         let at = format!("{}:{n}", self.source);
         let Some(range) = range else {
             let message = format!(
@@ -213,70 +219,61 @@ impl<T: Send> Run<'_, T> {
         let bytes = buf.get(range.clone()).unwrap_or_default();
         let doc = match std::str::from_utf8(bytes) {
             Ok(line) => facts::parse_json_line(self.policy.schema(), line, at),
-            // Invalid UTF-8 fails this line alone, as bad JSON.
-            Err(_) => facts::parse_json_line(self.policy.schema(), &String::from_utf8_lossy(bytes), at),
+            // Invalid UTF-8 fails this line alone, with the message a whole file gets.
+            Err(e) => {
+                let valid = bytes.get(..e.valid_up_to()).unwrap_or_default();
+                let column = std::str::from_utf8(valid).map_or(0, |s| s.chars().count()) + 1;
+                let offset = usize::try_from(offset).unwrap_or(usize::MAX).saturating_add(valid.len());
+                let error = crate::source::ReadError::NotUtf8 { line: n, column, offset };
+                facts::failed_document(&at, error.to_string())
+            }
         };
         self.decide(&doc)
     }
 
     /// Streams a CSV inventory: one entry per row, columns named `group.field`
-    /// (`partner.role`, `subscription.id`, ...). An empty cell is an absent fact.
+    /// (`partner.role`, `subscription.id`, ...). An empty cell is an absent fact; a row with
+    /// fewer or more cells than the header is an error. A row is held only up to
+    /// `max_line_bytes`: a longer one is an error record and skipped, and a quoted cell still
+    /// open past that (or at the end of the input) ends the reading with an error naming it.
     pub fn csv(
         &self,
         reader: &mut dyn io::Read,
         emit: &mut dyn FnMut(Vec<T>, u64) -> io::Result<()>,
     ) -> io::Result<Stats> {
         let mut stats = Stats::default();
-        let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
-        let header = match rdr.headers() {
-            Ok(h) => h.clone(),
-            Err(e) => {
-                let doc = facts::failed_document(self.source, format!("not valid CSV: {e}"));
-                emit(vec![self.decide(&doc)], 0)?;
-                stats.records += 1;
-                return Ok(stats);
-            }
-        };
-        let columns = match facts::csv_header(self.policy.schema(), &header) {
+        let reader = io::BufReader::with_capacity(64 * 1024, reader);
+        let mut rdr = facts::CsvReader::from_stream(reader, self.max_line_bytes)?;
+        let columns = match rdr.header(self.policy.schema(), self.source) {
             Ok(c) => c,
-            Err(message) => {
-                emit(vec![self.decide(&facts::failed_document(self.source, message))], 0)?;
+            Err(doc) => {
+                emit(vec![self.decide(&doc)], rdr.framer.offset())?;
                 stats.records += 1;
                 return Ok(stats);
             }
         };
-        let mut done = false;
         let mut read = |spare: Option<Rows>| -> io::Result<Option<(Rows, u64)>> {
-            let mut chunk: Rows = spare.unwrap_or_else(|| Vec::with_capacity(CHUNK));
-            chunk.clear();
-            while !done && chunk.len() < CHUNK {
-                let mut rec = csv::StringRecord::new();
-                match rdr.read_record(&mut rec) {
-                    Ok(true) => {
-                        let row = rec.position().map_or(0, csv::Position::line);
-                        chunk.push((row, Ok(rec)));
-                    }
-                    Ok(false) => done = true,
-                    Err(e) => {
-                        let row = e.position().map_or(0, csv::Position::line);
-                        chunk.push((row, Err(format!("not valid CSV: {e}"))));
-                        // A broken record ends what can be read reliably.
-                        done = !matches!(e.kind(), csv::ErrorKind::UnequalLengths { .. } | csv::ErrorKind::Utf8 { .. });
-                    }
+            let Rows { mut buf, mut rows } =
+                spare.unwrap_or_else(|| Rows { buf: Vec::new(), rows: Vec::with_capacity(CHUNK) });
+            buf.clear();
+            rows.clear();
+            while rows.len() < CHUNK {
+                let start = buf.len();
+                match rdr.framer.next(&mut rdr.input, &mut buf)? {
+                    Some(frame) => rows.push((frame, start..buf.len())),
+                    None => break,
                 }
             }
-            stats.bytes = rdr.position().byte();
-            Ok((!chunk.is_empty()).then_some((chunk, stats.bytes)))
+            stats.bytes = rdr.framer.offset();
+            Ok((!rows.is_empty()).then_some((Rows { buf, rows }, stats.bytes)))
         };
         let decide = |chunk: &Rows| -> Vec<T> {
             chunk
+                .rows
                 .par_iter()
-                .map(|(row, rec)| {
-                    let doc = match rec {
-                        Ok(rec) => facts::csv_row(self.policy.schema(), &columns, rec, self.source, *row),
-                        Err(m) => facts::failed_document(self.source, format!("row {row}: {m}")),
-                    };
-                    self.decide(&doc)
+                .map(|(frame, range)| {
+                    let raw = chunk.buf.get(range.clone()).unwrap_or_default();
+                    self.decide(&facts::csv_document(self.policy.schema(), &columns, frame, raw, self.source))
                 })
                 .collect()
         };

@@ -324,10 +324,22 @@ fn json_document(schema: &Schema, text: &str, source: String, line: bool) -> Doc
         Ok(Some(doc)) => doc,
         Ok(None) => empty_document(source),
         Err(e) => {
-            let detail = if line { json_line_error(&e) } else { e.to_string() };
+            let mut detail = if line { json_line_error(&e) } else { e.to_string() };
+            if let Some(column) = line.then(|| lone_carriage_return(text)).flatten() {
+                detail.push_str(&format!(
+                    "; the line holds a carriage return without a line feed at column {column}: a line of JSON Lines ends at `\\n` or `\\r\\n`, so a file saved with CR-only line endings reads as one line"
+                ));
+            }
             Document::failed(source, syntax("JSON", &detail))
         }
     }
+}
+
+/// The column (in characters) of the first carriage return in `line` that has more than
+/// whitespace after it: the sign of records joined by CR-only line endings.
+fn lone_carriage_return(line: &str) -> Option<usize> {
+    let (i, _) = line.match_indices('\r').find(|(i, _)| !line.get(i + 1..).unwrap_or_default().trim().is_empty())?;
+    Some(line.get(..i).unwrap_or_default().chars().count() + 1)
 }
 
 /// An input that holds no document at all is reported, not silently skipped.
@@ -350,25 +362,410 @@ fn json_line_error(e: &serde_json::Error) -> String {
 }
 
 fn parse_csv(schema: &Schema, text: &str, source: &str) -> Vec<Document> {
-    let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(text.as_bytes());
-    let columns = match rdr.headers().map_err(|e| format!("not valid CSV: {e}")).and_then(|h| csv_header(schema, h)) {
+    let mut reader = csv_reader(text.as_bytes(), crate::batch::DEFAULT_MAX_LINE_BYTES);
+    let mut buf = Vec::new();
+    let columns = match reader.header(schema, source) {
         Ok(c) => c,
-        Err(m) => return vec![failed_document(source, m)],
+        Err(doc) => return vec![*doc],
     };
     let mut docs = Vec::new();
-    for rec in rdr.records() {
-        match rec {
-            Ok(rec) => {
-                let row = rec.position().map_or(0, csv::Position::line);
-                docs.push(csv_row(schema, &columns, &rec, source, row));
+    // Reading from memory cannot fail.
+    while let Ok(Some(frame)) = reader.framer.next(&mut reader.input, &mut buf) {
+        docs.push(csv_document(schema, &columns, &frame, &buf, source));
+        buf.clear();
+    }
+    nonempty(docs, source)
+}
+
+/// A CSV input being read: the framer and what is left of the input (a byte-order mark that
+/// opens it already skipped).
+pub(crate) struct CsvReader<R> {
+    pub(crate) framer: CsvFramer,
+    pub(crate) input: R,
+}
+
+fn csv_reader(bytes: &[u8], max: usize) -> CsvReader<&[u8]> {
+    let (input, skipped) = match bytes.strip_prefix(b"\xef\xbb\xbf".as_slice()) {
+        Some(rest) => (rest, 3),
+        None => (bytes, 0),
+    };
+    CsvReader { framer: CsvFramer::new(max, skipped), input }
+}
+
+impl<R: std::io::BufRead> CsvReader<R> {
+    /// Wraps a stream, skipping a byte-order mark at its start.
+    pub(crate) fn from_stream(mut input: R, max: usize) -> std::io::Result<CsvReader<std::io::Chain<std::io::Cursor<Vec<u8>>, R>>> {
+        let mut head = Vec::with_capacity(3);
+        while head.len() < 3 {
+            let available = match input.fill_buf() {
+                Ok(b) => b,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            let Some(&b) = available.first() else { break };
+            if b"\xef\xbb\xbf".get(head.len()) != Some(&b) {
+                break;
             }
-            Err(e) => {
-                let row = e.position().map_or(0, csv::Position::line);
-                docs.push(failed_document(source, format!("row {row}: not valid CSV: {e}")));
+            head.push(b);
+            input.consume(1);
+        }
+        let skipped = if head.len() == 3 {
+            head.clear();
+            3
+        } else {
+            0
+        };
+        Ok(CsvReader { framer: CsvFramer::new(max, skipped), input: std::io::Read::chain(std::io::Cursor::new(head), input) })
+    }
+
+    /// Reads the header row: the meaning of each column, or the one document saying why the
+    /// input cannot be read. An empty input has no columns (and then no rows).
+    pub(crate) fn header(&mut self, schema: &Schema, source: &str) -> Result<Vec<Option<Column>>, Box<Document>> {
+        let mut buf = Vec::new();
+        let failed = |m: String| Box::new(failed_document(source, format!("CSV header: {m}")));
+        match self.framer.next(&mut self.input, &mut buf) {
+            Ok(None) => Ok(Vec::new()),
+            Ok(Some(frame)) => match csv_cells(&frame, &buf) {
+                Ok(cells) => csv_header(schema, &cells).map_err(|m| Box::new(failed_document(source, m))),
+                Err(m) => Err(failed(m)),
+            },
+            Err(e) => Err(failed(format!("cannot read: {e}"))),
+        }
+    }
+}
+
+/// How the framer ended one CSV record.
+#[derive(Clone, Debug)]
+pub(crate) enum CsvFrame {
+    /// A record, whose bytes (without its line break) were appended to the buffer: the line it
+    /// starts on, the line it ends on, and the offset of its first byte in the input.
+    Record { line: u64, last_line: u64, offset: u64 },
+    /// A record longer than the cap, with no quoted cell running across lines: skipped to its
+    /// end, the next record read.
+    TooLong { line: u64, max: usize },
+    /// A quoted cell that is never closed, or that runs across lines past the cap: the record's
+    /// end cannot be told, so reading stops here.
+    Unclosed { line: u64, quote_line: u64, quote_column: u64, past_cap: Option<usize> },
+}
+
+/// Where the framer stands inside a record (the states of an RFC 4180 reader, as the `csv`
+/// crate reads: a quote opens a quoted cell only at the start of a cell, `""` inside one is a
+/// quote, text after the closing quote is kept up to the next comma).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum CsvState {
+    /// Between records: line breaks here are blank lines, skipped.
+    StartRecord,
+    StartCell,
+    Unquoted,
+    Quoted,
+    /// A quote inside a quoted cell: the end of the cell, or the first half of `""`.
+    QuoteInQuoted,
+}
+
+/// Cuts a CSV input into records without splitting cells, so that each record can be decided
+/// on its own: `\n`, `\r\n` and a lone `\r` end a record outside quotes (and count as line
+/// breaks everywhere). A record is held only up to `max` bytes: a longer one is skipped
+/// ([`CsvFrame::TooLong`]), or, when a quoted cell runs across lines past the cap, reading
+/// stops ([`CsvFrame::Unclosed`]), as it does at the end of the input inside a quoted cell.
+pub(crate) struct CsvFramer {
+    max: usize,
+    /// Line and column (in characters, 0-based) of the next byte, and its offset in the input.
+    line: u64,
+    column: u64,
+    offset: u64,
+    /// The last byte was a `\r` (a `\n` after it is the same line break).
+    after_cr: bool,
+    stopped: bool,
+}
+
+impl CsvFramer {
+    /// A framer for an input whose first `skipped` bytes (a byte-order mark) were dropped.
+    pub(crate) fn new(max: usize, skipped: u64) -> CsvFramer {
+        CsvFramer { max, line: 1, column: 0, offset: skipped, after_cr: false, stopped: false }
+    }
+
+    /// Bytes of the input consumed so far.
+    pub(crate) fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// Frames the next record, appending its bytes to `buf` (nothing for a skipped or broken
+    /// one); `None` at the end of the input, or after [`CsvFrame::Unclosed`].
+    pub(crate) fn next(&mut self, reader: &mut dyn std::io::BufRead, buf: &mut Vec<u8>) -> std::io::Result<Option<CsvFrame>> {
+        if self.stopped {
+            return Ok(None);
+        }
+        let start = buf.len();
+        let mut state = CsvState::StartRecord;
+        let (mut line0, mut offset0) = (self.line, self.offset);
+        // The last quote that opened a cell, and whether that cell holds a line break.
+        let (mut quote, mut quote_spans_lines) = ((0u64, 0u64), false);
+        let mut skipping = false;
+        loop {
+            let available = match reader.fill_buf() {
+                Ok(b) => b,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if available.is_empty() {
+                return Ok(match state {
+                    CsvState::StartRecord => None,
+                    CsvState::Quoted => {
+                        self.stopped = true;
+                        buf.truncate(start);
+                        let past_cap = skipping.then_some(self.max);
+                        Some(CsvFrame::Unclosed { line: line0, quote_line: quote.0, quote_column: quote.1, past_cap })
+                    }
+                    _ if skipping => Some(CsvFrame::TooLong { line: line0, max: self.max }),
+                    _ => Some(CsvFrame::Record { line: line0, last_line: self.line, offset: offset0 }),
+                });
+            }
+            // The first byte of the record in this slice, and the end of the record if it is here.
+            let mut from = 0usize;
+            let mut ended: Option<(usize, u64)> = None;
+            let mut stop = false;
+            for (i, &b) in available.iter().enumerate() {
+                let brk = b == b'\n' || b == b'\r';
+                if state == CsvState::StartRecord {
+                    if brk {
+                        from = i + 1;
+                    } else {
+                        (line0, offset0) = (self.line, self.offset + i as u64);
+                        state = CsvState::StartCell;
+                    }
+                }
+                let line_here = self.line;
+                match state {
+                    CsvState::StartRecord => {}
+                    CsvState::StartCell | CsvState::Unquoted | CsvState::QuoteInQuoted if brk => {
+                        ended = Some((i, line_here));
+                    }
+                    CsvState::StartCell => match b {
+                        b'"' => {
+                            state = CsvState::Quoted;
+                            (quote, quote_spans_lines) = ((self.line, self.column + 1), false);
+                        }
+                        b',' => {}
+                        _ => state = CsvState::Unquoted,
+                    },
+                    CsvState::Unquoted => {
+                        if b == b',' {
+                            state = CsvState::StartCell;
+                        }
+                    }
+                    CsvState::Quoted => {
+                        if b == b'"' {
+                            state = CsvState::QuoteInQuoted;
+                        } else if brk {
+                            quote_spans_lines = true;
+                        }
+                    }
+                    CsvState::QuoteInQuoted => {
+                        state = match b {
+                            b'"' => CsvState::Quoted,
+                            b',' => CsvState::StartCell,
+                            _ => CsvState::Unquoted,
+                        }
+                    }
+                }
+                // Line and column of the next byte.
+                match b {
+                    b'\n' => {
+                        if !self.after_cr {
+                            self.line += 1;
+                        }
+                        (self.column, self.after_cr) = (0, false);
+                    }
+                    b'\r' => (self.line, self.column, self.after_cr) = (self.line + 1, 0, true),
+                    _ => {
+                        self.after_cr = false;
+                        if b & 0xC0 != 0x80 {
+                            self.column += 1;
+                        }
+                    }
+                }
+                if ended.is_some() {
+                    break;
+                }
+                if state != CsvState::StartRecord && !skipping && buf.len() - start + (i + 1 - from) > self.max {
+                    // Past the cap: nothing more of this record is kept.
+                    buf.truncate(start);
+                    buf.shrink_to(start.max(1 << 20));
+                    skipping = true;
+                }
+                if skipping && state == CsvState::Quoted && quote_spans_lines {
+                    stop = true;
+                    ended = Some((i, line_here));
+                    break;
+                }
+            }
+            let consumed = match ended {
+                Some((i, _)) => i + 1,
+                None => available.len(),
+            };
+            if !skipping && state != CsvState::StartRecord {
+                let end = ended.map_or(available.len(), |(i, _)| i);
+                buf.extend_from_slice(available.get(from..end).unwrap_or_default());
+            }
+            reader.consume(consumed);
+            self.offset += consumed as u64;
+            if let Some((_, last_line)) = ended {
+                if stop {
+                    self.stopped = true;
+                    return Ok(Some(CsvFrame::Unclosed {
+                        line: line0,
+                        quote_line: quote.0,
+                        quote_column: quote.1,
+                        past_cap: Some(self.max),
+                    }));
+                }
+                return Ok(Some(if skipping {
+                    CsvFrame::TooLong { line: line0, max: self.max }
+                } else {
+                    CsvFrame::Record { line: line0, last_line, offset: offset0 }
+                }));
             }
         }
     }
-    nonempty(docs, source)
+}
+
+/// The row number a frame is reported under: the line its record starts on.
+pub(crate) fn csv_frame_row(frame: &CsvFrame) -> u64 {
+    match frame {
+        CsvFrame::Record { line, .. } | CsvFrame::TooLong { line, .. } | CsvFrame::Unclosed { line, .. } => *line,
+    }
+}
+
+/// The cells of a framed record held in `raw`, or what is wrong with it (without the row).
+fn csv_cells<'a>(frame: &CsvFrame, raw: &'a [u8]) -> Result<Vec<Cow<'a, str>>, String> {
+    let (line, offset) = match frame {
+        CsvFrame::Record { line, offset, .. } => (*line, *offset),
+        CsvFrame::TooLong { max, .. } => {
+            return Err(format!("the row is longer than {max} bytes, the most read (`--max-line-bytes`); it was skipped"));
+        }
+        CsvFrame::Unclosed { quote_line, quote_column, past_cap, .. } => {
+            let at = format!("the quote that opens a cell at line {quote_line}, column {quote_column}");
+            return Err(match past_cap {
+                None => format!(
+                    "not valid CSV: {at} is never closed, so the row runs to the end of the input; the rows after it could not be told apart and were not read"
+                ),
+                Some(max) => format!(
+                    "not valid CSV: {at} is not closed within {max} bytes (`--max-line-bytes`), so the row's end cannot be found; reading stopped there, the rest of the input was not read"
+                ),
+            });
+        }
+    };
+    let text = std::str::from_utf8(raw).map_err(|e| {
+        let valid = raw.get(..e.valid_up_to()).unwrap_or_default();
+        let (mut l, mut last_break, mut after_cr) = (line, 0usize, false);
+        for (i, b) in valid.iter().enumerate() {
+            match b {
+                b'\n' if after_cr => (last_break, after_cr) = (i + 1, false),
+                b'\n' => (l, last_break, after_cr) = (l + 1, i + 1, false),
+                b'\r' => (l, last_break, after_cr) = (l + 1, i + 1, true),
+                _ => after_cr = false,
+            }
+        }
+        let column = std::str::from_utf8(valid.get(last_break..).unwrap_or_default()).map_or(0, |s| s.chars().count()) + 1;
+        let offset = usize::try_from(offset).unwrap_or(usize::MAX).saturating_add(valid.len());
+        crate::source::ReadError::NotUtf8 { line: usize::try_from(l).unwrap_or(usize::MAX), column, offset }
+            .to_string()
+    })?;
+    Ok(split_cells(text))
+}
+
+/// Splits one record's text (no line break outside quotes) into cells, as the `csv` crate does.
+fn split_cells(text: &str) -> Vec<Cow<'_, str>> {
+    let bytes = text.as_bytes();
+    let find = |from: usize, what: u8| bytes.get(from..).and_then(|b| b.iter().position(|c| *c == what)).map(|i| from + i);
+    let mut cells = Vec::new();
+    let mut i = 0usize;
+    loop {
+        let end = if bytes.get(i) == Some(&b'"') {
+            let mut cell = String::new();
+            let mut j = i + 1;
+            loop {
+                match find(j, b'"') {
+                    None => {
+                        cell.push_str(text.get(j..).unwrap_or_default());
+                        j = bytes.len();
+                        break;
+                    }
+                    Some(q) => {
+                        cell.push_str(text.get(j..q).unwrap_or_default());
+                        j = q + 1;
+                        if bytes.get(j) == Some(&b'"') {
+                            cell.push('"');
+                            j += 1;
+                        } else {
+                            break;
+                        }
+                    }
+                }
+            }
+            // Text after the closing quote belongs to the cell, up to the next comma.
+            let end = find(j, b',').unwrap_or(bytes.len());
+            cell.push_str(text.get(j..end).unwrap_or_default());
+            cells.push(Cow::Owned(cell));
+            end
+        } else {
+            let end = find(i, b',').unwrap_or(bytes.len());
+            cells.push(Cow::Borrowed(text.get(i..end).unwrap_or_default()));
+            end
+        };
+        if end >= bytes.len() {
+            return cells;
+        }
+        i = end + 1;
+    }
+}
+
+/// One framed CSV record (its bytes in `raw`) as a document with one entry, or the error for
+/// its row. A row must give every column of the header (an empty cell is an absent fact).
+pub(crate) fn csv_document(schema: &Schema, columns: &[Option<Column>], frame: &CsvFrame, raw: &[u8], source: &str) -> Document {
+    let row = csv_frame_row(frame);
+    let cells = match csv_cells(frame, raw) {
+        Ok(c) => c,
+        Err(m) => return failed_document(source, format!("row {row}: {m}")),
+    };
+    // A record that spans lines does so through quoted cells: say so when its shape is wrong.
+    let spans = match frame {
+        CsvFrame::Record { line, last_line, .. } if last_line > line => {
+            format!(" (the row runs from line {line} to line {last_line}: a quoted cell holds line breaks)")
+        }
+        _ => String::new(),
+    };
+    if cells.len() > columns.len() {
+        return failed_document(
+            source,
+            format!("row {row}: more cells ({}) than the header has columns ({}){spans}", cells.len(), columns.len()),
+        );
+    }
+    if cells.len() < columns.len() {
+        return failed_document(
+            source,
+            format!(
+                "row {row}: {} cell(s), but the header has {} columns: no cell for {}{spans}; give every column, an empty cell for an absent fact",
+                cells.len(),
+                columns.len(),
+                missing_columns(columns, cells.len())
+            ),
+        );
+    }
+    csv_row(schema, columns, &cells, source, row)
+}
+
+/// The names of the columns from `from` on, for a short row.
+fn missing_columns(columns: &[Option<Column>], from: usize) -> String {
+    let names: Vec<String> = columns
+        .iter()
+        .skip(from)
+        .map(|c| match c {
+            Some(c) => format!("`{}.{}`", c.group, c.field),
+            None => format!("`{AS_OF}`"),
+        })
+        .collect();
+    names.join(", ")
 }
 
 /// One line of JSON Lines as a document (`at` names it, `file:line`).
@@ -1043,7 +1440,7 @@ pub struct Column {
 }
 
 /// The meaning of each column of a CSV header; every column must name a declared fact (or `as_of`).
-pub fn csv_header(schema: &Schema, header: &csv::StringRecord) -> Result<Vec<Option<Column>>, String> {
+pub fn csv_header(schema: &Schema, header: &[Cow<'_, str>]) -> Result<Vec<Option<Column>>, String> {
     let mut out = Vec::new();
     let mut problems = Vec::new();
     for (i, name) in header.iter().enumerate() {
@@ -1074,17 +1471,18 @@ pub fn csv_header(schema: &Schema, header: &csv::StringRecord) -> Result<Vec<Opt
 }
 
 /// One CSV row as a document with one entry; errors name the row and column.
-pub fn csv_row(
+fn csv_row(
     schema: &Schema,
     columns: &[Option<Column>],
-    rec: &csv::StringRecord,
+    cells: &[Cow<'_, str>],
     source: &str,
     row: u64,
 ) -> Document {
     let mut top: Vec<(Raw<'_>, Raw<'_>)> = Vec::new();
     let mut groups: Vec<(String, Vec<(Raw<'_>, Raw<'_>)>)> = Vec::new();
     let mut item: Vec<(Raw<'_>, Raw<'_>)> = Vec::new();
-    for (i, cell) in rec.iter().enumerate() {
+    for (i, cell) in cells.iter().enumerate() {
+        let cell: &str = cell;
         if cell.is_empty() {
             continue;
         }
