@@ -116,10 +116,14 @@ pub fn parse(schema: &Schema, text: &str, format: Format, source: &str) -> Vec<D
             // Each document on its own, so that a syntax error in one loses none of the others.
             for (first_line, piece) in yaml_documents(unmarked) {
                 for de in serde_yaml::Deserializer::from_str(piece) {
-                    match (DocSeed { schema, source }).deserialize(de) {
+                    let budget = Budget::new(MAX_YAML_EXPANSION.max(piece.len().saturating_mul(2)));
+                    match (DocSeed { schema, source, budget: &budget }).deserialize(de) {
                         Ok(doc) => docs.push(doc),
                         Err(e) => {
-                            let detail = shift_lines(&e.to_string(), first_line);
+                            let mut detail = shift_lines(&position_to_line(&e.to_string(), piece), first_line);
+                            if detail.contains("repetition limit exceeded") {
+                                detail.push_str(" (YAML aliases are used too many times: each use counts)");
+                            }
                             docs.push(Some(Document::failed(source.to_string(), syntax("YAML", &detail))));
                             // After a syntax error serde_yaml yields the same error forever.
                             break;
@@ -181,6 +185,19 @@ fn yaml_documents(text: &str) -> Vec<(usize, &str)> {
         out.push((start_line, text.get(start..).unwrap_or_default()));
     }
     out
+}
+
+/// A parser message that gives a byte offset into `text` (`at position N`, as the YAML reader
+/// says of characters it refuses) with a line and column instead.
+fn position_to_line(message: &str, text: &str) -> String {
+    let Some((before, after)) = message.split_once(" at position ") else { return message.to_string() };
+    let digits = after.len() - after.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+    let (number, tail) = after.split_at(digits);
+    let Ok(offset) = number.parse::<usize>() else { return message.to_string() };
+    let prefix = text.get(..offset.min(text.len())).unwrap_or(text);
+    let line = prefix.matches('\n').count() + 1;
+    let column = prefix.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    format!("{before} at line {line} column {column}{tail}")
 }
 
 /// A parser message about a piece of text that starts `lines` lines into its file, with its
@@ -319,7 +336,8 @@ fn yaml_flow_too_deep(text: &str, limit: usize) -> Option<(usize, usize)> {
 /// column only).
 fn json_document(schema: &Schema, text: &str, source: String, line: bool) -> Document {
     let mut de = serde_json::Deserializer::from_str(text);
-    let read = (DocSeed { schema, source: &source }).deserialize(&mut de).and_then(|d| de.end().map(|()| d));
+    let budget = Budget::unlimited();
+    let read = (DocSeed { schema, source: &source, budget: &budget }).deserialize(&mut de).and_then(|d| de.end().map(|()| d));
     match read {
         Ok(Some(doc)) => doc,
         Ok(None) => empty_document(source),
@@ -929,7 +947,8 @@ impl<'de> Visitor<'de> for RawVisitor {
 /// Checks one raw document against the schema (for documents built in memory: CSV rows,
 /// test cases). Files are read through the same seed without building the raw tree.
 pub(crate) fn validate(schema: &Schema, raw: Raw<'_>, source: String) -> Document {
-    match (DocSeed { schema, source: &source }).deserialize(raw) {
+    let budget = Budget::unlimited();
+    match (DocSeed { schema, source: &source, budget: &budget }).deserialize(raw) {
         Ok(Some(doc)) => doc,
         Ok(None) => empty_document(source),
         Err(e) => Document::failed(source, FactError { path: String::new(), message: e.to_string() }),
@@ -955,6 +974,7 @@ fn top_keys(schema: &Schema) -> String {
 struct DocSeed<'s> {
     schema: &'s Schema,
     source: &'s str,
+    budget: &'s Budget,
 }
 
 impl<'de> de::DeserializeSeed<'de> for DocSeed<'_> {
@@ -992,6 +1012,7 @@ impl<'de> Visitor<'de> for DocSeed<'_> {
         Ok(Some(self.not_a_mapping("a string")))
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        // The root is never reached through an alias, so skipping it walks the text once.
         while seq.next_element::<de::IgnoredAny>()?.is_some() {}
         Ok(Some(self.not_a_mapping("a list")))
     }
@@ -1016,15 +1037,18 @@ impl<'de> Visitor<'de> for DocSeed<'_> {
         let mut group_errors: Vec<Vec<FactError>> = schema.groups.iter().map(|_| Vec::new()).collect();
         let mut entries: Option<Vec<Entry>> = None;
         let mut seen: smallvec::SmallVec<[Cow<'de, str>; 8]> = smallvec::SmallVec::new();
-        while let Some(Key(key)) = map.next_key()? {
+        let budget = self.budget;
+        while let Some(Key(key)) = map.next_key_seed(KeySeed(budget))? {
             if seen.contains(&key) {
                 errors.push(FactError { path: visible(&key).into_owned(), message: duplicate_key(&key) });
+                // Top-level values are never reached through an alias (the root cannot be one),
+                // so skipping them walks their text once; deeper ones are skipped with `Skip`.
                 map.next_value::<de::IgnoredAny>()?;
                 continue;
             }
             seen.push(key.clone());
             if key == AS_OF {
-                let v: Raw<'de> = map.next_value()?;
+                let v: Raw<'de> = map.next_value_seed(ValueSeed(budget))?;
                 match date(&v) {
                     Ok(d) => doc.as_of = Some(d),
                     Err(m) => errors.push(FactError { path: key.to_string(), message: m }),
@@ -1033,13 +1057,14 @@ impl<'de> Visitor<'de> for DocSeed<'_> {
                 let (Some(slot), Some(errs)) = (given.get_mut(gi), group_errors.get_mut(gi)) else { continue };
                 *slot = Some(map.next_value_seed(GroupSeed {
                     schema,
+                    budget,
                     group: gi,
                     path: At::Name(&key),
                     out: &mut shared,
                     errors: errs,
                 })?);
             } else if let Some(gi) = schema.groups.iter().position(|g| g.list.as_deref() == Some(&*key)) {
-                match map.next_value_seed(ListSeed { schema, group: gi, list: &key })? {
+                match map.next_value_seed(ListSeed { schema, budget, group: gi, list: &key })? {
                     Ok(list) => entries = Some(list),
                     Err(e) => errors.push(e),
                 }
@@ -1065,6 +1090,19 @@ impl<'de> Visitor<'de> for DocSeed<'_> {
                 }
             }
             errors.append(errs);
+        }
+        // A list without entries would give no record at all: the document says so instead.
+        if let (Some(g), Some([]), true) =
+            (schema.item_group.and_then(|g| schema.groups.get(g)), entries.as_deref(), errors.is_empty())
+        {
+            let list = g.list.as_deref().unwrap_or("");
+            errors.push(FactError {
+                path: list.to_string(),
+                message: format!(
+                    "no entries (the list is empty or null), so this document has no `{}` to decide; give at least one, or leave the document out",
+                    g.name
+                ),
+            });
         }
         if schema.item_group.is_some() && entries.is_none() && errors.is_empty() {
             let list =
@@ -1104,13 +1142,200 @@ impl DocSeed<'_> {
 /// A mapping key: borrowed when the format allows; other scalars as their text.
 struct Key<'de>(Cow<'de, str>);
 
-impl<'de> Deserialize<'de> for Key<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Key<'de>, D::Error> {
-        let raw = Raw::deserialize(d)?;
+/// Reads a [`Key`], counted against the document's budget.
+#[derive(Clone, Copy)]
+struct KeySeed<'b>(&'b Budget);
+
+impl<'de> de::DeserializeSeed<'de> for KeySeed<'_> {
+    type Value = Key<'de>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Key<'de>, D::Error> {
+        let raw = ValueSeed(self.0).deserialize(d)?;
         Ok(Key(match raw {
             Raw::Str(s) => s,
             other => Cow::Owned(other.key_text().into_owned()),
         }))
+    }
+}
+
+/// The most a YAML document may expand to, in bytes, when it is small: each value read or
+/// skipped counts one byte plus its text, and a value reached through an alias counts again at
+/// each use. A larger document may expand to twice its own size (without aliases a document
+/// stays well under that). The same as the longest JSON Lines line read by default.
+pub const MAX_YAML_EXPANSION: usize = 64 << 20;
+
+/// What is left of one document's expansion budget ([`MAX_YAML_EXPANSION`]).
+struct Budget {
+    left: std::cell::Cell<u64>,
+    limit: u64,
+}
+
+impl Budget {
+    fn new(limit: usize) -> Budget {
+        let limit = u64::try_from(limit).unwrap_or(u64::MAX);
+        Budget { left: std::cell::Cell::new(limit), limit }
+    }
+
+    /// For formats without aliases: nothing can expand.
+    fn unlimited() -> Budget {
+        Budget { left: std::cell::Cell::new(u64::MAX), limit: u64::MAX }
+    }
+
+    /// Counts one value of `text` bytes; an error once the document has expanded too much.
+    fn take<E: de::Error>(&self, text: usize) -> Result<(), E> {
+        let cost = u64::try_from(text).unwrap_or(u64::MAX).saturating_add(1);
+        match self.left.get().checked_sub(cost) {
+            Some(left) => {
+                self.left.set(left);
+                Ok(())
+            }
+            None => Err(E::custom(format!(
+                "the document expands to more than {} bytes, counting each use of a YAML alias (are aliases repeating a large value?)",
+                self.limit
+            ))),
+        }
+    }
+}
+
+/// Reads one value as a [`Raw`] scalar, counted against the budget. A list or mapping is
+/// skipped (counted too) and read as an empty one: a fact is a scalar, so only its kind is
+/// needed for the error.
+#[derive(Clone, Copy)]
+struct ValueSeed<'b>(&'b Budget);
+
+impl<'de> de::DeserializeSeed<'de> for ValueSeed<'_> {
+    type Value = Raw<'de>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Raw<'de>, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ValueSeed<'_> {
+    type Value = Raw<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a fact value")
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Raw<'de>, E> {
+        self.0.take(0)?;
+        Ok(Raw::Null)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Raw<'de>, E> {
+        self.visit_unit()
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Raw<'de>, D::Error> {
+        d.deserialize_any(self)
+    }
+    fn visit_bool<E: de::Error>(self, b: bool) -> Result<Raw<'de>, E> {
+        self.0.take(0)?;
+        Ok(Raw::Bool(b))
+    }
+    fn visit_i64<E: de::Error>(self, n: i64) -> Result<Raw<'de>, E> {
+        self.0.take(0)?;
+        Ok(Raw::Int(n))
+    }
+    fn visit_u64<E: de::Error>(self, n: u64) -> Result<Raw<'de>, E> {
+        self.0.take(0)?;
+        Ok(i64::try_from(n).map_or(Raw::Float(n as f64), Raw::Int))
+    }
+    fn visit_f64<E: de::Error>(self, n: f64) -> Result<Raw<'de>, E> {
+        self.0.take(0)?;
+        Ok(Raw::Float(n))
+    }
+    fn visit_borrowed_str<E: de::Error>(self, s: &'de str) -> Result<Raw<'de>, E> {
+        self.0.take(s.len())?;
+        Ok(Raw::Str(Cow::Borrowed(s)))
+    }
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<Raw<'de>, E> {
+        self.0.take(s.len())?;
+        Ok(Raw::Str(Cow::Owned(s.to_string())))
+    }
+    fn visit_string<E: de::Error>(self, s: String) -> Result<Raw<'de>, E> {
+        self.0.take(s.len())?;
+        Ok(Raw::Str(Cow::Owned(s)))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Raw<'de>, A::Error> {
+        Skip(self.0).visit_seq(seq)?;
+        Ok(Raw::Seq(Vec::new()))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Raw<'de>, A::Error> {
+        Skip(self.0).visit_map(map)?;
+        Ok(Raw::Map(Vec::new()))
+    }
+    fn visit_enum<A: de::EnumAccess<'de>>(self, _data: A) -> Result<Raw<'de>, A::Error> {
+        Err(de::Error::custom("YAML tags such as `!name` are not supported in fact files"))
+    }
+}
+
+/// Skips one value of any shape, counting every value in it against the budget (through
+/// aliases too, so that skipping cannot take longer than reading).
+#[derive(Clone, Copy)]
+struct Skip<'b>(&'b Budget);
+
+impl<'de> de::DeserializeSeed<'de> for Skip<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Skip<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any value")
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        self.0.take(0)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<(), E> {
+        self.0.take(0)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+    fn visit_newtype_struct<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+        self.0.take(0)
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+        self.0.take(0)
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+        self.0.take(0)
+    }
+    fn visit_i128<E: de::Error>(self, _: i128) -> Result<(), E> {
+        self.0.take(0)
+    }
+    fn visit_u128<E: de::Error>(self, _: u128) -> Result<(), E> {
+        self.0.take(0)
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+        self.0.take(0)
+    }
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<(), E> {
+        self.0.take(s.len())
+    }
+    fn visit_bytes<E: de::Error>(self, b: &[u8]) -> Result<(), E> {
+        self.0.take(b.len())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        self.0.take::<A::Error>(0)?;
+        while seq.next_element_seed(self)?.is_some() {}
+        Ok(())
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        self.0.take::<A::Error>(0)?;
+        while map.next_key_seed(self)?.is_some() {
+            map.next_value_seed(self)?;
+        }
+        Ok(())
+    }
+    fn visit_enum<A: de::EnumAccess<'de>>(self, data: A) -> Result<(), A::Error> {
+        use de::VariantAccess as _;
+        let ((), variant) = data.variant_seed(self)?;
+        variant.newtype_variant_seed(self)
     }
 }
 
@@ -1143,6 +1368,7 @@ impl fmt::Display for At<'_> {
 /// Reads one group's mapping into slot-indexed `out`.
 struct GroupSeed<'a, 's> {
     schema: &'s Schema,
+    budget: &'s Budget,
     group: usize,
     path: At<'a>,
     out: &'a mut [Value],
@@ -1197,7 +1423,7 @@ impl<'de> Visitor<'de> for GroupSeed<'_, '_> {
         Ok(self.bad("a string"))
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Given, A::Error> {
-        while seq.next_element::<de::IgnoredAny>()?.is_some() {}
+        while seq.next_element_seed(Skip(self.budget))?.is_some() {}
         Ok(self.bad("a list"))
     }
 
@@ -1206,22 +1432,23 @@ impl<'de> Visitor<'de> for GroupSeed<'_, '_> {
         let Some(g) = schema.groups.get(self.group) else { return Ok(Given::Bad) };
         let field = |i: usize| g.fields.get(i).and_then(|f| schema.fields.get(*f));
         let mut given = Fields::from_elem(false, g.fields.len());
-        while let Some(Key(key)) = map.next_key()? {
+        let budget = self.budget;
+        while let Some(Key(key)) = map.next_key_seed(KeySeed(budget))? {
             let path = self.path;
             let Some(fi) = (0..g.fields.len()).find(|i| field(*i).is_some_and(|f| f.name == *key)) else {
                 let names = g.fields.iter().filter_map(|f| schema.fields.get(*f)).map(|f| f.name.as_str());
                 self.errors.push(unknown_key(&format!("{path}.{key}"), &key, names));
-                map.next_value::<de::IgnoredAny>()?;
+                map.next_value_seed(Skip(budget))?;
                 continue;
             };
             let (Some(seen), Some(f)) = (given.get_mut(fi), field(fi)) else { continue };
             if *seen {
                 self.errors.push(FactError { path: format!("{path}.{}", visible(&key)), message: duplicate_key(&key) });
-                map.next_value::<de::IgnoredAny>()?;
+                map.next_value_seed(Skip(budget))?;
                 continue;
             }
             *seen = true;
-            let raw: Raw<'de> = map.next_value()?;
+            let raw: Raw<'de> = map.next_value_seed(ValueSeed(budget))?;
             match value(schema, f, raw) {
                 Ok(val) => {
                     if let Some(slot) = self.out.get_mut(f.slot.index) {
@@ -1238,6 +1465,7 @@ impl<'de> Visitor<'de> for GroupSeed<'_, '_> {
 /// Reads the list of entries; `Err` when it is not a list.
 struct ListSeed<'a, 's> {
     schema: &'s Schema,
+    budget: &'s Budget,
     group: usize,
     list: &'a str,
 }
@@ -1287,7 +1515,9 @@ impl<'de> Visitor<'de> for ListSeed<'_, '_> {
         Ok(self.bad("a string"))
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        while map.next_entry::<de::IgnoredAny, de::IgnoredAny>()?.is_some() {}
+        while map.next_key_seed(Skip(self.budget))?.is_some() {
+            map.next_value_seed(Skip(self.budget))?;
+        }
         Ok(self.bad("a mapping"))
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
@@ -1297,7 +1527,9 @@ impl<'de> Visitor<'de> for ListSeed<'_, '_> {
             let path = At::Item(self.list, out.len());
             let mut values = vec![Value::Absent; schema.item_slots];
             let mut errors = Vec::new();
-            let seed = GroupSeed { schema, group: self.group, path, out: &mut values, errors: &mut errors };
+            let seed =
+                GroupSeed { schema, budget: self.budget, group: self.group, path, out: &mut values, errors: &mut errors };
+            self.budget.take::<A::Error>(0)?;
             let Some(given) = seq.next_element_seed(seed)? else { break };
             if let Given::Fields(f) = &given {
                 finish_group(schema, self.group, f, path, &mut values, &mut errors);
@@ -1404,7 +1636,7 @@ fn value(schema: &Schema, f: &FieldDef, v: Raw<'_>) -> Result<Value, String> {
         (Type::Bool, Raw::Bool(b)) => Ok(Value::Bool(b)),
         (Type::Int, Raw::Int(n)) => Ok(Value::Int(n)),
         (Type::Date, v) => date(&v).map(Value::Date),
-        (Type::Text, Raw::Str(s)) => Ok(Value::Text(Box::from(&*s))),
+        (Type::Text, Raw::Str(s)) => Ok(Value::Text(s.into_owned().into_boxed_str())),
         (Type::Text, v @ (Raw::Int(_) | Raw::Float(_) | Raw::Bool(_))) => {
             Err(format!("{}; quote it to make it text", wrong(&v)))
         }
