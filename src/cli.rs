@@ -490,6 +490,12 @@ fn explain(
         let Body::Text(text) = &input.body else { continue };
         for doc in crate::facts::parse(policy.schema(), text, input.format, &input.name) {
             let as_of = args.as_of.or(doc.as_of).unwrap_or(today);
+            // A document that failed as a whole has no entries: shown as one error, not skipped.
+            if let (Err(e), true, None) = (&doc.shared, doc.entries.is_empty(), &args.subscription) {
+                failed += 1;
+                let e = e.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
+                explained.push((doc.source.clone(), doc.label.clone(), "-".into(), as_of, Err(e)));
+            }
             for entry in &doc.entries {
                 if args.subscription.is_some() && entry.key != args.subscription {
                     continue;
