@@ -337,7 +337,8 @@ fn yaml_flow_too_deep(text: &str, limit: usize) -> Option<(usize, usize)> {
 fn json_document(schema: &Schema, text: &str, source: String, line: bool) -> Document {
     let mut de = serde_json::Deserializer::from_str(text);
     let budget = Budget::unlimited();
-    let read = (DocSeed { schema, source: &source, budget: &budget }).deserialize(&mut de).and_then(|d| de.end().map(|()| d));
+    let read =
+        (DocSeed { schema, source: &source, budget: &budget }).deserialize(&mut de).and_then(|d| de.end().map(|()| d));
     match read {
         Ok(Some(doc)) => doc,
         Ok(None) => empty_document(source),
@@ -412,7 +413,10 @@ fn csv_reader(bytes: &[u8], max: usize) -> CsvReader<&[u8]> {
 
 impl<R: std::io::BufRead> CsvReader<R> {
     /// Wraps a stream, skipping a byte-order mark at its start.
-    pub(crate) fn from_stream(mut input: R, max: usize) -> std::io::Result<CsvReader<std::io::Chain<std::io::Cursor<Vec<u8>>, R>>> {
+    pub(crate) fn from_stream(
+        mut input: R,
+        max: usize,
+    ) -> std::io::Result<CsvReader<std::io::Chain<std::io::Cursor<Vec<u8>>, R>>> {
         let mut head = Vec::with_capacity(3);
         while head.len() < 3 {
             let available = match input.fill_buf() {
@@ -433,7 +437,10 @@ impl<R: std::io::BufRead> CsvReader<R> {
         } else {
             0
         };
-        Ok(CsvReader { framer: CsvFramer::new(max, skipped), input: std::io::Read::chain(std::io::Cursor::new(head), input) })
+        Ok(CsvReader {
+            framer: CsvFramer::new(max, skipped),
+            input: std::io::Read::chain(std::io::Cursor::new(head), input),
+        })
     }
 
     /// Reads the header row: the meaning of each column, or the one document saying why the
@@ -509,7 +516,11 @@ impl CsvFramer {
 
     /// Frames the next record, appending its bytes to `buf` (nothing for a skipped or broken
     /// one); `None` at the end of the input, or after [`CsvFrame::Unclosed`].
-    pub(crate) fn next(&mut self, reader: &mut dyn std::io::BufRead, buf: &mut Vec<u8>) -> std::io::Result<Option<CsvFrame>> {
+    pub(crate) fn next(
+        &mut self,
+        reader: &mut dyn std::io::BufRead,
+        buf: &mut Vec<u8>,
+    ) -> std::io::Result<Option<CsvFrame>> {
         if self.stopped {
             return Ok(None);
         }
@@ -659,7 +670,9 @@ fn csv_cells<'a>(frame: &CsvFrame, raw: &'a [u8]) -> Result<Vec<Cow<'a, str>>, S
     let (line, offset) = match frame {
         CsvFrame::Record { line, offset, .. } => (*line, *offset),
         CsvFrame::TooLong { max, .. } => {
-            return Err(format!("the row is longer than {max} bytes, the most read (`--max-line-bytes`); it was skipped"));
+            return Err(format!(
+                "the row is longer than {max} bytes, the most read (`--max-line-bytes`); it was skipped"
+            ));
         }
         CsvFrame::Unclosed { quote_line, quote_column, past_cap, .. } => {
             let at = format!("the quote that opens a cell at line {quote_line}, column {quote_column}");
@@ -684,10 +697,10 @@ fn csv_cells<'a>(frame: &CsvFrame, raw: &'a [u8]) -> Result<Vec<Cow<'a, str>>, S
                 _ => after_cr = false,
             }
         }
-        let column = std::str::from_utf8(valid.get(last_break..).unwrap_or_default()).map_or(0, |s| s.chars().count()) + 1;
+        let column =
+            std::str::from_utf8(valid.get(last_break..).unwrap_or_default()).map_or(0, |s| s.chars().count()) + 1;
         let offset = usize::try_from(offset).unwrap_or(usize::MAX).saturating_add(valid.len());
-        crate::source::ReadError::NotUtf8 { line: usize::try_from(l).unwrap_or(usize::MAX), column, offset }
-            .to_string()
+        crate::source::ReadError::NotUtf8 { line: usize::try_from(l).unwrap_or(usize::MAX), column, offset }.to_string()
     })?;
     Ok(split_cells(text))
 }
@@ -695,7 +708,8 @@ fn csv_cells<'a>(frame: &CsvFrame, raw: &'a [u8]) -> Result<Vec<Cow<'a, str>>, S
 /// Splits one record's text (no line break outside quotes) into cells, as the `csv` crate does.
 fn split_cells(text: &str) -> Vec<Cow<'_, str>> {
     let bytes = text.as_bytes();
-    let find = |from: usize, what: u8| bytes.get(from..).and_then(|b| b.iter().position(|c| *c == what)).map(|i| from + i);
+    let find =
+        |from: usize, what: u8| bytes.get(from..).and_then(|b| b.iter().position(|c| *c == what)).map(|i| from + i);
     let mut cells = Vec::new();
     let mut i = 0usize;
     loop {
@@ -740,7 +754,13 @@ fn split_cells(text: &str) -> Vec<Cow<'_, str>> {
 
 /// One framed CSV record (its bytes in `raw`) as a document with one entry, or the error for
 /// its row. A row must give every column of the header (an empty cell is an absent fact).
-pub(crate) fn csv_document(schema: &Schema, columns: &[Option<Column>], frame: &CsvFrame, raw: &[u8], source: &str) -> Document {
+pub(crate) fn csv_document(
+    schema: &Schema,
+    columns: &[Option<Column>],
+    frame: &CsvFrame,
+    raw: &[u8],
+    source: &str,
+) -> Document {
     let row = csv_frame_row(frame);
     let cells = match csv_cells(frame, raw) {
         Ok(c) => c,
@@ -1527,8 +1547,14 @@ impl<'de> Visitor<'de> for ListSeed<'_, '_> {
             let path = At::Item(self.list, out.len());
             let mut values = vec![Value::Absent; schema.item_slots];
             let mut errors = Vec::new();
-            let seed =
-                GroupSeed { schema, budget: self.budget, group: self.group, path, out: &mut values, errors: &mut errors };
+            let seed = GroupSeed {
+                schema,
+                budget: self.budget,
+                group: self.group,
+                path,
+                out: &mut values,
+                errors: &mut errors,
+            };
             self.budget.take::<A::Error>(0)?;
             let Some(given) = seq.next_element_seed(seed)? else { break };
             if let Given::Fields(f) = &given {
@@ -1703,13 +1729,7 @@ pub fn csv_header(schema: &Schema, header: &[Cow<'_, str>]) -> Result<Vec<Option
 }
 
 /// One CSV row as a document with one entry; errors name the row and column.
-fn csv_row(
-    schema: &Schema,
-    columns: &[Option<Column>],
-    cells: &[Cow<'_, str>],
-    source: &str,
-    row: u64,
-) -> Document {
+fn csv_row(schema: &Schema, columns: &[Option<Column>], cells: &[Cow<'_, str>], source: &str, row: u64) -> Document {
     let mut top: Vec<(Raw<'_>, Raw<'_>)> = Vec::new();
     let mut groups: Vec<(String, Vec<(Raw<'_>, Raw<'_>)>)> = Vec::new();
     let mut item: Vec<(Raw<'_>, Raw<'_>)> = Vec::new();

@@ -18,8 +18,11 @@ use proptest::prelude::*;
 /// streams. The run is killed after a minute: every case here answers in about a second.
 fn run(files: &[(&str, &[u8])], args: &[&str], stdin: &[u8]) -> String {
     static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir()
-        .join(format!("handover-attacks-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
+    let dir = std::env::temp_dir().join(format!(
+        "handover-attacks-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
     std::fs::create_dir_all(&dir).unwrap();
     for (name, bytes) in files {
         std::fs::write(dir.join(name), bytes).unwrap();
@@ -60,8 +63,11 @@ fn run(files: &[(&str, &[u8])], args: &[&str], stdin: &[u8]) -> String {
     )
 }
 
+/// A case: its name, the files to create, the arguments.
+type Case<'a> = (&'a str, Vec<(&'a str, Vec<u8>)>, Vec<&'a str>);
+
 /// Runs each case and joins the outputs under their names, for one snapshot.
-fn catalog(cases: &[(&str, Vec<(&str, Vec<u8>)>, Vec<&str>)]) -> String {
+fn catalog(cases: &[Case<'_>]) -> String {
     let mut all = String::new();
     for (name, files, args) in cases {
         let files: Vec<(&str, &[u8])> = files.iter().map(|(n, b)| (*n, b.as_slice())).collect();
@@ -86,7 +92,11 @@ fn a_short_csv_row_is_an_error_not_absent_facts() {
     let csv = format!("{HEADER}\n{full}\n{cut}\n{cut_more}\n{empty}\n").into_bytes();
     let out = catalog(&[
         ("streamed", vec![("f.csv", csv.clone())], vec!["eval", "--format", "jsonl", "f.csv"]),
-        ("whole text (explain)", vec![("f.csv", format!("{HEADER}\n{cut}\n").into_bytes())], vec!["explain", "--as-of", "2024-03-15", "f.csv"]),
+        (
+            "whole text (explain)",
+            vec![("f.csv", format!("{HEADER}\n{cut}\n").into_bytes())],
+            vec!["explain", "--as-of", "2024-03-15", "f.csv"],
+        ),
     ]);
     // The cut row would otherwise be decided as `wait_for_term_end_or_cancel`: `cancelled`
     // read as its default.
@@ -104,8 +114,21 @@ fn a_short_csv_row_is_an_error_not_absent_facts() {
 fn invalid_utf8_is_one_error_record_on_every_streamed_path() {
     let (before, after) = LINE.split_once("\"a\"").unwrap();
     let (before, after) = (before.as_bytes(), after.as_bytes());
-    let jsonl = [LINE.as_bytes(), b"\n", before, b"\"a\xff\"", after, b"\n", before, b"\"a\xfe\"", after, b"\n", LINE.as_bytes(), b"\n"]
-        .concat();
+    let jsonl = [
+        LINE.as_bytes(),
+        b"\n",
+        before,
+        b"\"a\xff\"",
+        after,
+        b"\n",
+        before,
+        b"\"a\xfe\"",
+        after,
+        b"\n",
+        LINE.as_bytes(),
+        b"\n",
+    ]
+    .concat();
     let csv = [
         HEADER.as_bytes(),
         b"\n2024-03-15,sales_agent,C,a\xff,usage_based,open,,\n",
@@ -115,8 +138,16 @@ fn invalid_utf8_is_one_error_record_on_every_streamed_path() {
     .concat();
     let out = catalog(&[
         ("JSON Lines, streamed", vec![("f.jsonl", jsonl.clone())], vec!["eval", "--format", "jsonl", "f.jsonl"]),
-        ("JSON Lines, whole file (explain refuses the file, same words)", vec![("f.jsonl", jsonl)], vec!["explain", "--as-of", "2024-03-15", "f.jsonl"]),
-        ("CSV, streamed (the second bad byte is on the row's second line)", vec![("f.csv", csv.clone())], vec!["eval", "--format", "jsonl", "f.csv"]),
+        (
+            "JSON Lines, whole file (explain refuses the file, same words)",
+            vec![("f.jsonl", jsonl)],
+            vec!["explain", "--as-of", "2024-03-15", "f.jsonl"],
+        ),
+        (
+            "CSV, streamed (the second bad byte is on the row's second line)",
+            vec![("f.csv", csv.clone())],
+            vec!["eval", "--format", "jsonl", "f.csv"],
+        ),
         ("CSV, whole file", vec![("f.csv", csv)], vec!["explain", "--as-of", "2024-03-15", "f.csv"]),
     ]);
     assert!(!out.contains('\u{fffd}'), "{out}");
@@ -140,7 +171,11 @@ fn an_unclosed_csv_quote_is_named_and_bounded() {
     long_row.push_str(&good("c"));
     let out = catalog(&[
         ("never closed", vec![("f.csv", unclosed.clone().into_bytes())], vec!["eval", "--format", "jsonl", "f.csv"]),
-        ("never closed, whole text", vec![("f.csv", unclosed.clone().into_bytes())], vec!["explain", "--as-of", "2024-03-15", "f.csv"]),
+        (
+            "never closed, whole text",
+            vec![("f.csv", unclosed.clone().into_bytes())],
+            vec!["explain", "--as-of", "2024-03-15", "f.csv"],
+        ),
         (
             "not closed within the cap",
             vec![("f.csv", unclosed.into_bytes())],
@@ -163,7 +198,8 @@ fn an_unclosed_quote_stops_reading_at_the_cap() {
     let row = "2024-03-15,sales_agent,C,s,usage_based,open,,\n";
     let mut csv = format!("{HEADER}\n2024-03-15,sales_agent,\"C,a,usage_based,open,,\n");
     csv.push_str(&row.repeat(20_000_000 / row.len()));
-    let out = run(&[("f.csv", csv.as_bytes())], &["eval", "--format", "jsonl", "--max-line-bytes", "1048576", "f.csv"], b"");
+    let out =
+        run(&[("f.csv", csv.as_bytes())], &["eval", "--format", "jsonl", "--max-line-bytes", "1048576", "f.csv"], b"");
     assert_eq!(
         out,
         "exit 1\n--- stdout\n{\"source\":\"f.csv\",\"customer\":null,\"subscription\":null,\"error\":\"row 2: not valid CSV: the quote that opens a cell at line 2, column 24 is not closed within 1048576 bytes (`--max-line-bytes`), so the row's end cannot be found; reading stopped there, the rest of the input was not read\"}\n--- stderr\n"
@@ -176,15 +212,24 @@ fn an_unclosed_quote_stops_reading_at_the_cap() {
 #[test]
 fn a_yaml_alias_bomb_is_refused_at_the_expansion_budget() {
     let bomb = |n: usize| {
-        let mut text = format!("partner: {{ role: sales_agent }}\nbig: &big \"{}\"\nsubscriptions:\n", "x".repeat(1 << 20));
+        let mut text =
+            format!("partner: {{ role: sales_agent }}\nbig: &big \"{}\"\nsubscriptions:\n", "x".repeat(1 << 20));
         for _ in 0..n {
             text.push_str("  - { id: *big, service: usage_based, channel: open }\n");
         }
         text.into_bytes()
     };
     let mut out = catalog(&[
-        ("500 uses, jsonl", vec![("f.yaml", bomb(500))], vec!["eval", "--as-of", "2024-03-15", "--format", "jsonl", "f.yaml"]),
-        ("2,000 uses, json", vec![("f.yaml", bomb(2000))], vec!["eval", "--as-of", "2024-03-15", "--format", "json", "f.yaml"]),
+        (
+            "500 uses, jsonl",
+            vec![("f.yaml", bomb(500))],
+            vec!["eval", "--as-of", "2024-03-15", "--format", "jsonl", "f.yaml"],
+        ),
+        (
+            "2,000 uses, json",
+            vec![("f.yaml", bomb(2000))],
+            vec!["eval", "--as-of", "2024-03-15", "--format", "json", "f.yaml"],
+        ),
     ]);
     // Under the budget: ten uses are read (the unknown key `big` is the document's error).
     let ten = run(&[("f.yaml", &bomb(10))], &["eval", "--as-of", "2024-03-15", "--format", "jsonl", "f.yaml"], b"");
@@ -204,8 +249,16 @@ fn cr_only_line_endings_are_read_as_lines_or_refused_clearly() {
     let jsonl = format!("{LINE}\r{LINE}\r{LINE}\r");
     let out = catalog(&[
         ("CSV, streamed", vec![("f.csv", csv.clone().into_bytes())], vec!["eval", "--format", "jsonl", "f.csv"]),
-        ("CSV, whole text", vec![("f.csv", csv.into_bytes())], vec!["explain", "--as-of", "2024-03-15", "--id", "b", "f.csv"]),
-        ("JSON Lines", vec![("f.jsonl", jsonl.into_bytes())], vec!["eval", "--as-of", "2024-03-15", "--format", "jsonl", "f.jsonl"]),
+        (
+            "CSV, whole text",
+            vec![("f.csv", csv.into_bytes())],
+            vec!["explain", "--as-of", "2024-03-15", "--id", "b", "f.csv"],
+        ),
+        (
+            "JSON Lines",
+            vec![("f.jsonl", jsonl.into_bytes())],
+            vec!["eval", "--as-of", "2024-03-15", "--format", "jsonl", "f.jsonl"],
+        ),
     ]);
     insta::assert_snapshot!(out);
 }
@@ -218,7 +271,11 @@ fn a_document_without_entries_is_reported() {
     let jsonl = format!("{LINE}\n{}\n", LINE.replace(r#"[{"id":"a","service":"usage_based","channel":"open"}]"#, "[]"));
     let out = catalog(&[
         ("YAML", vec![("f.yaml", yaml.as_bytes().to_vec())], vec!["eval", "--as-of", "2024-03-15", "f.yaml"]),
-        ("JSON Lines", vec![("f.jsonl", jsonl.into_bytes())], vec!["eval", "--as-of", "2024-03-15", "--format", "jsonl", "f.jsonl"]),
+        (
+            "JSON Lines",
+            vec![("f.jsonl", jsonl.into_bytes())],
+            vec!["eval", "--as-of", "2024-03-15", "--format", "jsonl", "f.jsonl"],
+        ),
     ]);
     insta::assert_snapshot!(out);
 }
@@ -228,7 +285,11 @@ fn a_document_without_entries_is_reported() {
 #[test]
 fn yaml_control_characters_give_line_and_column() {
     let yaml = "partner: { role: sales_agent }\nsubscriptions:\n  - { id: a, service: usage_based, channel: open }\n---\npartner: { role: sales_agent }\ncustomer: { name: \"é\u{1}\" }\nsubscriptions:\n  - { id: b\u{0}, service: usage_based, channel: open }\n";
-    let out = catalog(&[("NUL and U+0001", vec![("f.yaml", yaml.as_bytes().to_vec())], vec!["eval", "--as-of", "2024-03-15", "--format", "jsonl", "f.yaml"])]);
+    let out = catalog(&[(
+        "NUL and U+0001",
+        vec![("f.yaml", yaml.as_bytes().to_vec())],
+        vec!["eval", "--as-of", "2024-03-15", "--format", "jsonl", "f.yaml"],
+    )]);
     assert!(out.contains("at line 6 column 21"), "{out}");
     insta::assert_snapshot!(out);
 }
@@ -263,7 +324,8 @@ fn cell_text(value: &str, kind: u8) -> String {
 /// The readers' records for `text`: the whole-text reader and the streamed one.
 fn both_readers(policy: &Policy, text: &str, read_size: usize) -> (Vec<Record>, Vec<Record>) {
     let as_of = Date::parse("2024-03-15").unwrap();
-    let whole: Vec<Record> = parse(policy.schema(), text, Format::Csv, "f").iter().flat_map(|d| policy.records(d, as_of)).collect();
+    let whole: Vec<Record> =
+        parse(policy.schema(), text, Format::Csv, "f").iter().flat_map(|d| policy.records(d, as_of)).collect();
     let decide = |doc: &handover::facts::Document, date: Date| policy.records(doc, date);
     let run = handover::batch::Run {
         policy,
