@@ -95,7 +95,7 @@ fn pipeline<C: Sync, T: Send>(
 /// `reader` and whether the line, without its `\n`, is longer than `max` bytes. Of such a line
 /// at most `max + 1` bytes are kept (the caller drops them); the rest is skipped unread.
 fn read_line_bounded(reader: &mut dyn BufRead, buf: &mut Vec<u8>, max: usize) -> io::Result<(usize, bool)> {
-    let mut consumed = 0usize;
+    let (start, mut consumed) = (buf.len(), 0usize);
     loop {
         let available = match reader.fill_buf() {
             Ok(b) => b,
@@ -107,7 +107,8 @@ fn read_line_bounded(reader: &mut dyn BufRead, buf: &mut Vec<u8>, max: usize) ->
             None => (available, available.is_empty()),
         };
         let room = max.saturating_add(1).saturating_sub(consumed);
-        buf.extend_from_slice(part.get(..part.len().min(room)).unwrap_or_default());
+        let cap = start.saturating_add(max).saturating_add(1);
+        facts::extend_capped(buf, part.get(..part.len().min(room)).unwrap_or_default(), cap);
         let (n, ended) = (part.len(), part.last() == Some(&b'\n'));
         reader.consume(n);
         consumed += n;

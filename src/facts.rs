@@ -634,7 +634,7 @@ impl CsvFramer {
             };
             if !skipping && state != CsvState::StartRecord {
                 let end = ended.map_or(available.len(), |(i, _)| i);
-                buf.extend_from_slice(available.get(from..end).unwrap_or_default());
+                extend_capped(buf, available.get(from..end).unwrap_or_default(), start + self.max);
             }
             reader.consume(consumed);
             self.offset += consumed as u64;
@@ -656,6 +656,17 @@ impl CsvFramer {
             }
         }
     }
+}
+
+/// Appends `piece` to `buf`, growing it (by doubling) to at most `cap` bytes when `piece`
+/// fits under that, so that a record near the cap does not hold twice the cap.
+pub(crate) fn extend_capped(buf: &mut Vec<u8>, piece: &[u8], cap: usize) {
+    let need = buf.len() + piece.len();
+    if need > buf.capacity() {
+        let target = buf.capacity().saturating_mul(2).min(cap).max(need);
+        buf.reserve_exact(target - buf.len());
+    }
+    buf.extend_from_slice(piece);
 }
 
 /// The row number a frame is reported under: the line its record starts on.
