@@ -256,8 +256,13 @@ fn cr_only_line_endings_are_read_as_lines_or_refused_clearly() {
         ),
         (
             "JSON Lines",
-            vec![("f.jsonl", jsonl.into_bytes())],
+            vec![("f.jsonl", jsonl.clone().into_bytes())],
             vec!["eval", "--as-of", "2024-03-15", "--format", "jsonl", "f.jsonl"],
+        ),
+        (
+            "JSON Lines, whole text",
+            vec![("f.jsonl", jsonl.into_bytes())],
+            vec!["explain", "--as-of", "2024-03-15", "f.jsonl"],
         ),
     ]);
     insta::assert_snapshot!(out);
