@@ -13,8 +13,10 @@ use crate::value::Date;
 /// Lines (or rows) decided per chunk.
 pub const CHUNK: usize = 16 * 1024;
 
-/// The longest JSON Lines line read by default (64 MiB): a longer one is an error record, skipped
-/// without being held in memory. One line is one document, so this bounds one customer's size.
+/// The longest JSON Lines line or CSV row read by default (64 MiB): a longer one is an error
+/// record, skipped without being held in memory (a CSV row whose quoted cell runs across lines
+/// past it ends the reading: its end cannot be told). One line is one document, so this bounds
+/// one customer's size. The whole-text CSV reader uses it too.
 pub const DEFAULT_MAX_LINE_BYTES: usize = 64 << 20;
 
 /// Counts of one run.
@@ -36,7 +38,7 @@ pub struct Run<'a, T> {
     pub today: Date,
     /// Decides one document into the caller's output (runs in parallel).
     pub decide: &'a (dyn Fn(&Document, Date) -> T + Sync),
-    /// The longest JSON Lines line read ([`DEFAULT_MAX_LINE_BYTES`] is a sensible value).
+    /// The longest JSON Lines line or CSV row read ([`DEFAULT_MAX_LINE_BYTES`] is a sensible value).
     pub max_line_bytes: usize,
 }
 

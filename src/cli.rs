@@ -177,8 +177,8 @@ pub struct EvalArgs {
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub input: Option<InputFormat>,
 
-    /// Longest JSON Lines line read, in bytes; a longer line is reported as an error and skipped
-    /// without being held in memory (one line is one customer's document).
+    /// Longest JSON Lines line or CSV row read, in bytes; a longer one is reported as an error and
+    /// skipped without being held in memory (a CSV quoted cell still open past it ends the file).
     #[arg(long, value_name = "N", default_value_t = crate::batch::DEFAULT_MAX_LINE_BYTES as u64, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_line_bytes: u64,
 }

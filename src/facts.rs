@@ -116,7 +116,7 @@ pub fn parse(schema: &Schema, text: &str, format: Format, source: &str) -> Vec<D
             // Each document on its own, so that a syntax error in one loses none of the others.
             for (first_line, piece) in yaml_documents(unmarked) {
                 for de in serde_yaml::Deserializer::from_str(piece) {
-                    let budget = Budget::new(MAX_YAML_EXPANSION.max(piece.len().saturating_mul(2)));
+                    let budget = Budget::yaml(piece.len());
                     match (DocSeed { schema, source, budget: &budget }).deserialize(de) {
                         Ok(doc) => docs.push(doc),
                         Err(e) => {
@@ -1188,42 +1188,57 @@ impl<'de> de::DeserializeSeed<'de> for KeySeed<'_> {
     }
 }
 
-/// The most a YAML document may expand to, in bytes, when it is small: each value read or
-/// skipped counts one byte plus its text, and a value reached through an alias counts again at
-/// each use. A larger document may expand to twice its own size (without aliases a document
-/// stays well under that). The same as the longest JSON Lines line read by default.
-pub const MAX_YAML_EXPANSION: usize = 64 << 20;
+/// The most text a YAML document may expand to, in bytes, when it is small: the text of every
+/// key and value read or skipped, a value reached through an alias counted again at each use.
+/// A larger document may expand to twice its own size (without aliases its text is never
+/// longer than that). The same as the longest JSON Lines line read by default.
+pub const MAX_YAML_EXPANDED_TEXT: usize = 64 << 20;
 
-/// What is left of one document's expansion budget ([`MAX_YAML_EXPANSION`]).
+/// The most values (keys, scalars, lists, mappings) a YAML document may expand to, counted the
+/// same way, when it is small; a larger document may hold one per byte of its size (more than
+/// it can hold without aliases). This bounds the time spent going through aliases of large
+/// lists and mappings, even where they are skipped.
+pub const MAX_YAML_EXPANDED_VALUES: usize = 4 << 20;
+
+/// What is left of one document's expansion budget ([`MAX_YAML_EXPANDED_TEXT`],
+/// [`MAX_YAML_EXPANDED_VALUES`]).
 struct Budget {
-    left: std::cell::Cell<u64>,
-    limit: u64,
+    text: std::cell::Cell<u64>,
+    values: std::cell::Cell<u64>,
+    limits: (u64, u64),
 }
 
 impl Budget {
-    fn new(limit: usize) -> Budget {
-        let limit = u64::try_from(limit).unwrap_or(u64::MAX);
-        Budget { left: std::cell::Cell::new(limit), limit }
+    /// The budget of a YAML document of `len` bytes.
+    fn yaml(len: usize) -> Budget {
+        let text = u64::try_from(MAX_YAML_EXPANDED_TEXT.max(len.saturating_mul(2))).unwrap_or(u64::MAX);
+        let values = u64::try_from(MAX_YAML_EXPANDED_VALUES.max(len)).unwrap_or(u64::MAX);
+        Budget { text: std::cell::Cell::new(text), values: std::cell::Cell::new(values), limits: (text, values) }
     }
 
     /// For formats without aliases: nothing can expand.
     fn unlimited() -> Budget {
-        Budget { left: std::cell::Cell::new(u64::MAX), limit: u64::MAX }
+        let max = std::cell::Cell::new(u64::MAX);
+        Budget { text: max.clone(), values: max, limits: (u64::MAX, u64::MAX) }
     }
 
     /// Counts one value of `text` bytes; an error once the document has expanded too much.
     fn take<E: de::Error>(&self, text: usize) -> Result<(), E> {
-        let cost = u64::try_from(text).unwrap_or(u64::MAX).saturating_add(1);
-        match self.left.get().checked_sub(cost) {
-            Some(left) => {
-                self.left.set(left);
-                Ok(())
-            }
-            None => Err(E::custom(format!(
-                "the document expands to more than {} bytes, counting each use of a YAML alias (are aliases repeating a large value?)",
-                self.limit
-            ))),
-        }
+        let Some(values) = self.values.get().checked_sub(1) else {
+            return Err(E::custom(format!(
+                "the document expands to more than {} values, counting each use of a YAML alias (are aliases repeating a large list?)",
+                self.limits.1
+            )));
+        };
+        let Some(text) = self.text.get().checked_sub(u64::try_from(text).unwrap_or(u64::MAX)) else {
+            return Err(E::custom(format!(
+                "the document expands to more than {} bytes of text, counting each use of a YAML alias (are aliases repeating a large value?)",
+                self.limits.0
+            )));
+        };
+        self.values.set(values);
+        self.text.set(text);
+        Ok(())
     }
 }
 
