@@ -450,6 +450,9 @@ impl<R: std::io::BufRead> CsvReader<R> {
         let failed = |m: String| Box::new(failed_document(source, format!("CSV header: {m}")));
         match self.framer.next(&mut self.input, &mut buf) {
             Ok(None) => Ok(Vec::new()),
+            Ok(Some(CsvFrame::TooLong { max, .. })) => Err(failed(format!(
+                "the header row is longer than {max} bytes, the most read (`--max-line-bytes`); no row was read"
+            ))),
             Ok(Some(frame)) => match csv_cells(&frame, &buf) {
                 Ok(cells) => csv_header(schema, &cells).map_err(|m| Box::new(failed_document(source, m))),
                 Err(m) => Err(failed(m)),

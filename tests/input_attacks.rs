@@ -186,6 +186,11 @@ fn an_unclosed_csv_quote_is_named_and_bounded() {
             vec![("f.csv", long_row.into_bytes())],
             vec!["eval", "--format", "jsonl", "--max-line-bytes", "300", "f.csv"],
         ),
+        (
+            "a header over the cap: nothing can be read",
+            vec![("f.csv", format!("{HEADER}\n{}", good("a")).into_bytes())],
+            vec!["eval", "--format", "jsonl", "--max-line-bytes", "100", "f.csv"],
+        ),
     ]);
     insta::assert_snapshot!(out);
 }
