@@ -711,8 +711,10 @@ fn csv_cells<'a>(frame: &CsvFrame, raw: &'a [u8]) -> Result<Vec<Cow<'a, str>>, S
                 _ => after_cr = false,
             }
         }
+        // A byte-order mark dropped from line 1 still counts, as in the whole-file message.
+        let bom = usize::from(l == 1 && offset == 3);
         let column =
-            std::str::from_utf8(valid.get(last_break..).unwrap_or_default()).map_or(0, |s| s.chars().count()) + 1;
+            std::str::from_utf8(valid.get(last_break..).unwrap_or_default()).map_or(0, |s| s.chars().count()) + 1 + bom;
         let offset = usize::try_from(offset).unwrap_or(usize::MAX).saturating_add(valid.len());
         crate::source::ReadError::NotUtf8 { line: usize::try_from(l).unwrap_or(usize::MAX), column, offset }.to_string()
     })?;
