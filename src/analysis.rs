@@ -1624,7 +1624,11 @@ pub fn diagnostics(policy: &Policy, a: &Analysis) -> Vec<crate::diagnostic::Poli
             if d.shadowed_by.len() > 5 {
                 names.push(format!("{} more", d.shadowed_by.len() - 5));
             }
-            let among = if names.is_empty() { String::new() } else { format!(", among them {}", names.join(", ")) };
+            let among = if names.is_empty() {
+                String::new()
+            } else {
+                format!("; earlier rules that catch its cases include {}", names.join(", "))
+            };
             PolicyDiagnostic {
                 severity: Severity::Warning,
                 code: "check::dead-rule",
