@@ -180,10 +180,10 @@ pub fn analyze_with_budget(policy: &Policy, max_witnesses: usize, budget: usize)
             .iter()
             .copied()
             .filter(|c| {
-                let Some(cond) = ex.rules.get(*c).map(|r| r.when.clone()) else { return false };
-                let Some(cond) = cond else { return true };
-                let not_c = Op::Not(Box::new(cond));
-                let conds: Vec<&Op> = pre.into_iter().chain(std::iter::once(&not_c)).collect();
+                let Some(rule) = ex.rules.get(*c) else { return false };
+                let Some(cond) = rule.when.as_ref() else { return true };
+                // Its condition holds, and the catcher's does not (an absent read is neither).
+                let conds: Vec<(&Op, bool)> = pre.map(|p| (p, true)).into_iter().chain([(cond, false)]).collect();
                 ex.solve(ex.initial(), &conds, &budget).is_none() && !budget.stopped()
             })
             .collect();
@@ -228,7 +228,8 @@ pub fn analyze_with_budget(policy: &Policy, max_witnesses: usize, budget: usize)
                     continue;
                 }
             }
-            let conds: Vec<&Op> = [ri.when.as_ref(), rj.when.as_ref()].into_iter().flatten().collect();
+            let conds: Vec<(&Op, bool)> =
+                [ri.when.as_ref(), rj.when.as_ref()].into_iter().flatten().map(|c| (c, true)).collect();
             if let Some(st) = ex.solve(ex.initial(), &conds, &budget) {
                 if budget.spend(witness_cost) {
                     out.overlaps.push(Overlap { first: i, second: j, witness: ex.witness(&st) });
@@ -505,69 +506,71 @@ struct State {
     opaque: Assumed,
 }
 
-/// The values assumed for unmodelled conditions along one path of the exploration, newest
-/// first. Shared between the regions that split from one another, so that splitting does not
-/// copy it (a path may pass thousands of such conditions, one per rule).
+/// The values assumed for unmodelled conditions along one path of the exploration: a
+/// persistent trie over the conditions' numbers (16 children a node), so that a region that
+/// splits from another shares it (a path may pass thousands of such conditions, one per rule),
+/// and finding or adding one value takes a few steps whatever their number.
 #[derive(Clone, Debug, Default)]
-struct Assumed(Option<std::rc::Rc<AssumedNode>>);
+struct Assumed(Option<std::rc::Rc<TrieNode>>);
 
 #[derive(Debug)]
-struct AssumedNode {
-    id: usize,
-    value: bool,
-    /// The largest rule (the rule a condition belongs to) of this node and every older one: a
-    /// look-up for a condition of a later rule stops here.
-    max_rule: usize,
-    older: Assumed,
+enum TrieNode {
+    Inner([Option<std::rc::Rc<TrieNode>>; 16]),
+    Leaf(bool),
+}
+
+/// The digit of `index` that chooses a child at `level` (1 for the nodes above the leaves).
+fn digit(index: u32, level: u32) -> usize {
+    ((index >> (4 * (level - 1))) & 15) as usize
 }
 
 impl Assumed {
-    fn push(&mut self, id: usize, value: bool, rule: usize) {
-        let max_rule = self.0.as_ref().map_or(rule, |n| n.max_rule.max(rule));
-        let older = std::mem::take(self);
-        self.0 = Some(std::rc::Rc::new(AssumedNode { id, value, max_rule, older }));
-    }
-
-    /// The value assumed for condition `id` of rule `rule`, if any. The explorations move
-    /// forward through the rules, so this looks at the current rule's conditions only.
-    fn get(&self, id: usize, rule: usize) -> Option<bool> {
-        let mut at = self.0.as_deref();
-        while let Some(n) = at {
-            if n.max_rule < rule {
-                return None;
+    /// The trie with `value` for condition `index`, in a trie of `depth` levels.
+    fn with(&self, index: u32, value: bool, depth: u32) -> Assumed {
+        fn set(node: Option<&TrieNode>, index: u32, level: u32, value: bool) -> std::rc::Rc<TrieNode> {
+            if level == 0 {
+                return std::rc::Rc::new(TrieNode::Leaf(value));
             }
-            if n.id == id {
-                return Some(n.value);
+            let mut children: [Option<std::rc::Rc<TrieNode>>; 16] = match node {
+                Some(TrieNode::Inner(c)) => c.clone(),
+                _ => Default::default(),
+            };
+            let d = digit(index, level);
+            let child = children.get(d).and_then(|c| c.as_deref());
+            let new = set(child, index, level - 1, value);
+            if let Some(slot) = children.get_mut(d) {
+                *slot = Some(new);
             }
-            at = n.older.0.as_deref();
+            std::rc::Rc::new(TrieNode::Inner(children))
         }
-        None
+        Assumed(Some(set(self.0.as_deref(), index, depth, value)))
     }
 
-    /// Every assumed value, oldest first.
+    fn get(&self, index: u32, depth: u32) -> Option<bool> {
+        let mut node = self.0.as_deref()?;
+        for level in (1..=depth).rev() {
+            match node {
+                TrieNode::Inner(c) => node = c.get(digit(index, level))?.as_deref()?,
+                TrieNode::Leaf(_) => return None,
+            }
+        }
+        match node {
+            TrieNode::Leaf(v) => Some(*v),
+            TrieNode::Inner(_) => None,
+        }
+    }
+
+    /// Every assumed value, in the conditions' order.
     fn values(&self) -> Vec<bool> {
         let mut out = Vec::new();
-        let mut at = self.0.as_deref();
-        while let Some(n) = at {
-            out.push(n.value);
-            at = n.older.0.as_deref();
-        }
-        out.reverse();
-        out
-    }
-}
-
-impl Drop for Assumed {
-    /// Unlinks the list node by node: dropping a long list recursively would need one stack
-    /// frame per node.
-    fn drop(&mut self) {
-        let mut next = self.0.take();
-        while let Some(rc) = next {
-            match std::rc::Rc::try_unwrap(rc) {
-                Ok(mut node) => next = node.older.0.take(),
-                Err(_) => break,
+        let mut todo: Vec<&TrieNode> = self.0.as_deref().into_iter().collect();
+        while let Some(n) = todo.pop() {
+            match n {
+                TrieNode::Leaf(v) => out.push(*v),
+                TrieNode::Inner(c) => todo.extend(c.iter().rev().filter_map(|c| c.as_deref())),
             }
         }
+        out
     }
 }
 
@@ -582,8 +585,10 @@ struct Explorer<'p> {
     /// Regions with no writable facts in them are not reported. `None` for the decision diagram,
     /// which must stay exact for any value a library caller can build.
     domain: Option<Vec<(i128, i128)>>,
-    /// The rule each expression node belongs to, by address (for [`Assumed`]).
-    rule_of: HashMap<usize, usize>,
+    /// The rule each expression node belongs to and its number, by address (for [`Assumed`]).
+    op_info: HashMap<usize, (usize, u32)>,
+    /// Levels of the [`Assumed`] tries: enough 4-bit digits for every node's number.
+    trie_depth: u32,
     /// What trying each rule's condition once costs, in steps (more for long conditions).
     rule_cost: Vec<usize>,
     /// What making one region costs, in steps: copying it and closing its bounds take time in
@@ -641,7 +646,7 @@ impl<'p> Explorer<'p> {
                 })
             })
             .collect();
-        let mut rule_of = HashMap::new();
+        let mut op_info = HashMap::new();
         let mut rule_cost = Vec::with_capacity(rules.len());
         for (i, r) in rules.iter().enumerate() {
             let mut nodes = 0usize;
@@ -649,7 +654,8 @@ impl<'p> Explorer<'p> {
                 let mut todo = vec![op];
                 while let Some(op) = todo.pop() {
                     nodes += 1;
-                    rule_of.insert(op as *const Op as usize, i);
+                    let number = u32::try_from(op_info.len()).unwrap_or(u32::MAX);
+                    op_info.insert(op as *const Op as usize, (i, number));
                     match op {
                         Op::Not(x) => todo.push(x),
                         Op::And(xs) | Op::Or(xs) => todo.extend(xs.iter()),
@@ -662,7 +668,7 @@ impl<'p> Explorer<'p> {
                     }
                 }
             }
-            rule_cost.push(1 + nodes / 16);
+            rule_cost.push(1 + nodes / 4);
         }
         let enum_words: usize = schema
             .fields
@@ -673,11 +679,25 @@ impl<'p> Explorer<'p> {
             })
             .sum();
         let state_cost = 1 + nvars * nvars / 16 + (enum_words + schema.fields.len()) / 64;
-        Explorer { schema, rules, var_of, nvars, domain: None, rule_of, rule_cost, state_cost }
+        let mut trie_depth = 1;
+        while trie_depth < 8 && op_info.len() >> (4 * trie_depth) > 0 {
+            trie_depth += 1;
+        }
+        Explorer { schema, rules, var_of, nvars, domain: None, op_info, trie_depth, rule_cost, state_cost }
     }
 
-    fn rule_of(&self, id: usize) -> usize {
-        self.rule_of.get(&id).copied().unwrap_or(0)
+    /// Records in `st` that the unmodelled condition `id` has `value`. Every condition the
+    /// explorations evaluate is a node of some rule, so it has a number; one without would only
+    /// be split again and again until the budget ran out (never a wrong result).
+    fn assume(&self, st: &mut State, id: usize, value: bool) {
+        if let Some((_, index)) = self.op_info.get(&id) {
+            st.opaque = st.opaque.with(*index, value, self.trie_depth);
+        }
+    }
+
+    fn assumed(&self, st: &State, id: usize) -> Option<bool> {
+        let (_, index) = self.op_info.get(&id)?;
+        st.opaque.get(*index, self.trie_depth)
     }
 
     /// The steps trying rule `i` costs.
@@ -687,7 +707,7 @@ impl<'p> Explorer<'p> {
 
     /// The steps trying a condition that is not a whole rule's costs (counted like a rule's).
     fn cond_cost(&self, cond: &Op) -> usize {
-        self.rule_of.get(&(cond as *const Op as usize)).map_or(1, |r| self.cost(*r))
+        self.op_info.get(&(cond as *const Op as usize)).map_or(1, |(r, _)| self.cost(*r))
     }
 
     /// An explorer that reports only regions holding facts a fact file can write: dates from
@@ -946,10 +966,9 @@ impl<'p> Explorer<'p> {
                             b.failed = Some(NoDiagram::Unsupported);
                             return None;
                         };
-                        let rule = self.rule_of(id);
                         let (mut yes, mut no) = (st.clone(), st);
-                        yes.opaque.push(id, true, rule);
-                        no.opaque.push(id, false, rule);
+                        self.assume(&mut yes, id, true);
+                        self.assume(&mut no, id, false);
                         (DNode::Test { op, rule: rule_id, yes: 0, no: 0 }, yes, no)
                     }
                 };
@@ -1044,12 +1063,12 @@ impl<'p> Explorer<'p> {
         }
     }
 
-    /// A region where every condition holds, if there is one (`None` also when the budget ran
+    /// A region where every condition has the value paired with it, if there is one (`None` also when the budget ran
     /// out first: the caller checks the budget).
-    fn solve(&self, st: State, conds: &[&Op], budget: &Budget) -> Option<State> {
+    fn solve(&self, st: State, conds: &[(&Op, bool)], budget: &Budget) -> Option<State> {
         let mut todo = vec![(st, 0usize)];
         while let Some((st, at)) = todo.pop() {
-            let Some(first) = conds.get(at) else {
+            let Some((first, want)) = conds.get(at) else {
                 if self.admits(&st) {
                     return Some(st);
                 }
@@ -1059,8 +1078,8 @@ impl<'p> Explorer<'p> {
                 return None;
             }
             match self.truth(first, &st) {
-                Known(true) => todo.push((st, at + 1)),
-                Known(false) | Absent(_) => {}
+                Known(b) if b == *want => todo.push((st, at + 1)),
+                Known(_) | Absent(_) => {}
                 Need(atom) => todo.extend(self.refine(&st, &atom).into_iter().rev().map(|s| (s, at))),
             }
         }
@@ -1136,7 +1155,7 @@ impl<'p> Explorer<'p> {
             Atom::Opaque(id) => {
                 for v in [true, false] {
                     let mut s = st.clone();
-                    s.opaque.push(*id, v, self.rule_of(*id));
+                    self.assume(&mut s, *id, v);
                     out.push(s);
                 }
             }
@@ -1320,7 +1339,7 @@ impl<'p> Explorer<'p> {
     }
 
     fn opaque(&self, id: usize, st: &State) -> Tri<bool> {
-        match st.opaque.get(id, self.rule_of(id)) {
+        match self.assumed(st, id) {
             Some(v) => Known(v),
             None => Need(Atom::Opaque(id)),
         }
