@@ -287,8 +287,8 @@ pub(crate) fn build_diagram_with_budget(
             collect_compares(w, &mut b.ops);
         }
     }
-    let mut budget = Budget::new(steps);
-    let root = ex.tree(ex.initial(), 0, &mut b, &mut budget);
+    let budget = Budget::new(steps);
+    let root = ex.tree(ex.initial(), 0, &mut b, &budget);
     let root = match (b.failed, root) {
         (Some(why), _) => return Err(why),
         (None, None) => return Err(NoDiagram::Unsupported),
