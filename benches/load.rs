@@ -13,6 +13,21 @@ mod common;
 mod generated;
 use generated::generated_rules;
 
+/// `k` clauses of two bools each, then a catch-all: exploring it for a diagram takes about 4^k
+/// steps.
+fn clause_policy(k: usize) -> String {
+    let mut out = String::from("each subscription in subscriptions {\n    id: text @key\n");
+    for i in 0..2 * k {
+        out.push_str(&format!("    b{i}: bool\n"));
+    }
+    out.push_str("}\n\naction a \"A.\"\naction b \"B.\"\n\nrule clauses {\n    when ");
+    let clauses: Vec<String> =
+        (0..k).map(|i| format!("(subscription.b{} or subscription.b{})", 2 * i, 2 * i + 1)).collect();
+    out.push_str(&clauses.join(" and "));
+    out.push_str("\n    then a\n    reason \"r\"\n}\n\nrule rest {\n    then b\n    reason \"r\"\n}\n");
+    out
+}
+
 fn sources(rules: &str) -> Sources {
     let root = env!("CARGO_MANIFEST_DIR");
     let mut s = Sources::new();
@@ -27,6 +42,7 @@ fn bench(c: &mut Criterion) {
     let generated = generated_rules(1000);
     let big = Policy::from_sources(sources(&generated)).map_err(|e| e.render(false)).unwrap();
     assert_eq!(big.rule_ids().count(), 1000);
+    assert!(big.diagram_size().is_some(), "{:?}", big.no_diagram());
     let a = handover::analysis::analyze(&big, 5);
     assert!(a.exhaustive);
     eprintln!(
@@ -41,6 +57,13 @@ fn bench(c: &mut Criterion) {
     g.sample_size(10);
     g.bench_function("shipped_policy", |b| b.iter(|| Policy::builtin().unwrap()));
     g.bench_function("generated_1000_rules", |b| b.iter(|| Policy::from_sources(sources(&generated)).unwrap()));
+    // 30 clauses `(b0 or b1) and ...`: the diagram's budget runs out and the policy falls back
+    // to rule-by-rule evaluation; this is what a load costs at that limit.
+    let clauses = clause_policy(30);
+    assert!(Policy::from_text("clauses.handover", &clauses).unwrap().diagram_size().is_none());
+    g.bench_function("clauses_30_past_the_diagram_budget", |b| {
+        b.iter(|| Policy::from_text("clauses.handover", &clauses).unwrap())
+    });
     g.finish();
 
     let mut g = c.benchmark_group("check");
