@@ -316,6 +316,9 @@ fn set_children(node: &mut DNode, yes_id: u32, no_id: u32) {
 /// Most combinations a [`Table`] may have (its entries are 4 bytes each).
 const TABLE_LIMIT: u64 = 1 << 16;
 
+/// Most tests followed while filling a [`Table`]; past them the diagram goes without one.
+const TABLE_WALK_LIMIT: usize = 1 << 22;
+
 /// Resolves the diagram's finite tests for every combination of the facts they read.
 fn build_table(schema: &Schema, nodes: &[DNode], root: u32) -> Option<Table> {
     // The facts tested, each once.
@@ -352,6 +355,10 @@ fn build_table(schema: &Schema, nodes: &[DNode], root: u32) -> Option<Table> {
         vars.push((TableVar { document, slot: u32::try_from(def.slot.index).ok()?, kind, stride }, *f));
     }
     let mut entries = Vec::with_capacity(usize::try_from(size).ok()?);
+    // Each key walks the diagram's finite tests: many values times long chains of tests (an
+    // enum of thousands of values, one rule each) would take long, for a table that only
+    // saves a few steps per decision.
+    let mut walk_left = TABLE_WALK_LIMIT;
     for key in 0..size {
         // Each fact's value index under this key.
         let index = |f: FieldId| {
@@ -394,6 +401,7 @@ fn build_table(schema: &Schema, nodes: &[DNode], root: u32) -> Option<Table> {
                 break;
             }
             n = next;
+            walk_left = walk_left.checked_sub(1)?;
         }
         entries.push(n);
     }
