@@ -9,40 +9,22 @@ use handover::Policy;
 use handover::source::Sources;
 
 mod common;
+#[path = "common/generated.rs"]
+mod generated;
+use generated::generated_rules;
 
-/// 999 generated rules over the shipped schema plus a catch-all: enum sets, bools, optional
-/// dates compared with `as_of` (with day offsets), in varied combinations.
-pub fn generated_rules(n: usize) -> String {
-    let mut r = common::Rng::new(7);
-    let mut out = String::new();
-    for i in 0..n.saturating_sub(1) {
-        let mut conds = Vec::new();
-        let roles: Vec<&str> = (0..1 + r.next() % 4).map(|_| r.pick(&common::ROLES)).collect();
-        conds.push(format!("partner.role in [{}]", roles.join(", ")));
-        let chans: Vec<&str> = (0..1 + r.next() % 3).map(|_| r.pick(&common::CHANNELS)).collect();
-        conds.push(format!("subscription.channel in [{}]", chans.join(", ")));
-        if r.chance(50) {
-            conds.push(format!("subscription.service == {}", r.pick(&["license_based", "usage_based"])));
-        }
-        if r.chance(30) {
-            conds.push("not subscription.cancelled".into());
-        }
-        if r.chance(30) {
-            conds.push(format!(
-                "present(subscription.term_end) and as_of <= subscription.term_end - {}",
-                r.next() % 400
-            ));
-        }
-        if r.chance(20) {
-            conds.push("customer.cloud == us_government".into());
-        }
-        let action = r.pick(&["manual_review", "not_applicable", "insufficient_role", "csp_resale_not_allowed"]);
-        out.push_str(&format!(
-            "rule r{i} {{\n    when {}\n    then {action}\n    reason \"generated\"\n}}\n\n",
-            conds.join("\n     and ")
-        ));
+/// `k` clauses of two bools each, then a catch-all: exploring it for a diagram takes about 4^k
+/// steps.
+fn clause_policy(k: usize) -> String {
+    let mut out = String::from("each subscription in subscriptions {\n    id: text @key\n");
+    for i in 0..2 * k {
+        out.push_str(&format!("    b{i}: bool\n"));
     }
-    out.push_str("rule fallback {\n    then not_applicable\n    reason \"fallback\"\n}\n");
+    out.push_str("}\n\naction a \"A.\"\naction b \"B.\"\n\nrule clauses {\n    when ");
+    let clauses: Vec<String> =
+        (0..k).map(|i| format!("(subscription.b{} or subscription.b{})", 2 * i, 2 * i + 1)).collect();
+    out.push_str(&clauses.join(" and "));
+    out.push_str("\n    then a\n    reason \"r\"\n}\n\nrule rest {\n    then b\n    reason \"r\"\n}\n");
     out
 }
 
@@ -60,6 +42,7 @@ fn bench(c: &mut Criterion) {
     let generated = generated_rules(1000);
     let big = Policy::from_sources(sources(&generated)).map_err(|e| e.render(false)).unwrap();
     assert_eq!(big.rule_ids().count(), 1000);
+    assert!(big.diagram_size().is_some(), "{:?}", big.no_diagram());
     let a = handover::analysis::analyze(&big, 5);
     assert!(a.exhaustive);
     eprintln!(
@@ -74,6 +57,13 @@ fn bench(c: &mut Criterion) {
     g.sample_size(10);
     g.bench_function("shipped_policy", |b| b.iter(|| Policy::builtin().unwrap()));
     g.bench_function("generated_1000_rules", |b| b.iter(|| Policy::from_sources(sources(&generated)).unwrap()));
+    // 30 clauses `(b0 or b1) and ...`: the diagram's budget runs out and the policy falls back
+    // to rule-by-rule evaluation; this is what a load costs at that limit.
+    let clauses = clause_policy(30);
+    assert!(Policy::from_text("clauses.handover", &clauses).unwrap().diagram_size().is_none());
+    g.bench_function("clauses_30_past_the_diagram_budget", |b| {
+        b.iter(|| Policy::from_text("clauses.handover", &clauses).unwrap())
+    });
     g.finish();
 
     let mut g = c.benchmark_group("check");

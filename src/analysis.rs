@@ -24,8 +24,9 @@ use crate::policy::Policy;
 use crate::schema::{FieldId, Schema, Slot, Type};
 use crate::value::{Date, Value};
 
-/// How many leaves (regions of the fact space) one exploration visits before giving up.
-pub const DEFAULT_BUDGET: usize = 2_000_000;
+/// Steps (see [`analyze_with_budget`]) the whole analysis may take before it stops and
+/// reports partial results.
+pub const DEFAULT_BUDGET: usize = 10_000_000;
 
 /// "No bound" in the difference constraints. Bounds are `i128`, so sums of any `i64` constants
 /// and fact values (and of paths through every variable) stay far below it: a real bound is never
@@ -52,6 +53,9 @@ pub struct DeadRule {
     pub rule: usize,
     /// Earlier rules that decide every case this rule matches (empty when its condition can never hold).
     pub shadowed_by: Vec<usize>,
+    /// False when the budget ran out while looking for those rules: `shadowed_by` holds the
+    /// ones found (possibly none), and the rule is dead all the same.
+    pub all_found: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -81,9 +85,12 @@ pub struct Analysis {
     pub absent_reads: Vec<AbsentRead>,
     /// Rules each region decided by: how many regions each rule decides.
     pub regions_per_rule: Vec<usize>,
-    /// False when the exploration budget ran out (results are then partial).
+    /// False when the budget ran out anywhere (results are then partial).
     pub exhaustive: bool,
-    /// The budget the analysis ran with: regions per exploration.
+    /// The whole fact space was explored: the gap count, the dead rules and the reads of absent
+    /// facts are complete (their witnesses and the rest may not be).
+    pub space_explored: bool,
+    /// The budget the analysis ran with, in steps for the whole analysis.
     pub budget: usize,
 }
 
@@ -93,19 +100,25 @@ pub fn analyze(policy: &Policy, max_witnesses: usize) -> Analysis {
     analyze_with_budget(policy, max_witnesses, DEFAULT_BUDGET)
 }
 
-/// Analyses a policy, visiting at most `budget` regions of the fact space per exploration (the
-/// whole space once, then once per dead rule and for the overlaps). A policy with many
-/// independent conditions may need more than [`DEFAULT_BUDGET`]; the results are then marked
-/// partial (`exhaustive` is false).
+/// Analyses a policy within one budget of `budget` steps for the whole analysis: the
+/// exploration of the fact space (gaps, absent reads, which rules decide), then the rules that
+/// catch each dead rule's cases, then overlaps, witnesses included. A step is trying one rule's
+/// condition on one region or making one region, and regions with many numeric facts count
+/// for more, so the budget bounds the time whatever the policy. Past it the results are
+/// partial (`exhaustive` is false): gaps found are real, and dead rules are claimed only when
+/// the whole space was explored (`space_explored`).
 pub fn analyze_with_budget(policy: &Policy, max_witnesses: usize, budget: usize) -> Analysis {
     let ex = Explorer::writable(policy.schema(), policy.rules());
     let mut out =
         Analysis { regions_per_rule: vec![0; ex.rules.len()], exhaustive: true, budget, ..Analysis::default() };
-    let mut budget = budget;
+    let budget = Budget::new(budget);
+    let witness_cost = ex.witness_cost();
 
-    // 1. The whole space, first match wins.
+    // 1. The whole space, first match wins. Witnesses are made afterwards, from the budget.
     let mut absent_seen: Vec<(usize, FieldId)> = Vec::new();
-    ex.first_match(ex.initial(), 0, ex.rules.len(), &mut budget, &mut |st, leaf| match leaf {
+    let mut gap_regions: Vec<State> = Vec::new();
+    let mut absent_regions: Vec<(usize, FieldId, State)> = Vec::new();
+    ex.first_match(ex.initial(), 0, ex.rules.len(), &budget, &mut |st, leaf| match leaf {
         Leaf::Match(r) => {
             if let Some(n) = out.regions_per_rule.get_mut(r) {
                 *n += 1;
@@ -113,30 +126,45 @@ pub fn analyze_with_budget(policy: &Policy, max_witnesses: usize, budget: usize)
         }
         Leaf::Gap => {
             out.gap_count += 1;
-            if out.gaps.len() < max_witnesses {
-                out.gaps.push(Gap { witness: ex.witness(st) });
+            if gap_regions.len() < max_witnesses {
+                gap_regions.push(st.clone());
             }
         }
         Leaf::Absent(rule, field) => {
             if !absent_seen.contains(&(rule, field)) {
                 absent_seen.push((rule, field));
-                out.absent_reads.push(AbsentRead { rule, field, witness: ex.witness(st) });
+                absent_regions.push((rule, field, st.clone()));
             }
         }
     });
+    // Dead rules are claimed only when the whole space was explored, as a rule the
+    // exploration did not reach may still match.
+    out.space_explored = !budget.stopped();
+    for st in gap_regions {
+        if budget.spend(witness_cost) {
+            out.gaps.push(Gap { witness: ex.witness(&st) });
+        }
+    }
+    for (rule, field, st) in absent_regions {
+        if budget.spend(witness_cost) {
+            out.absent_reads.push(AbsentRead { rule, field, witness: ex.witness(&st) });
+        }
+    }
 
-    // 2. Dead rules, and the earlier rules that catch what they match: only when the whole space
-    // was explored, as a rule the exploration did not reach may still match.
-    let explored = budget > 0;
+    // 2. Dead rules, and the earlier rules that catch what they match.
     for (i, rule) in ex.rules.iter().enumerate() {
-        if !explored || out.regions_per_rule.get(i).copied().unwrap_or(0) > 0 {
+        if !out.space_explored || out.regions_per_rule.get(i).copied().unwrap_or(0) > 0 {
+            continue;
+        }
+        if budget.stopped() {
+            // Dead all the same; which rules catch its cases is not known.
+            out.dead.push(DeadRule { rule: i, shadowed_by: Vec::new(), all_found: false });
             continue;
         }
         let mut catchers: Vec<usize> = Vec::new();
         let pre = rule.when.as_ref();
-        let mut inner_budget = out.budget;
-        ex.satisfying(ex.initial(), pre, &mut budget, &mut |st| {
-            ex.first_match(st.clone(), 0, i, &mut inner_budget, &mut |_, leaf| match leaf {
+        ex.satisfying(ex.initial(), pre, &budget, &mut |st| {
+            ex.first_match(st.clone(), 0, i, &budget, &mut |_, leaf| match leaf {
                 Leaf::Match(r) | Leaf::Absent(r, _) => {
                     if !catchers.contains(&r) {
                         catchers.push(r);
@@ -152,70 +180,144 @@ pub fn analyze_with_budget(policy: &Policy, max_witnesses: usize, budget: usize)
             .iter()
             .copied()
             .filter(|c| {
-                let Some(cond) = ex.rules.get(*c).map(|r| r.when.clone()) else { return false };
-                let Some(cond) = cond else { return true };
-                let not_c = Op::Not(Box::new(cond));
-                let conds: Vec<&Op> = pre.into_iter().chain(std::iter::once(&not_c)).collect();
-                ex.solve(ex.initial(), &conds, &mut budget).is_none()
+                let Some(rule) = ex.rules.get(*c) else { return false };
+                let Some(cond) = rule.when.as_ref() else { return true };
+                // Its condition holds, and the catcher's does not (an absent read is neither).
+                let conds: Vec<(&Op, bool)> = pre.map(|p| (p, true)).into_iter().chain([(cond, false)]).collect();
+                ex.solve(ex.initial(), &conds, &budget).is_none() && !budget.stopped()
             })
             .collect();
+        let all_found = !budget.stopped();
         let shadowed_by = if alone.is_empty() { catchers } else { alone };
-        out.dead.push(DeadRule { rule: i, shadowed_by });
+        out.dead.push(DeadRule { rule: i, shadowed_by, all_found });
     }
 
     // 3. Overlaps between live rules with different actions.
     let summaries: Vec<Option<EnumSummary>> = ex.rules.iter().map(enum_summary).collect();
-    for j in 0..ex.rules.len() {
+    let dead: std::collections::HashSet<usize> = out.dead.iter().map(|d| d.rule).collect();
+    // Rules by action, so that pairs with one action are not even looked at.
+    let mut by_action: HashMap<usize, Vec<usize>> = HashMap::new();
+    for (i, r) in ex.rules.iter().enumerate() {
+        if r.when.is_some() {
+            by_action.entry(r.action).or_default().push(i);
+        }
+    }
+    let mut actions: Vec<(usize, Vec<usize>)> = by_action.into_iter().collect();
+    actions.sort_unstable();
+    'pairs: for j in 0..ex.rules.len() {
         let Some(rj) = ex.rules.get(j) else { continue };
-        if rj.when.is_none() || out.dead.iter().any(|d| d.rule == j) {
+        if rj.when.is_none() || dead.contains(&j) {
             continue;
         }
-        for i in 0..j {
-            let Some(ri) = ex.rules.get(i) else { continue };
-            if ri.action == rj.action || ri.when.is_none() {
-                continue;
+        let mut earlier: Vec<usize> = actions
+            .iter()
+            .filter(|(a, _)| *a != rj.action)
+            .flat_map(|(_, rules)| rules.iter().copied().take_while(|i| *i < j))
+            .collect();
+        earlier.sort_unstable();
+        for i in earlier {
+            if !budget.spend(1) {
+                break 'pairs;
             }
+            let Some(ri) = ex.rules.get(i) else { continue };
             if let (Some(Some(a)), Some(Some(b))) = (summaries.get(i), summaries.get(j)) {
+                if !budget.spend(a.len() * b.len() * summary_words(a, b) / 16) {
+                    break 'pairs;
+                }
                 if disjoint(a, b) {
                     continue;
                 }
             }
-            let conds: Vec<&Op> = [ri.when.as_ref(), rj.when.as_ref()].into_iter().flatten().collect();
-            if let Some(st) = ex.solve(ex.initial(), &conds, &mut budget) {
-                out.overlaps.push(Overlap { first: i, second: j, witness: ex.witness(&st) });
+            let conds: Vec<(&Op, bool)> =
+                [ri.when.as_ref(), rj.when.as_ref()].into_iter().flatten().map(|c| (c, true)).collect();
+            if let Some(st) = ex.solve(ex.initial(), &conds, &budget) {
+                if budget.spend(witness_cost) {
+                    out.overlaps.push(Overlap { first: i, second: j, witness: ex.witness(&st) });
+                }
             }
         }
     }
-    out.exhaustive = budget > 0;
+    out.exhaustive = !budget.stopped();
     out
+}
+
+/// Words in the widest enum set of two summaries.
+fn summary_words(a: &[(FieldId, Box<[u64]>)], b: &[(FieldId, Box<[u64]>)]) -> usize {
+    a.iter().chain(b).map(|(_, w)| w.len()).max().unwrap_or(1)
 }
 
 /// Per enum fact, the values a rule's top-level tests allow.
 type EnumSummary = Vec<(FieldId, Box<[u64]>)>;
 
 /// Largest diagram built; beyond it decisions use the interpreter.
-const DIAGRAM_NODE_LIMIT: usize = 100_000;
+pub const DIAGRAM_NODE_LIMIT: usize = 100_000;
 
-/// Compiles ordered rules into a decision diagram, or `None` when the policy has conditions the
-/// diagram cannot represent exactly or would be too large (the interpreter is then used).
-pub(crate) fn build_diagram(schema: &Schema, rules: &[CompiledRule]) -> Option<Diagram> {
+/// Steps (see [`Budget`]) building the decision diagram may take; beyond them decisions use
+/// the interpreter. The shipped policy takes under 1,000 and a generated 1,000-rule policy
+/// under 10,000 (`benches/load.rs`); reaching the limit takes a few tenths of a second.
+pub const DIAGRAM_BUDGET: usize = 1_000_000;
+
+/// Why the rules are decided one by one rather than through a decision diagram.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NoDiagram {
+    /// Exploring the rules took more than [`DIAGRAM_BUDGET`] steps.
+    Budget,
+    /// The diagram would have more than [`DIAGRAM_NODE_LIMIT`] nodes.
+    TooLarge,
+    /// The rules compare integer facts or use numbers the diagram cannot test exactly.
+    Unsupported,
+}
+
+/// Compiles ordered rules into a decision diagram, or says why not: the policy has conditions
+/// the diagram cannot represent exactly, or it would be too large or too long to build (the
+/// interpreter is then used, with the same verdicts).
+pub(crate) fn build_diagram(schema: &Schema, rules: &[CompiledRule]) -> Result<Diagram, NoDiagram> {
+    build_diagram_with_budget(schema, rules, DIAGRAM_BUDGET)
+}
+
+pub(crate) fn build_diagram_with_budget(
+    schema: &Schema,
+    rules: &[CompiledRule],
+    steps: usize,
+) -> Result<Diagram, NoDiagram> {
     let ex = Explorer::new(schema, rules);
-    let mut b = TreeBuilder { nodes: Vec::new(), keys: HashMap::new(), ops: HashMap::new(), failed: false };
+    let mut b = TreeBuilder { nodes: Vec::new(), keys: HashMap::new(), ops: HashMap::new(), failed: None };
     for r in rules {
         if let Some(w) = &r.when {
             collect_compares(w, &mut b.ops);
         }
     }
-    let root = ex.tree(ex.initial(), 0, &mut b);
-    if b.failed {
-        return None;
-    }
+    let budget = Budget::new(steps);
+    let root = ex.tree(ex.initial(), 0, &mut b, &budget);
+    let root = match (b.failed, root) {
+        (Some(why), _) => return Err(why),
+        (None, None) => return Err(NoDiagram::Unsupported),
+        (None, Some(root)) => root,
+    };
     let table = build_table(schema, &b.nodes, root);
-    Some(Diagram::new(b.nodes, root, table))
+    Ok(Diagram::new(b.nodes, root, table))
+}
+
+/// Points a split node at its two sub-diagrams.
+fn set_children(node: &mut DNode, yes_id: u32, no_id: u32) {
+    match node {
+        DNode::Enum { yes, no, .. }
+        | DNode::Bool { yes, no, .. }
+        | DNode::Present { yes, no, .. }
+        | DNode::Diff { yes, no, .. }
+        | DNode::Test { yes, no, .. } => {
+            *yes = yes_id;
+            *no = no_id;
+        }
+        DNode::Match(_) | DNode::NoRule | DNode::Absent { .. } => {}
+    }
 }
 
 /// Most combinations a [`Table`] may have (its entries are 4 bytes each).
 const TABLE_LIMIT: u64 = 1 << 16;
+
+/// Most tests followed while filling a [`Table`]; past them the diagram goes without one.
+const TABLE_WALK_LIMIT: usize = 1 << 22;
 
 /// Resolves the diagram's finite tests for every combination of the facts they read.
 fn build_table(schema: &Schema, nodes: &[DNode], root: u32) -> Option<Table> {
@@ -253,6 +355,10 @@ fn build_table(schema: &Schema, nodes: &[DNode], root: u32) -> Option<Table> {
         vars.push((TableVar { document, slot: u32::try_from(def.slot.index).ok()?, kind, stride }, *f));
     }
     let mut entries = Vec::with_capacity(usize::try_from(size).ok()?);
+    // Each key walks the diagram's finite tests: many values times long chains of tests (an
+    // enum of thousands of values, one rule each) would take long, for a table that only
+    // saves a few steps per decision.
+    let mut walk_left = TABLE_WALK_LIMIT;
     for key in 0..size {
         // Each fact's value index under this key.
         let index = |f: FieldId| {
@@ -295,6 +401,7 @@ fn build_table(schema: &Schema, nodes: &[DNode], root: u32) -> Option<Table> {
                 break;
             }
             n = next;
+            walk_left = walk_left.checked_sub(1)?;
         }
         entries.push(n);
     }
@@ -318,7 +425,7 @@ struct TreeBuilder {
     keys: HashMap<String, u32>,
     /// Comparisons the diagram may evaluate as opaque tests, by address.
     ops: HashMap<usize, Op>,
-    failed: bool,
+    failed: Option<NoDiagram>,
 }
 
 impl TreeBuilder {
@@ -328,7 +435,7 @@ impl TreeBuilder {
             return *id;
         }
         if self.nodes.len() >= DIAGRAM_NODE_LIMIT {
-            self.failed = true;
+            self.failed = Some(NoDiagram::TooLarge);
             return 0;
         }
         let id = u32::try_from(self.nodes.len()).unwrap_or(u32::MAX);
@@ -403,7 +510,76 @@ struct State {
     present: Vec<Option<bool>>,
     /// `bound[x * n + y]`: the tightest known upper bound on `x - y`.
     bound: Vec<i128>,
-    opaque: Vec<(usize, bool)>,
+    /// The values assumed for conditions the analysis cannot model.
+    opaque: Assumed,
+}
+
+/// The values assumed for unmodelled conditions along one path of the exploration: a
+/// persistent trie over the conditions' numbers (16 children a node), so that a region that
+/// splits from another shares it (a path may pass thousands of such conditions, one per rule),
+/// and finding or adding one value takes a few steps whatever their number.
+#[derive(Clone, Debug, Default)]
+struct Assumed(Option<std::rc::Rc<TrieNode>>);
+
+#[derive(Debug)]
+enum TrieNode {
+    Inner([Option<std::rc::Rc<TrieNode>>; 16]),
+    Leaf(bool),
+}
+
+/// The digit of `index` that chooses a child at `level` (1 for the nodes above the leaves).
+fn digit(index: u32, level: u32) -> usize {
+    ((index >> (4 * (level - 1))) & 15) as usize
+}
+
+impl Assumed {
+    /// The trie with `value` for condition `index`, in a trie of `depth` levels.
+    fn with(&self, index: u32, value: bool, depth: u32) -> Assumed {
+        fn set(node: Option<&TrieNode>, index: u32, level: u32, value: bool) -> std::rc::Rc<TrieNode> {
+            if level == 0 {
+                return std::rc::Rc::new(TrieNode::Leaf(value));
+            }
+            let mut children: [Option<std::rc::Rc<TrieNode>>; 16] = match node {
+                Some(TrieNode::Inner(c)) => c.clone(),
+                _ => Default::default(),
+            };
+            let d = digit(index, level);
+            let child = children.get(d).and_then(|c| c.as_deref());
+            let new = set(child, index, level - 1, value);
+            if let Some(slot) = children.get_mut(d) {
+                *slot = Some(new);
+            }
+            std::rc::Rc::new(TrieNode::Inner(children))
+        }
+        Assumed(Some(set(self.0.as_deref(), index, depth, value)))
+    }
+
+    fn get(&self, index: u32, depth: u32) -> Option<bool> {
+        let mut node = self.0.as_deref()?;
+        for level in (1..=depth).rev() {
+            match node {
+                TrieNode::Inner(c) => node = c.get(digit(index, level))?.as_deref()?,
+                TrieNode::Leaf(_) => return None,
+            }
+        }
+        match node {
+            TrieNode::Leaf(v) => Some(*v),
+            TrieNode::Inner(_) => None,
+        }
+    }
+
+    /// Every assumed value, in the conditions' order.
+    fn values(&self) -> Vec<bool> {
+        let mut out = Vec::new();
+        let mut todo: Vec<&TrieNode> = self.0.as_deref().into_iter().collect();
+        while let Some(n) = todo.pop() {
+            match n {
+                TrieNode::Leaf(v) => out.push(*v),
+                TrieNode::Inner(c) => todo.extend(c.iter().rev().filter_map(|c| c.as_deref())),
+            }
+        }
+        out
+    }
 }
 
 struct Explorer<'p> {
@@ -417,6 +593,46 @@ struct Explorer<'p> {
     /// Regions with no writable facts in them are not reported. `None` for the decision diagram,
     /// which must stay exact for any value a library caller can build.
     domain: Option<Vec<(i128, i128)>>,
+    /// The rule each expression node belongs to and its number, by address (for [`Assumed`]).
+    op_info: HashMap<usize, (usize, u32)>,
+    /// Levels of the [`Assumed`] tries: enough 4-bit digits for every node's number.
+    trie_depth: u32,
+    /// What trying each rule's condition once costs, in steps (more for long conditions).
+    rule_cost: Vec<usize>,
+    /// What making one region costs, in steps: copying it and closing its bounds take time in
+    /// proportion to the number of numeric variables squared.
+    state_cost: usize,
+}
+
+/// The work left to an exploration, in steps: a step is trying one rule's condition on one
+/// region, or making one region (regions with many numeric facts count for more), so that a
+/// budget bounds the time taken whatever the policy.
+#[derive(Debug)]
+struct Budget {
+    left: std::cell::Cell<usize>,
+    /// Some work was not done for lack of budget.
+    stopped: std::cell::Cell<bool>,
+}
+
+impl Budget {
+    fn new(steps: usize) -> Budget {
+        Budget { left: steps.into(), stopped: false.into() }
+    }
+
+    /// Spends `steps`; false (from then on) when they are not left.
+    fn spend(&self, steps: usize) -> bool {
+        if self.stopped.get() || self.left.get() < steps {
+            self.left.set(0);
+            self.stopped.set(true);
+            return false;
+        }
+        self.left.set(self.left.get() - steps);
+        true
+    }
+
+    fn stopped(&self) -> bool {
+        self.stopped.get()
+    }
 }
 
 /// A linear form `sum(coef * var) + c`.
@@ -438,7 +654,68 @@ impl<'p> Explorer<'p> {
                 })
             })
             .collect();
-        Explorer { schema, rules, var_of, nvars, domain: None }
+        let mut op_info = HashMap::new();
+        let mut rule_cost = Vec::with_capacity(rules.len());
+        for (i, r) in rules.iter().enumerate() {
+            let mut nodes = 0usize;
+            for op in r.when.iter().chain(r.args.iter()) {
+                let mut todo = vec![op];
+                while let Some(op) = todo.pop() {
+                    nodes += 1;
+                    let number = u32::try_from(op_info.len()).unwrap_or(u32::MAX);
+                    op_info.insert(op as *const Op as usize, (i, number));
+                    match op {
+                        Op::Not(x) => todo.push(x),
+                        Op::And(xs) | Op::Or(xs) => todo.extend(xs.iter()),
+                        Op::Compare(_, l, r) | Op::Arith { left: l, right: r, .. } => todo.extend([&**l, &**r]),
+                        Op::In { value, set, .. } => {
+                            todo.push(value);
+                            todo.extend(set.iter());
+                        }
+                        Op::Const(_) | Op::Load(..) | Op::AsOf | Op::Present(_) | Op::EnumIn { .. } => {}
+                    }
+                }
+            }
+            rule_cost.push(1 + nodes / 4);
+        }
+        let enum_words: usize = schema
+            .fields
+            .iter()
+            .map(|f| match f.ty {
+                Type::Enum(e) => schema.enums.get(e).map_or(0, |d| d.values.len().div_ceil(64)),
+                _ => 0,
+            })
+            .sum();
+        let state_cost = 1 + nvars * nvars / 16 + (enum_words + schema.fields.len()) / 64;
+        let mut trie_depth = 1;
+        while trie_depth < 8 && op_info.len() >> (4 * trie_depth) > 0 {
+            trie_depth += 1;
+        }
+        Explorer { schema, rules, var_of, nvars, domain: None, op_info, trie_depth, rule_cost, state_cost }
+    }
+
+    /// Records in `st` that the unmodelled condition `id` has `value`. Every condition the
+    /// explorations evaluate is a node of some rule, so it has a number; one without would only
+    /// be split again and again until the budget ran out (never a wrong result).
+    fn assume(&self, st: &mut State, id: usize, value: bool) {
+        if let Some((_, index)) = self.op_info.get(&id) {
+            st.opaque = st.opaque.with(*index, value, self.trie_depth);
+        }
+    }
+
+    fn assumed(&self, st: &State, id: usize) -> Option<bool> {
+        let (_, index) = self.op_info.get(&id)?;
+        st.opaque.get(*index, self.trie_depth)
+    }
+
+    /// The steps trying rule `i` costs.
+    fn cost(&self, i: usize) -> usize {
+        self.rule_cost.get(i).copied().unwrap_or(1)
+    }
+
+    /// The steps trying a condition that is not a whole rule's costs (counted like a rule's).
+    fn cond_cost(&self, cond: &Op) -> usize {
+        self.op_info.get(&(cond as *const Op as usize)).map_or(1, |(r, _)| self.cost(*r))
     }
 
     /// An explorer that reports only regions holding facts a fact file can write: dates from
@@ -506,7 +783,7 @@ impl<'p> Explorer<'p> {
             bools: vec![None; self.schema.fields.len()],
             present: self.schema.fields.iter().map(|f| if f.optional { None } else { Some(true) }).collect(),
             bound,
-            opaque: Vec::new(),
+            opaque: Assumed::default(),
         }
     }
 
@@ -527,225 +804,294 @@ impl<'p> Explorer<'p> {
         }
     }
 
-    /// The diagram for `rules[from..]` within region `st`.
-    fn tree(&self, st: State, from: usize, b: &mut TreeBuilder) -> u32 {
-        if b.failed {
-            return 0;
+    /// The diagram for `rules[from..]` within region `st`, depth first: the regions still to
+    /// explore and the nodes still to make are kept on lists, not on the call stack, so that a
+    /// path through thousands of rules needs no deep recursion. Every region and every rule
+    /// tried spends from `budget`; `None` when it runs out or the diagram cannot be exact.
+    fn tree(&self, st: State, from: usize, b: &mut TreeBuilder, budget: &Budget) -> Option<u32> {
+        // Made once its children are: they are the last results, `yes` below `no`.
+        enum Task {
+            Visit(State, usize),
+            Make(DNode),
+            /// One link of a chain of single-value enum tests: `yes` is the last result, the
+            /// rest of the chain the one below it.
+            Link(DNode),
         }
-        for i in from..self.rules.len() {
-            let Some(rule) = self.rules.get(i) else { break };
-            let rule_id = u32::try_from(i).unwrap_or(u32::MAX);
-            let t = match &rule.when {
-                None => Known(true),
-                Some(c) => self.truth(c, &st),
+        let mut tasks = vec![Task::Visit(st, from)];
+        let mut done: Vec<u32> = Vec::new();
+        while let Some(task) = tasks.pop() {
+            if b.failed.is_some() {
+                return None;
+            }
+            let st = match task {
+                Task::Visit(..) if !budget.spend(self.state_cost) => {
+                    b.failed = Some(NoDiagram::Budget);
+                    return None;
+                }
+                Task::Visit(st, from) => (st, from),
+                Task::Make(mut node) => {
+                    let (no, yes) = (done.pop()?, done.pop()?);
+                    set_children(&mut node, yes, no);
+                    let id = b.add(node);
+                    done.push(id);
+                    continue;
+                }
+                Task::Link(mut node) => {
+                    let (yes, rest) = (done.pop()?, done.pop()?);
+                    set_children(&mut node, yes, rest);
+                    let id = b.add(node);
+                    done.push(id);
+                    continue;
+                }
             };
-            let atom = match t {
-                Known(false) => continue,
-                Known(true) => return b.add(DNode::Match(rule_id)),
-                Absent(field) => return b.add(DNode::Absent { rule: rule_id, field }),
-                Need(atom) => atom,
-            };
-            let slot_of = |f: FieldId| self.schema.fields.get(f).map(|d| d.slot);
-            let node = match atom {
-                Atom::Present(f) => {
-                    let Some(slot) = slot_of(f) else { break };
-                    let (mut yes, mut no) = (st.clone(), st);
-                    if let Some(v) = yes.present.get_mut(f) {
-                        *v = Some(true);
-                    }
-                    if let Some(v) = no.present.get_mut(f) {
-                        *v = Some(false);
-                    }
-                    let (yes, no) = (self.tree(yes, i, b), self.tree(no, i, b));
-                    DNode::Present { slot, yes, no }
+            let (st, from) = st;
+            // `Some(Some(node))`: a leaf was made; `Some(None)`: regions to visit were added;
+            // `None`: no rule matches.
+            let mut made: Option<Option<u32>> = None;
+            for i in from..self.rules.len() {
+                let Some(rule) = self.rules.get(i) else { break };
+                if !budget.spend(self.cost(i)) {
+                    b.failed = Some(NoDiagram::Budget);
+                    return None;
                 }
-                Atom::Bool(f) => {
-                    let Some(slot) = slot_of(f) else { break };
-                    let (mut yes, mut no) = (st.clone(), st);
-                    if let Some(v) = yes.bools.get_mut(f) {
-                        *v = Some(true);
+                let rule_id = u32::try_from(i).unwrap_or(u32::MAX);
+                let t = match &rule.when {
+                    None => Known(true),
+                    Some(c) => self.truth(c, &st),
+                };
+                let atom = match t {
+                    Known(false) => continue,
+                    Known(true) => {
+                        made = Some(Some(b.add(DNode::Match(rule_id))));
+                        break;
                     }
-                    if let Some(v) = no.bools.get_mut(f) {
-                        *v = Some(false);
+                    Absent(field) => {
+                        made = Some(Some(b.add(DNode::Absent { rule: rule_id, field })));
+                        break;
                     }
-                    let (yes, no) = (self.tree(yes, i, b), self.tree(no, i, b));
-                    DNode::Bool { slot, field: f, rule: rule_id, yes, no }
-                }
-                Atom::EnumSplit(f, bits) => {
-                    let Some(slot) = slot_of(f) else { break };
-                    let allowed = st.enums.get(f).cloned().unwrap_or_default();
-                    let (mut yes, mut no) = (st.clone(), st);
-                    if let Some(v) = yes.enums.get_mut(f) {
-                        *v = allowed.iter().zip(bits.iter()).map(|(a, b)| a & b).collect();
+                    Need(atom) => atom,
+                };
+                let slot = |f: FieldId| self.schema.fields.get(f).map(|d| d.slot);
+                // The node for a two-way split, and the regions on either side.
+                let (node, yes, no) = match atom {
+                    Atom::Present(f) => {
+                        let slot = slot(f)?;
+                        let (mut yes, mut no) = (st.clone(), st);
+                        if let Some(v) = yes.present.get_mut(f) {
+                            *v = Some(true);
+                        }
+                        if let Some(v) = no.present.get_mut(f) {
+                            *v = Some(false);
+                        }
+                        (DNode::Present { slot, yes: 0, no: 0 }, yes, no)
                     }
-                    if let Some(v) = no.enums.get_mut(f) {
-                        *v = allowed.iter().zip(bits.iter()).map(|(a, b)| a & !b).collect();
+                    Atom::Bool(f) => {
+                        let slot = slot(f)?;
+                        let (mut yes, mut no) = (st.clone(), st);
+                        if let Some(v) = yes.bools.get_mut(f) {
+                            *v = Some(true);
+                        }
+                        if let Some(v) = no.bools.get_mut(f) {
+                            *v = Some(false);
+                        }
+                        (DNode::Bool { slot, field: f, rule: rule_id, yes: 0, no: 0 }, yes, no)
                     }
-                    let (yes, no) = (self.tree(yes, i, b), self.tree(no, i, b));
-                    DNode::Enum { slot, field: f, rule: rule_id, bits: bits.iter().copied().collect(), yes, no }
-                }
-                Atom::EnumEach(f) => {
-                    let Some(slot) = slot_of(f) else { break };
-                    // A chain of single-value tests; the last value needs no test.
-                    let parts = self.refine(&st, &Atom::EnumEach(f));
-                    let mut next: Option<u32> = None;
-                    for part in parts.into_iter().rev() {
-                        let sub = self.tree(part.clone(), i, b);
-                        next = Some(match next {
-                            None => sub,
-                            Some(rest) => {
+                    Atom::EnumSplit(f, bits) => {
+                        let slot = slot(f)?;
+                        let allowed = st.enums.get(f).cloned().unwrap_or_default();
+                        let (mut yes, mut no) = (st.clone(), st);
+                        if let Some(v) = yes.enums.get_mut(f) {
+                            *v = allowed.iter().zip(bits.iter()).map(|(a, b)| a & b).collect();
+                        }
+                        if let Some(v) = no.enums.get_mut(f) {
+                            *v = allowed.iter().zip(bits.iter()).map(|(a, b)| a & !b).collect();
+                        }
+                        let bits = bits.iter().copied().collect();
+                        (DNode::Enum { slot, field: f, rule: rule_id, bits, yes: 0, no: 0 }, yes, no)
+                    }
+                    Atom::EnumEach(f) => {
+                        let slot = slot(f)?;
+                        // A chain of single-value tests; the last value needs no test. The last
+                        // part is explored first, then each earlier one and its link.
+                        let parts = self.refine(&st, &Atom::EnumEach(f));
+                        if parts.is_empty() {
+                            made = Some(Some(b.add(DNode::NoRule)));
+                            break;
+                        }
+                        let last = parts.len() - 1;
+                        for (n, part) in parts.into_iter().enumerate() {
+                            if n < last {
                                 let bits: Bits =
                                     part.enums.get(f).map(|x| x.iter().copied().collect()).unwrap_or_default();
-                                b.add(DNode::Enum { slot, field: f, rule: rule_id, bits, yes: sub, no: rest })
+                                tasks.push(Task::Link(DNode::Enum {
+                                    slot,
+                                    field: f,
+                                    rule: rule_id,
+                                    bits,
+                                    yes: 0,
+                                    no: 0,
+                                }));
                             }
-                        });
-                    }
-                    return next.unwrap_or_else(|| b.add(DNode::NoRule));
-                }
-                Atom::Diff(x, y, k) => {
-                    let (Some(xr), Some(yr)) = (self.var_ref(x), self.var_ref(y)) else { break };
-                    // Integer facts can overflow the interpreter's checked arithmetic, which the
-                    // difference test cannot mirror: such policies are decided rule by rule.
-                    let int_fact = |v: VarRef| match v {
-                        VarRef::Fact(_, f) => self.schema.fields.get(f).is_some_and(|d| d.ty == Type::Int),
-                        _ => false,
-                    };
-                    let small = i64::try_from(k).ok().filter(|k| k.abs() <= DIAGRAM_SAFE_MAGNITUDE / 7);
-                    let (false, false, Some(small)) = (int_fact(xr), int_fact(yr), small) else {
-                        b.failed = true;
-                        return 0;
-                    };
-                    let (mut yes, mut no) = (st.clone(), st);
-                    let yes_ok = self.add_constraint(&mut yes, x, y, k);
-                    let no_ok = self.add_constraint(&mut no, y, x, k.saturating_neg().saturating_sub(1));
-                    match (yes_ok, no_ok) {
-                        (true, true) => {
-                            let (yes, no) = (self.tree(yes, i, b), self.tree(no, i, b));
-                            DNode::Diff { x: xr, y: yr, k: small, rule: rule_id, yes, no }
+                            tasks.push(Task::Visit(part, i));
                         }
-                        (true, false) => return self.tree(yes, i, b),
-                        (false, _) => return self.tree(no, i, b),
+                        made = Some(None);
+                        break;
                     }
-                }
-                Atom::Opaque(id) => {
-                    let Some(op) = b.ops.get(&id).cloned() else {
-                        b.failed = true;
-                        return 0;
-                    };
-                    let (mut yes, mut no) = (st.clone(), st);
-                    yes.opaque.push((id, true));
-                    no.opaque.push((id, false));
-                    let (yes, no) = (self.tree(yes, i, b), self.tree(no, i, b));
-                    DNode::Test { op, rule: rule_id, yes, no }
-                }
-            };
-            return b.add(node);
+                    Atom::Diff(x, y, k) => {
+                        let (xr, yr) = (self.var_ref(x)?, self.var_ref(y)?);
+                        // Integer facts can overflow the interpreter's checked arithmetic, which
+                        // the difference test cannot mirror: such policies are decided rule by rule.
+                        let int_fact = |v: VarRef| match v {
+                            VarRef::Fact(_, f) => self.schema.fields.get(f).is_some_and(|d| d.ty == Type::Int),
+                            _ => false,
+                        };
+                        let small = i64::try_from(k).ok().filter(|k| k.abs() <= DIAGRAM_SAFE_MAGNITUDE / 7);
+                        let (false, false, Some(small)) = (int_fact(xr), int_fact(yr), small) else {
+                            b.failed = Some(NoDiagram::Unsupported);
+                            return None;
+                        };
+                        let (mut yes, mut no) = (st.clone(), st);
+                        let yes_ok = self.add_constraint(&mut yes, x, y, k);
+                        let no_ok = self.add_constraint(&mut no, y, x, k.saturating_neg().saturating_sub(1));
+                        match (yes_ok, no_ok) {
+                            (true, true) => {
+                                (DNode::Diff { x: xr, y: yr, k: small, rule: rule_id, yes: 0, no: 0 }, yes, no)
+                            }
+                            (true, false) => {
+                                tasks.push(Task::Visit(yes, i));
+                                made = Some(None);
+                                break;
+                            }
+                            (false, _) => {
+                                tasks.push(Task::Visit(no, i));
+                                made = Some(None);
+                                break;
+                            }
+                        }
+                    }
+                    Atom::Opaque(id) => {
+                        let Some(op) = b.ops.get(&id).cloned() else {
+                            b.failed = Some(NoDiagram::Unsupported);
+                            return None;
+                        };
+                        let (mut yes, mut no) = (st.clone(), st);
+                        self.assume(&mut yes, id, true);
+                        self.assume(&mut no, id, false);
+                        (DNode::Test { op, rule: rule_id, yes: 0, no: 0 }, yes, no)
+                    }
+                };
+                tasks.push(Task::Make(node));
+                tasks.push(Task::Visit(no, i));
+                tasks.push(Task::Visit(yes, i));
+                made = Some(None);
+                break;
+            }
+            match made {
+                Some(Some(id)) => done.push(id),
+                Some(None) => {}
+                // Every rule was tried: none matches here.
+                None => done.push(b.add(DNode::NoRule)),
+            }
         }
-        b.add(DNode::NoRule)
+        if b.failed.is_some() {
+            return None;
+        }
+        done.pop()
     }
 
     // ---- exploration ----------------------------------------------------------------------
 
-    /// First match over `rules[from..to]`, reporting each leaf region.
-    fn first_match(&self, st: State, from: usize, to: usize, budget: &mut usize, leaf: &mut dyn FnMut(&State, Leaf)) {
-        if *budget == 0 {
-            return;
-        }
-        for i in from..to {
-            let Some(rule) = self.rules.get(i) else { break };
-            let t = match &rule.when {
-                None => Known(true),
-                Some(c) => self.truth(c, &st),
-            };
-            match t {
-                Known(false) => continue,
-                Known(true) => {
-                    // The parameters are computed too: they may read absent facts.
-                    for a in rule.args.iter() {
-                        match self.reads_present(a, &st) {
-                            Known(()) => {}
-                            Need(atom) => {
-                                for s in self.refine(&st, &atom) {
-                                    self.first_match(s, i, to, budget, leaf);
-                                }
-                                return;
-                            }
-                            Absent(f) => {
-                                *budget = budget.saturating_sub(1);
-                                self.report(&st, leaf, Leaf::Absent(i, f));
-                                return;
+    /// First match over `rules[from..to]`, reporting each leaf region (depth first, in the
+    /// order the evaluator would meet them). The regions still to explore are kept on a list,
+    /// not on the call stack, so a path through thousands of rules needs no deep recursion.
+    fn first_match(&self, st: State, from: usize, to: usize, budget: &Budget, leaf: &mut dyn FnMut(&State, Leaf)) {
+        let mut todo = vec![(st, from)];
+        'regions: while let Some((st, from)) = todo.pop() {
+            if !budget.spend(self.state_cost) {
+                return;
+            }
+            for i in from..to {
+                let Some(rule) = self.rules.get(i) else { break };
+                if !budget.spend(self.cost(i)) {
+                    return;
+                }
+                let t = match &rule.when {
+                    None => Known(true),
+                    Some(c) => self.truth(c, &st),
+                };
+                let outcome = match t {
+                    Known(false) => continue,
+                    Known(true) => {
+                        // The parameters are computed too: they may read absent facts.
+                        let mut outcome = Known(());
+                        for a in rule.args.iter() {
+                            outcome = self.reads_present(a, &st);
+                            if !matches!(outcome, Known(())) {
+                                break;
                             }
                         }
+                        outcome
                     }
-                    *budget = budget.saturating_sub(1);
-                    self.report(&st, leaf, Leaf::Match(i));
-                    return;
+                    Need(atom) => Need(atom),
+                    Absent(f) => Absent(f),
+                };
+                match outcome {
+                    Known(()) => self.report(&st, leaf, Leaf::Match(i)),
+                    Absent(f) => self.report(&st, leaf, Leaf::Absent(i, f)),
+                    Need(atom) => todo.extend(self.refine(&st, &atom).into_iter().rev().map(|s| (s, i))),
                 }
-                Need(atom) => {
-                    for s in self.refine(&st, &atom) {
-                        self.first_match(s, i, to, budget, leaf);
-                    }
-                    return;
-                }
-                Absent(f) => {
-                    *budget = budget.saturating_sub(1);
-                    self.report(&st, leaf, Leaf::Absent(i, f));
-                    return;
-                }
+                continue 'regions;
             }
+            self.report(&st, leaf, Leaf::Gap);
         }
-        *budget = budget.saturating_sub(1);
-        self.report(&st, leaf, Leaf::Gap);
     }
 
     /// Calls `found` for each region where `cond` holds (every region when `cond` is `None`).
-    fn satisfying(&self, st: State, cond: Option<&Op>, budget: &mut usize, found: &mut dyn FnMut(&State)) {
-        if *budget == 0 {
-            return;
-        }
+    fn satisfying(&self, st: State, cond: Option<&Op>, budget: &Budget, found: &mut dyn FnMut(&State)) {
         let Some(cond) = cond else {
-            if self.admits(&st) {
+            if budget.spend(self.state_cost) && self.admits(&st) {
                 found(&st);
             }
             return;
         };
-        match self.truth(cond, &st) {
-            Known(true) => {
-                *budget = budget.saturating_sub(1);
-                if self.admits(&st) {
-                    found(&st);
-                }
+        let mut todo = vec![st];
+        while let Some(st) = todo.pop() {
+            if !budget.spend(self.state_cost + self.cond_cost(cond)) {
+                return;
             }
-            Known(false) | Absent(_) => *budget = budget.saturating_sub(1),
-            Need(atom) => {
-                for s in self.refine(&st, &atom) {
-                    self.satisfying(s, Some(cond), budget, found);
+            match self.truth(cond, &st) {
+                Known(true) => {
+                    if self.admits(&st) {
+                        found(&st);
+                    }
                 }
+                Known(false) | Absent(_) => {}
+                Need(atom) => todo.extend(self.refine(&st, &atom).into_iter().rev()),
             }
         }
     }
 
-    /// A region where every condition holds, if there is one.
-    fn solve(&self, st: State, conds: &[&Op], budget: &mut usize) -> Option<State> {
-        if *budget == 0 {
-            return None;
-        }
-        let Some((first, rest)) = conds.split_first() else { return self.admits(&st).then_some(st) };
-        match self.truth(first, &st) {
-            Known(true) => self.solve(st, rest, budget),
-            Known(false) | Absent(_) => {
-                *budget = budget.saturating_sub(1);
-                None
-            }
-            Need(atom) => {
-                for s in self.refine(&st, &atom) {
-                    if let Some(found) = self.solve(s, conds, budget) {
-                        return Some(found);
-                    }
+    /// A region where every condition has the value paired with it, if there is one (`None` also when the budget ran
+    /// out first: the caller checks the budget).
+    fn solve(&self, st: State, conds: &[(&Op, bool)], budget: &Budget) -> Option<State> {
+        let mut todo = vec![(st, 0usize)];
+        while let Some((st, at)) = todo.pop() {
+            let Some((first, want)) = conds.get(at) else {
+                if self.admits(&st) {
+                    return Some(st);
                 }
-                None
+                continue;
+            };
+            if !budget.spend(self.state_cost + self.cond_cost(first)) {
+                return None;
+            }
+            match self.truth(first, &st) {
+                Known(b) if b == *want => todo.push((st, at + 1)),
+                Known(_) | Absent(_) => {}
+                Need(atom) => todo.extend(self.refine(&st, &atom).into_iter().rev().map(|s| (s, at))),
             }
         }
+        None
     }
 
     /// The sub-regions of `st` on either side of `atom` (only the feasible ones).
@@ -817,7 +1163,7 @@ impl<'p> Explorer<'p> {
             Atom::Opaque(id) => {
                 for v in [true, false] {
                     let mut s = st.clone();
-                    s.opaque.push((*id, v));
+                    self.assume(&mut s, *id, v);
                     out.push(s);
                 }
             }
@@ -1001,8 +1347,8 @@ impl<'p> Explorer<'p> {
     }
 
     fn opaque(&self, id: usize, st: &State) -> Tri<bool> {
-        match st.opaque.iter().find(|(i, _)| *i == id) {
-            Some((_, v)) => Known(*v),
+        match self.assumed(st, id) {
+            Some(v) => Known(v),
             None => Need(Atom::Opaque(id)),
         }
     }
@@ -1130,6 +1476,12 @@ impl<'p> Explorer<'p> {
 
     // ---- witnesses --------------------------------------------------------------------------
 
+    /// The steps making one witness costs: it fixes the numeric variables one by one, each a
+    /// closure over all of them.
+    fn witness_cost(&self) -> usize {
+        self.state_cost.saturating_mul(6 * self.nvars + 2)
+    }
+
     fn witness(&self, st: &State) -> Witness {
         let mut st = st.clone();
         // The same region cut down to writable values. Reported regions always hold some (see
@@ -1219,7 +1571,7 @@ impl<'p> Explorer<'p> {
             };
             out.push(v);
         }
-        let assumptions = st.opaque.iter().map(|(_, v)| format!("an unmodelled comparison is {v}")).collect();
+        let assumptions = st.opaque.values().into_iter().map(|v| format!("an unmodelled comparison is {v}")).collect();
         Witness { as_of, values: out, assumptions }
     }
 }
@@ -1294,7 +1646,28 @@ pub fn diagnostics(policy: &Policy, a: &Analysis) -> Vec<crate::diagnostic::Poli
         });
     }
     for d in &a.dead {
-        let mut diag = if d.shadowed_by.is_empty() {
+        let mut diag = if !d.all_found {
+            let mut names: Vec<String> = d.shadowed_by.iter().take(5).map(|r| format!("`{}`", id(*r))).collect();
+            if d.shadowed_by.len() > 5 {
+                names.push(format!("{} more", d.shadowed_by.len() - 5));
+            }
+            let among = if names.is_empty() {
+                String::new()
+            } else {
+                format!("; earlier rules that catch its cases include {}", names.join(", "))
+            };
+            PolicyDiagnostic {
+                severity: Severity::Warning,
+                code: "check::dead-rule",
+                message: format!("rule `{}` can never decide: no fact combination reaches it{among}", id(d.rule)),
+                labels: vec![(span(d.rule), "never decides".into())],
+                help: Some(
+                    "the analysis stopped before it found every earlier rule that catches its cases (raise \
+                     `handover check --max-regions N` to see them); remove it, or move it above them"
+                        .into(),
+                ),
+            }
+        } else if d.shadowed_by.is_empty() {
             PolicyDiagnostic {
                 severity: Severity::Warning,
                 code: "check::dead-rule",
@@ -1325,7 +1698,7 @@ pub fn diagnostics(policy: &Policy, a: &Analysis) -> Vec<crate::diagnostic::Poli
             }
         };
         // Where the catching rules are, in words: labels far apart would render the whole file between them.
-        if !d.shadowed_by.is_empty() {
+        if !d.shadowed_by.is_empty() && d.all_found {
             let places: Vec<String> = d
                 .shadowed_by
                 .iter()

@@ -201,8 +201,9 @@ pub struct CheckArgs {
     #[arg(long, short)]
     pub verbose: bool,
 
-    /// Regions of the fact space the analysis may visit per exploration before it stops and
-    /// reports partial results; raise it for policies with many independent conditions.
+    /// Work budget of the whole analysis, in steps (a region of the fact space visited, a rule
+    /// tried, a witness made), before it stops and reports partial results; raise it for policies
+    /// with many independent conditions.
     #[arg(long, value_name = "N", default_value_t = crate::analysis::DEFAULT_BUDGET as u64, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_regions: u64,
 }
@@ -333,7 +334,7 @@ fn check(args: CheckArgs, out: &mut dyn Write, err: &mut dyn Write, color: bool)
     let mut diags: Vec<_> = policy.warnings().to_vec();
     diags.extend(crate::analysis::diagnostics(&policy, &analysis));
     let warnings = diags.iter().filter(|d| d.severity == Severity::Warning).count();
-    let advice = diags.iter().filter(|d| d.severity == Severity::Advice).count();
+    let advice = diags.iter().filter(|d| d.severity == Severity::Advice && d.code != "compile::no-diagram").count();
     let rules = policy.rule_ids().count();
     let dead = analysis.dead.len();
     let code = if warnings > 0 && args.deny == Some(Deny::Warnings) { EXIT_SOME_FAILED } else { EXIT_OK };
@@ -341,7 +342,7 @@ fn check(args: CheckArgs, out: &mut dyn Write, err: &mut dyn Write, color: bool)
         let doc = serde_json::json!({
             "ok": code == EXIT_OK,
             "rules": rules,
-            "complete": analysis.gap_count == 0 && analysis.exhaustive,
+            "complete": analysis.gap_count == 0 && analysis.space_explored,
             "exhaustive": analysis.exhaustive,
             "gaps": analysis.gap_count,
             "dead_rules": analysis.dead.iter().filter_map(|d| policy.rule_ids().nth(d.rule)).collect::<Vec<_>>(),
@@ -351,11 +352,15 @@ fn check(args: CheckArgs, out: &mut dyn Write, err: &mut dyn Write, color: bool)
         out.write_all((serde_json::to_string_pretty(&doc).map_err(io::Error::other)? + "\n").as_bytes())?;
         return Ok(code);
     }
-    let shown: Vec<_> = diags.into_iter().filter(|d| args.verbose || d.severity != Severity::Advice).collect();
+    // The note that the policy is decided rule by rule is shown always: it is about the policy as a whole.
+    let shown: Vec<_> = diags
+        .into_iter()
+        .filter(|d| args.verbose || d.severity != Severity::Advice || d.code == "compile::no-diagram")
+        .collect();
     if !shown.is_empty() {
         err.write_all(crate::diagnostic::render(&shown, policy.sources(), color).as_bytes())?;
     }
-    let completeness = if analysis.gap_count == 0 && analysis.exhaustive {
+    let completeness = if analysis.gap_count == 0 && analysis.space_explored {
         "complete (every fact combination is decided)".to_string()
     } else if analysis.gap_count > 0 {
         format!("{} gap(s)", analysis.gap_count)
@@ -363,7 +368,7 @@ fn check(args: CheckArgs, out: &mut dyn Write, err: &mut dyn Write, color: bool)
         "completeness unknown (analysis budget exhausted)".to_string()
     };
     let dead_text = match dead {
-        _ if !analysis.exhaustive => "dead rules not known".to_string(),
+        _ if !analysis.space_explored => "dead rules not known".to_string(),
         0 => "no dead rules".to_string(),
         n => format!("{n} dead rule(s)"),
     };

@@ -58,8 +58,8 @@ pub struct Policy {
     schema: Schema,
     rules: Vec<CompiledRule>,
     warnings: Vec<PolicyDiagnostic>,
-    /// The rules as a decision diagram, when the policy allows one.
-    diagram: Option<crate::compile::Diagram>,
+    /// The rules as a decision diagram, or why they are decided one by one.
+    diagram: Result<crate::compile::Diagram, crate::analysis::NoDiagram>,
     /// JSON fragments for fast JSON Lines output, made on first use.
     json: std::sync::OnceLock<crate::jsonl::Fragments>,
 }
@@ -126,9 +126,12 @@ impl Policy {
             Ok(c) => c,
             Err(diagnostics) => return Err(LoadError::Invalid { sources, diagnostics }),
         };
-        let warnings = checked.warnings.clone();
+        let mut warnings = checked.warnings.clone();
         let (schema, rules) = compile::compile(checked);
         let diagram = crate::analysis::build_diagram(&schema, &rules);
+        if let Err(why) = &diagram {
+            warnings.extend(no_diagram_note(*why));
+        }
         Ok(Policy { sources, schema, rules, warnings, diagram, json: std::sync::OnceLock::new() })
     }
 
@@ -163,8 +166,8 @@ impl Policy {
     pub fn evaluate(&self, document: &[Value], item: &[Value], as_of: Date) -> Result<Verdict<'_>, EvalError> {
         let env = Env { document, item, as_of };
         let (rule, params) = match &self.diagram {
-            Some(d) => eval::decide_diagram(d, &self.rules, &env, true)?,
-            None => eval::decide(&self.rules, &env)?,
+            Ok(d) => eval::decide_diagram(d, &self.rules, &env, true)?,
+            Err(_) => eval::decide(&self.rules, &env)?,
         };
         Ok(Verdict::new(self, rule, params))
     }
@@ -174,8 +177,8 @@ impl Policy {
     pub fn deciding_rule(&self, document: &[Value], item: &[Value], as_of: Date) -> Result<&str, EvalError> {
         let env = Env { document, item, as_of };
         let (rule, _) = match &self.diagram {
-            Some(d) => eval::decide_diagram(d, &self.rules, &env, false)?,
-            None => eval::decide(&self.rules, &env)?,
+            Ok(d) => eval::decide_diagram(d, &self.rules, &env, false)?,
+            Err(_) => eval::decide(&self.rules, &env)?,
         };
         Ok(self.rules.get(rule).map_or("", |r| r.id.as_str()))
     }
@@ -195,7 +198,12 @@ impl Policy {
 
     /// Size of the decision diagram the rules compiled to (`None`: decided rule by rule).
     pub fn diagram_size(&self) -> Option<usize> {
-        self.diagram.as_ref().map(|d| d.nodes.len())
+        self.diagram.as_ref().ok().map(|d| d.nodes.len())
+    }
+
+    /// Why the rules are decided one by one (`None`: through the decision diagram).
+    pub fn no_diagram(&self) -> Option<crate::analysis::NoDiagram> {
+        self.diagram.as_ref().err().copied()
     }
 
     /// Describes an evaluation error in words: which fact, which rule.
@@ -214,6 +222,32 @@ impl Policy {
             (kind, None) => kind.to_string(),
         }
     }
+}
+
+/// The note saying that a policy too large or too intertwined for the decision diagram is
+/// decided rule by rule (a policy the diagram cannot represent exactly needs none: that is by
+/// design, not a limit).
+fn no_diagram_note(why: crate::analysis::NoDiagram) -> Option<PolicyDiagnostic> {
+    use crate::analysis::{DIAGRAM_BUDGET, DIAGRAM_NODE_LIMIT, NoDiagram};
+    let what = match why {
+        NoDiagram::Budget => format!("building it took more than {DIAGRAM_BUDGET} steps"),
+        NoDiagram::TooLarge => format!("it would have more than {DIAGRAM_NODE_LIMIT} nodes"),
+        NoDiagram::Unsupported => return None,
+    };
+    Some(PolicyDiagnostic {
+        severity: crate::diagnostic::Severity::Advice,
+        code: "compile::no-diagram",
+        message: format!(
+            "the rules are decided one by one, not through a decision diagram: {what}; verdicts are the same, \
+             each decision is slower"
+        ),
+        labels: vec![],
+        help: Some(
+            "nothing to do if evaluation is fast enough; conditions that combine many independent facts \
+             with `or` inside `and` (or very many rules) multiply the diagram's size"
+                .into(),
+        ),
+    })
 }
 
 impl Policy {
