@@ -258,27 +258,101 @@ pub fn use_color(choice: ColorChoice, is_terminal: bool) -> bool {
     }
 }
 
-/// Runs a parsed command line, writing to the given streams; returns the exit status.
+/// Exit status when standard output is a pipe whose reader has gone (`handover eval ... | head`):
+/// nothing more is written and nothing is said, and the status is the one a shell reports for a
+/// process ended by SIGPIPE (128 + 13), as for `cat`, `grep` and most other tools in a pipe.
+pub const EXIT_BROKEN_PIPE: u8 = 141;
+
+/// A writer that remembers whether a write through it failed, so that an error coming out of a
+/// command can be told apart as a failed write of the output.
+struct Tracked<'a> {
+    inner: &'a mut dyn Write,
+    failed: bool,
+}
+
+impl Write for Tracked<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.inner.write(buf).inspect_err(|_| self.failed = true)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush().inspect_err(|_| self.failed = true)
+    }
+}
+
+/// Runs a parsed command line, writing to the given streams; returns the exit status. The output
+/// is flushed before returning: any write that fails (a full disk, a closed pipe) gives a
+/// non-zero status, [`EXIT_BROKEN_PIPE`] for a closed pipe, [`EXIT_FAILURE`] otherwise.
 pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
     let err_color = use_color(cli.color, io::stderr().is_terminal());
     let out_color = use_color(cli.color, io::stdout().is_terminal());
+    let mut out = Tracked { inner: out, failed: false };
     let result = match cli.command {
-        Command::Eval(args) => eval(args, out, err, out_color, err_color),
-        Command::Check(args) => check(args, out, err, err_color),
-        Command::Test(args) => test(args, out, err, out_color, err_color),
-        Command::Explain(args) => explain(args, out, err, out_color, err_color),
-        Command::Fmt(args) => fmt(args, out, err, err_color),
+        Command::Eval(args) => eval(args, &mut out, err, out_color, err_color),
+        Command::Check(args) => check(args, &mut out, err, err_color),
+        Command::Test(args) => test(args, &mut out, err, out_color, err_color),
+        Command::Explain(args) => explain(args, &mut out, err, out_color, err_color),
+        Command::Fmt(args) => fmt(args, &mut out, err, err_color),
     };
+    let result = result.and_then(|code| out.flush().map(|()| code));
     match result {
         Ok(code) => code,
-        Err(e) => {
-            // A broken pipe (`handover eval ... | head`) is not worth a message.
-            if e.kind() != io::ErrorKind::BrokenPipe {
-                let _ = writeln!(err, "error: {e}");
-            }
-            EXIT_FAILURE
-        }
+        Err(e) => write_failure(&e, out.failed, err),
     }
+}
+
+/// The status (and message) for a command that stopped on `e`; `writing` tells whether a write
+/// of the output failed.
+fn write_failure(e: &io::Error, writing: bool, err: &mut dyn Write) -> u8 {
+    if writing && e.kind() == io::ErrorKind::BrokenPipe {
+        // The reader of the output has gone: quietly, as a process ended by SIGPIPE.
+        return EXIT_BROKEN_PIPE;
+    }
+    if writing {
+        let _ = writeln!(err, "error: cannot write to standard output: {e}");
+    } else {
+        let _ = writeln!(err, "error: {e}");
+    }
+    EXIT_FAILURE
+}
+
+/// Reports a command line clap refused (or `--help`/`--version`, which clap reports as errors),
+/// writing help to `out` itself so that a failed write is seen; returns the exit status.
+pub fn arguments_error(e: &clap::Error, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
+    let to_stdout = !e.use_stderr();
+    let color =
+        use_color(ColorChoice::Auto, if to_stdout { io::stdout().is_terminal() } else { io::stderr().is_terminal() });
+    let text = if color { e.render().ansi().to_string() } else { e.render().to_string() };
+    if to_stdout {
+        let mut out = Tracked { inner: out, failed: false };
+        return match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+            Ok(()) => EXIT_OK,
+            Err(e) => write_failure(&e, true, err),
+        };
+    }
+    // The message itself is the error; if even it cannot be written, the status still says so.
+    let _ = err.write_all(text.as_bytes()).and_then(|()| err.flush());
+    EXIT_FAILURE
+}
+
+/// Whether standard output was closed when the program started (`handover eval ... >&-`). The
+/// Rust runtime replaces a closed standard stream with `/dev/null` opened read-write, so writes
+/// would vanish and the run would seem to succeed; a shell's `>/dev/null` opens it write-only.
+/// Linux only (it reads `/proc/self`); elsewhere this is always false.
+pub fn stdout_is_closed() -> bool {
+    if !cfg!(target_os = "linux") {
+        return false;
+    }
+    let is_null = std::fs::read_link("/proc/self/fd/1").is_ok_and(|p| p == Path::new("/dev/null"));
+    if !is_null {
+        return false;
+    }
+    let Ok(info) = std::fs::read_to_string("/proc/self/fdinfo/1") else { return false };
+    // `flags:` is octal; the access mode is its low two bits (2: read-write).
+    info.lines()
+        .find_map(|l| l.strip_prefix("flags:"))
+        .and_then(|f| u32::from_str_radix(f.trim(), 8).ok())
+        .is_some_and(|flags| flags & 3 == 2)
 }
 
 fn load_policy(rules: Option<&PathBuf>) -> Result<Policy, LoadError> {
@@ -313,9 +387,7 @@ fn check(args: CheckArgs, out: &mut dyn Write, err: &mut dyn Write, color: bool)
         Err(e) => {
             if args.format == CheckFormat::Json {
                 let diags = match &e {
-                    LoadError::Invalid { sources, diagnostics } => {
-                        diagnostics.iter().map(|d| diagnostic_json(d, sources)).collect()
-                    }
+                    LoadError::Invalid { sources, diagnostics } => diagnostics_json(diagnostics, sources),
                     other => {
                         vec![serde_json::json!({"severity": "error", "code": "load", "message": other.to_string()})]
                     }
@@ -346,7 +418,7 @@ fn check(args: CheckArgs, out: &mut dyn Write, err: &mut dyn Write, color: bool)
             "gaps": analysis.gap_count,
             "dead_rules": analysis.dead.iter().filter_map(|d| policy.rule_ids().nth(d.rule)).collect::<Vec<_>>(),
             "overlaps": analysis.overlaps.len(),
-            "diagnostics": diags.iter().map(|d| diagnostic_json(d, policy.sources())).collect::<Vec<_>>(),
+            "diagnostics": diagnostics_json(&diags, policy.sources()),
         });
         out.write_all((serde_json::to_string_pretty(&doc).map_err(io::Error::other)? + "\n").as_bytes())?;
         return Ok(code);
@@ -376,7 +448,21 @@ fn check(args: CheckArgs, out: &mut dyn Write, err: &mut dyn Write, color: bool)
     Ok(code)
 }
 
-fn diagnostic_json(d: &crate::diagnostic::PolicyDiagnostic, sources: &crate::source::Sources) -> serde_json::Value {
+/// Diagnostics as JSON objects; each file's line starts are found once, so positions cost a
+/// binary search each.
+fn diagnostics_json<'a>(
+    diags: impl IntoIterator<Item = &'a crate::diagnostic::PolicyDiagnostic>,
+    sources: &crate::source::Sources,
+) -> Vec<serde_json::Value> {
+    let index: Vec<_> = sources.files().iter().map(|f| crate::diagnostic::LineIndex::of(&f.text)).collect();
+    diags.into_iter().map(|d| diagnostic_json(d, sources, &index)).collect()
+}
+
+fn diagnostic_json(
+    d: &crate::diagnostic::PolicyDiagnostic,
+    sources: &crate::source::Sources,
+    index: &[crate::diagnostic::LineIndex],
+) -> serde_json::Value {
     let mut v = serde_json::json!({
         "severity": d.severity,
         "code": d.code,
@@ -384,8 +470,12 @@ fn diagnostic_json(d: &crate::diagnostic::PolicyDiagnostic, sources: &crate::sou
         "help": d.help,
     });
     if let (Some(span), Some(map)) = (d.span(), v.as_object_mut()) {
-        let (line, column) = sources.line_col(span.file, span.start);
-        let file = sources.get(span.file).map(|f| f.name.clone());
+        let src = sources.get(span.file);
+        let (line, column) = match (src, index.get(span.file)) {
+            (Some(f), Some(ix)) => ix.line_col(&f.text, span.start),
+            _ => (0, 0),
+        };
+        let file = src.map(|f| f.name.clone());
         map.insert("file".into(), file.into());
         map.insert("line".into(), line.into());
         map.insert("column".into(), column.into());
