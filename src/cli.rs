@@ -508,11 +508,15 @@ fn fmt(args: FmtArgs, out: &mut dyn Write, err: &mut dyn Write, color: bool) -> 
             };
         }
         if p.is_dir() {
-            let mut found: Vec<PathBuf> = std::fs::read_dir(p)?
-                .filter_map(Result::ok)
-                .map(|e| e.path())
-                .filter(|f| f.extension().is_some_and(|e| e == crate::policy::POLICY_EXTENSION))
-                .collect();
+            let listed: io::Result<Vec<PathBuf>> =
+                std::fs::read_dir(p).and_then(|d| d.map(|e| e.map(|e| e.path())).collect());
+            let mut found: Vec<PathBuf> = match listed {
+                Ok(l) => l.into_iter().filter(|f| f.extension().is_some_and(|e| e == crate::policy::POLICY_EXTENSION)).collect(),
+                Err(e) => {
+                    writeln!(err, "error: cannot read `{}`: {}", p.display(), ReadError::from(e))?;
+                    return Ok(EXIT_FAILURE);
+                }
+            };
             found.sort();
             files.extend(found);
         } else {
@@ -537,8 +541,13 @@ fn fmt(args: FmtArgs, out: &mut dyn Write, err: &mut dyn Write, color: bool) -> 
                 if args.check {
                     writeln!(out, "{}", f.display())?;
                 } else {
-                    std::fs::write(&f, formatted)?;
-                    writeln!(err, "formatted {}", f.display())?;
+                    match crate::fmt::write_in_place(&f, formatted.as_bytes()) {
+                        Ok(()) => writeln!(err, "formatted {}", f.display())?,
+                        Err(e) => {
+                            writeln!(err, "error: cannot write `{}`: {e}; the file is unchanged", f.display())?;
+                            failed = true;
+                        }
+                    }
                 }
             }
             Err(d) => {
