@@ -105,6 +105,10 @@ pub struct ExplainArgs {
     /// Input format [default: from the file extension; standard input is read as YAML].
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub input: Option<InputFormat>,
+
+    /// Largest input read whole, in bytes (every input of `explain`); a larger one is an error.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_INPUT_BYTES, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_input_bytes: u64,
 }
 
 #[derive(Debug, clap::Args)]
@@ -181,6 +185,11 @@ pub struct EvalArgs {
     /// without being held in memory (one line is one customer's document).
     #[arg(long, value_name = "N", default_value_t = crate::batch::DEFAULT_MAX_LINE_BYTES as u64, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_line_bytes: u64,
+
+    /// Largest input read whole (YAML and JSON), in bytes; a larger one is an error before
+    /// anything is evaluated. JSON Lines and CSV inputs are streamed and not limited.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_INPUT_BYTES, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_input_bytes: u64,
 }
 
 #[derive(Debug, clap::Args)]
@@ -575,7 +584,7 @@ fn explain(
     err_color: bool,
 ) -> io::Result<u8> {
     let Some(policy) = policy_or_report(args.rules.as_ref(), err, err_color)? else { return Ok(EXIT_FAILURE) };
-    let inputs = match read_inputs(&args.files, args.input, false) {
+    let planned = match plan_inputs(&args.files, args.input, false, args.max_input_bytes) {
         Ok(i) => i,
         Err(msg) => {
             writeln!(err, "error: {msg}")?;
@@ -585,7 +594,14 @@ fn explain(
     let today = Date::from_naive(chrono::Local::now().date_naive());
     let mut explained = Vec::new();
     let mut failed = 0usize;
-    for input in &inputs {
+    for p in &planned {
+        let input = match open_input(p, args.max_input_bytes) {
+            Ok(i) => i,
+            Err(msg) => {
+                writeln!(err, "error: {msg}")?;
+                return Ok(EXIT_FAILURE);
+            }
+        };
         let Body::Text(text) = &input.body else { continue };
         for doc in crate::facts::parse(policy.schema(), text, input.format, &input.name) {
             let as_of = args.as_of.or(doc.as_of).unwrap_or(today);
@@ -816,10 +832,48 @@ struct Input {
     format: Format,
 }
 
-/// Opens (or reads) every input before anything is evaluated, so that a missing file stops the
-/// run before any output. With `stream`, JSON Lines and CSV inputs are opened, not read.
-fn read_inputs(files: &[String], input: Option<InputFormat>, stream: bool) -> Result<Vec<Input>, String> {
-    let mut inputs = Vec::new();
+/// The default of `--max-input-bytes`: the largest input read whole (YAML, JSON, anything
+/// explained). Parsing holds several times the text in memory (a 478 MB JSON document took
+/// 5.3 GB), so this keeps a run near a gigabyte or two; JSON Lines and CSV are streamed and have
+/// no such limit.
+pub const DEFAULT_MAX_INPUT_BYTES: u64 = 128 << 20;
+
+/// An error reading an input part-way, carried inside an `io::Error` out of the batch readers.
+#[derive(Debug)]
+struct InputError(String);
+
+impl std::fmt::Display for InputError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for InputError {}
+
+/// An input named on the command line, checked but not opened yet.
+struct Planned {
+    /// As given (`-` for standard input).
+    path: String,
+    format: Format,
+    /// Read in chunks (JSON Lines and CSV, in `eval`) rather than whole.
+    streamed: bool,
+}
+
+fn display_name(path: &str) -> String {
+    if path == "-" { "<stdin>".to_string() } else { path.to_string() }
+}
+
+/// Checks every input before anything is evaluated, so that a missing file, a folder or a file
+/// too large to read whole stops the run before any output; nothing is opened yet (see
+/// [`open_input`]), so any number of files can be given. With `stream`, JSON Lines and CSV
+/// inputs will be streamed.
+fn plan_inputs(
+    files: &[String],
+    input: Option<InputFormat>,
+    stream: bool,
+    max_bytes: u64,
+) -> Result<Vec<Planned>, String> {
+    let mut planned = Vec::new();
     let mut stdin_used = false;
     for name in files {
         let format = match input {
@@ -834,32 +888,88 @@ fn read_inputs(files: &[String], input: Option<InputFormat>, stream: bool) -> Re
                 )
             })?,
         };
-        let streamable = stream && matches!(format, Format::JsonLines | Format::Csv);
+        let streamed = stream && matches!(format, Format::JsonLines | Format::Csv);
         if name == "-" {
             if stdin_used {
                 return Err("standard input (`-`) can be given only once".into());
             }
             stdin_used = true;
-        }
-        let body = if name == "-" && streamable {
-            Body::Stdin
-        } else if name == "-" {
-            Body::Text(read_text_from(io::stdin().lock()).map_err(|e| format!("cannot read standard input: {e}"))?)
-        } else if streamable {
-            let cannot = |e: io::Error| format!("cannot read `{name}`: {}", ReadError::from(e));
-            let f = std::fs::File::open(name).map_err(cannot)?;
-            let meta = f.metadata().map_err(cannot)?;
+        } else {
+            let meta = std::fs::metadata(name).map_err(|e| format!("cannot read `{name}`: {}", ReadError::from(e)))?;
             if meta.is_dir() {
                 return Err(format!("cannot read `{name}`: it is a directory"));
             }
-            Body::File(f, meta.len())
-        } else {
-            Body::Text(read_text(Path::new(name)).map_err(|e| format!("cannot read `{name}`: {e}"))?)
-        };
-        let display = if name == "-" { "<stdin>".to_string() } else { name.clone() };
-        inputs.push(Input { name: display, body, format });
+            if !streamed && meta.is_file() && meta.len() > max_bytes {
+                return Err(too_large(name, Some(meta.len()), max_bytes));
+            }
+        }
+        planned.push(Planned { path: name.clone(), format, streamed });
     }
-    Ok(inputs)
+    Ok(planned)
+}
+
+fn too_large(name: &str, size: Option<u64>, max: u64) -> String {
+    let what = if name == "-" { "standard input".to_string() } else { format!("`{name}`") };
+    let size = size.map_or_else(|| format!("holds more than {max} bytes"), |n| format!("is {n} bytes"));
+    format!(
+        "{what} {size}, more than the {max} bytes an input read whole (YAML, JSON) may be; \
+         raise the limit with --max-input-bytes, or give the facts as JSON Lines or CSV, which are streamed"
+    )
+}
+
+/// Opens (streamed) or reads (whole) one input; an input read whole may hold at most `max_bytes`,
+/// checked again while reading, since a file may grow and standard input has no size.
+fn open_input(p: &Planned, max_bytes: u64) -> Result<Input, String> {
+    use std::io::Read;
+    let name = display_name(&p.path);
+    let cannot = |e: ReadError| {
+        if p.path == "-" { format!("cannot read standard input: {e}") } else { format!("cannot read `{}`: {e}", p.path) }
+    };
+    let body = if p.streamed && p.path == "-" {
+        Body::Stdin
+    } else if p.streamed {
+        let f = std::fs::File::open(&p.path).map_err(|e| cannot(e.into()))?;
+        let meta = f.metadata().map_err(|e| cannot(e.into()))?;
+        if meta.is_dir() {
+            return Err(cannot(ReadError::IsADirectory));
+        }
+        Body::File(f, meta.len())
+    } else {
+        let limit = max_bytes.saturating_add(1);
+        let text = if p.path == "-" {
+            read_text_from(io::stdin().lock().take(limit))
+        } else {
+            std::fs::File::open(&p.path).map_err(ReadError::from).and_then(|f| read_text_from(f.take(limit)))
+        }
+        .map_err(cannot)?;
+        if text.len() as u64 > max_bytes {
+            return Err(too_large(&p.path, None, max_bytes));
+        }
+        Body::Text(text)
+    };
+    Ok(Input { name, body, format: p.format })
+}
+
+/// A reader that turns a read error into one naming the input, and records it so that a reader
+/// which reports read errors as bad records (the CSV reader does) cannot hide it.
+struct Named<R> {
+    inner: R,
+    name: String,
+    failed: std::rc::Rc<std::cell::RefCell<Option<String>>>,
+}
+
+impl<R: io::Read> io::Read for Named<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.inner.read(buf).map_err(|e| {
+            if e.kind() == io::ErrorKind::Interrupted {
+                return e;
+            }
+            let what = if self.name == "<stdin>" { "standard input".to_string() } else { format!("`{}`", self.name) };
+            let message = format!("cannot read {what}: {}", ReadError::from(io::Error::new(e.kind(), e.to_string())));
+            *self.failed.borrow_mut() = Some(message.clone());
+            io::Error::new(e.kind(), InputError(message))
+        })
+    }
 }
 
 /// Streams one JSON Lines or CSV input through the batch evaluator, handing each chunk's
@@ -880,6 +990,8 @@ fn stream_input<T: Send>(
         Body::Stdin => (Box::new(io::stdin().lock()), 0),
         Body::Text(t) => (Box::new(io::Cursor::new(t.into_bytes())), 0),
     };
+    let failed = std::rc::Rc::new(std::cell::RefCell::new(None));
+    let reader = Named { inner: reader, name: input.name.clone(), failed: failed.clone() };
     let bar = (progress && len > 0).then(|| {
         let bar = indicatif::ProgressBar::with_draw_target(Some(len), indicatif::ProgressDrawTarget::stderr());
         bar.set_style(
@@ -894,6 +1006,11 @@ fn stream_input<T: Send>(
         if let Some(b) = &bar {
             b.set_position(bytes);
         }
+        // After a read error nothing more is written: the chunk holding it may show the error
+        // as a bad record, which it is not.
+        if let Some(message) = failed.borrow().clone() {
+            return Err(io::Error::other(InputError(message)));
+        }
         emit(chunk)
     };
     let mut reader = io::BufReader::with_capacity(1 << 20, reader);
@@ -904,13 +1021,21 @@ fn stream_input<T: Send>(
     if let Some(b) = bar {
         b.finish_and_clear();
     }
+    if let Some(message) = failed.borrow().clone() {
+        return Err(io::Error::other(InputError(message)));
+    }
     result.map(|_| ())
+}
+
+/// The input error inside an error out of [`stream_input`], if it is one.
+fn input_error(e: &io::Error) -> Option<&str> {
+    e.get_ref().and_then(|x| x.downcast_ref::<InputError>()).map(|x| x.0.as_str())
 }
 
 fn eval(args: EvalArgs, out: &mut dyn Write, err: &mut dyn Write, out_color: bool, err_color: bool) -> io::Result<u8> {
     let Some(policy) = policy_or_report(args.rules.as_ref(), err, err_color)? else { return Ok(EXIT_FAILURE) };
     print_warnings(&policy, err, err_color)?;
-    let inputs = match read_inputs(&args.files, args.input, true) {
+    let planned = match plan_inputs(&args.files, args.input, true, args.max_input_bytes) {
         Ok(i) => i,
         Err(msg) => {
             writeln!(err, "error: {msg}")?;
@@ -921,9 +1046,19 @@ fn eval(args: EvalArgs, out: &mut dyn Write, err: &mut dyn Write, out_color: boo
     let progress = io::stderr().is_terminal() && std::env::var_os("CI").is_none();
     let mut failed = 0usize;
     let mut total = 0usize;
-    let mut all: Vec<(Date, Record)> = Vec::new();
     let jsonl = args.format == OutputFormat::Jsonl;
-    for input in inputs {
+    let mut sink = Sink::new(args.format, args.as_of, today);
+    // Inputs are opened one at a time, each closed before the next is opened.
+    for p in &planned {
+        let input = match open_input(p, args.max_input_bytes) {
+            Ok(i) => i,
+            Err(msg) => {
+                // The output written so far stays a whole document.
+                sink.finish(out, out_color)?;
+                writeln!(err, "error: {msg}")?;
+                return Ok(EXIT_FAILURE);
+            }
+        };
         // JSON Lines output is written straight from each verdict (see `jsonl`), decided and
         // serialised in parallel, written in input order.
         let show_as_of = |date: Date| args.as_of.is_some_and(|d| d != date);
@@ -935,7 +1070,7 @@ fn eval(args: EvalArgs, out: &mut dyn Write, err: &mut dyn Write, out_color: boo
         let to_records = |doc: &crate::facts::Document, date: Date| {
             policy.records(doc, date).into_iter().map(|r| (date, r)).collect::<Vec<_>>()
         };
-        match (&input.body, jsonl) {
+        let streamed = match (&input.body, jsonl) {
             (Body::Text(text), true) => {
                 for doc in crate::facts::parse(policy.schema(), text, input.format, &input.name) {
                     let (lines, errors, buf) = to_jsonl(&doc, args.as_of.or(doc.as_of).unwrap_or(today));
@@ -944,9 +1079,15 @@ fn eval(args: EvalArgs, out: &mut dyn Write, err: &mut dyn Write, out_color: boo
                     out.write_all(&buf)?;
                 }
                 out.flush()?;
+                Ok(())
             }
             (Body::Text(text), false) => {
-                all.extend(policy.evaluate_text(text, input.format, &input.name, args.as_of, today))
+                for (date, r) in policy.evaluate_text(text, input.format, &input.name, args.as_of, today) {
+                    total += 1;
+                    failed += usize::from(r.outcome.is_err());
+                    sink.push(date, r, out)?;
+                }
+                Ok(())
             }
             (_, true) => {
                 let mut emit = |chunk: Vec<(usize, usize, Vec<u8>)>| -> io::Result<()> {
@@ -958,46 +1099,154 @@ fn eval(args: EvalArgs, out: &mut dyn Write, err: &mut dyn Write, out_color: boo
                     }
                     out.write_all(&buf)
                 };
-                stream_input(&policy, input, &args, today, progress, &to_jsonl, &mut emit)?;
-                out.flush()?;
+                let r = stream_input(&policy, input, &args, today, progress, &to_jsonl, &mut emit);
+                r.and_then(|()| out.flush())
             }
             (_, false) => {
                 let mut emit = |chunk: Vec<Vec<(Date, Record)>>| -> io::Result<()> {
-                    all.extend(chunk.into_iter().flatten());
+                    for (date, r) in chunk.into_iter().flatten() {
+                        total += 1;
+                        failed += usize::from(r.outcome.is_err());
+                        sink.push(date, r, out)?;
+                    }
                     Ok(())
                 };
-                stream_input(&policy, input, &args, today, progress, &to_records, &mut emit)?;
+                stream_input(&policy, input, &args, today, progress, &to_records, &mut emit)
             }
+        };
+        if let Err(e) = streamed {
+            let Some(message) = input_error(&e) else { return Err(e) };
+            sink.finish(out, out_color)?;
+            writeln!(err, "error: {message}")?;
+            return Ok(EXIT_FAILURE);
         }
     }
-    if !jsonl {
-        total = all.len();
-        failed = all.iter().filter(|(_, r)| r.outcome.is_err()).count();
-    }
-    // The run's date: --as-of, else the one date every document gave, else today.
-    let default_as_of = args.as_of.unwrap_or_else(|| match all.first() {
-        Some((first, _)) if all.iter().all(|(d, _)| d == first) => *first,
-        _ => today,
-    });
-    match args.format {
-        OutputFormat::Jsonl => {}
-        OutputFormat::Json | OutputFormat::Yaml => {
-            let results: Vec<serde_json::Value> = all.iter().map(|(d, r)| record_json(r, *d, default_as_of)).collect();
-            let doc = serde_json::json!({ "as_of": default_as_of.to_string(), "results": results });
-            // Rendered in memory first, so a write error keeps its kind (a closed pipe stays quiet).
-            let text = if args.format == OutputFormat::Json {
-                serde_json::to_string_pretty(&doc).map_err(io::Error::other)? + "\n"
-            } else {
-                serde_yaml::to_string(&doc).map_err(io::Error::other)?
-            };
-            out.write_all(text.as_bytes())?;
-        }
-        OutputFormat::Human => human(&all, out, out_color)?,
-    }
+    sink.finish(out, out_color)?;
     if total == 0 {
         writeln!(err, "warning: the input held no entries to evaluate")?;
     }
     Ok(if failed > 0 { EXIT_SOME_FAILED } else { EXIT_OK })
+}
+
+/// Where the results of `--format json|yaml|human` go as they arrive.
+///
+/// JSON and YAML are written as they come once the run's date (the document's `as_of`) is known:
+/// at once with `--as-of`, or when the first result is dated today, or when two results give
+/// different dates (the run's date is then today); until then, while every result so far gave the
+/// same other date, they are held. The human form aligns keys over the whole run and holds every
+/// result.
+struct Sink {
+    format: OutputFormat,
+    today: Date,
+    /// The run's date, once known; the header is then written.
+    date: Option<Date>,
+    /// Results not yet written.
+    held: Vec<(Date, Record)>,
+    /// Whether the header is written.
+    started: bool,
+    written: usize,
+}
+
+impl Sink {
+    fn new(format: OutputFormat, as_of: Option<Date>, today: Date) -> Sink {
+        Sink { format, today, date: as_of, held: Vec::new(), started: false, written: 0 }
+    }
+
+    fn push(&mut self, date: Date, r: Record, out: &mut dyn Write) -> io::Result<()> {
+        if matches!(self.format, OutputFormat::Human | OutputFormat::Jsonl) {
+            self.held.push((date, r));
+            return Ok(());
+        }
+        if !self.started {
+            let first = self.held.first().map_or(date, |(d, _)| *d);
+            match self.date {
+                Some(known) => self.start(known, out)?,
+                // The run's date is today whatever comes next.
+                None if first == self.today || date != first => self.start(self.today, out)?,
+                None => {}
+            }
+        }
+        match (self.started, self.date) {
+            (true, Some(default)) => self.write(date, &r, default, out),
+            _ => {
+                self.held.push((date, r));
+                Ok(())
+            }
+        }
+    }
+
+    /// Writes the header and everything held, with `default` as the run's date.
+    fn start(&mut self, default: Date, out: &mut dyn Write) -> io::Result<()> {
+        self.date = Some(default);
+        self.started = true;
+        self.header(default, out)?;
+        for (d, r) in std::mem::take(&mut self.held) {
+            self.write(d, &r, default, out)?;
+        }
+        Ok(())
+    }
+
+    fn header(&self, default: Date, out: &mut dyn Write) -> io::Result<()> {
+        match self.format {
+            OutputFormat::Json => write!(out, "{{\n  \"as_of\": \"{default}\",\n  \"results\": ["),
+            OutputFormat::Yaml => {
+                let head = serde_yaml::to_string(&serde_json::json!({ "as_of": default.to_string() }))
+                    .map_err(io::Error::other)?;
+                write!(out, "{head}results:")
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn write(&mut self, date: Date, r: &Record, default: Date, out: &mut dyn Write) -> io::Result<()> {
+        let v = record_json(r, date, default);
+        match self.format {
+            OutputFormat::Json => {
+                let text = serde_json::to_string_pretty(&v).map_err(io::Error::other)?;
+                out.write_all(if self.written == 0 { b"\n" } else { b",\n" })?;
+                let mut buf = String::with_capacity(text.len() + 64);
+                for (i, line) in text.split('\n').enumerate() {
+                    if i > 0 {
+                        buf.push('\n');
+                    }
+                    buf.push_str("    ");
+                    buf.push_str(line);
+                }
+                out.write_all(buf.as_bytes())?;
+            }
+            OutputFormat::Yaml => {
+                let text = serde_yaml::to_string(&[v]).map_err(io::Error::other)?;
+                out.write_all(b"\n")?;
+                out.write_all(text.trim_end_matches('\n').as_bytes())?;
+            }
+            _ => {}
+        }
+        self.written += 1;
+        Ok(())
+    }
+
+    /// Ends the output: the rest of the document, or the whole human report.
+    fn finish(&mut self, out: &mut dyn Write, color: bool) -> io::Result<()> {
+        match self.format {
+            OutputFormat::Jsonl => Ok(()),
+            OutputFormat::Human => human(&std::mem::take(&mut self.held), out, color),
+            OutputFormat::Json | OutputFormat::Yaml => {
+                if !self.started {
+                    let default = self.date.or(self.held.first().map(|(d, _)| *d)).unwrap_or(self.today);
+                    self.start(default, out)?;
+                }
+                let end: &[u8] = match (self.format, self.written) {
+                    (OutputFormat::Json, 0) => b"]\n}\n",
+                    (OutputFormat::Json, _) => b"\n  ]\n}\n",
+                    (_, 0) => b" []\n",
+                    _ => b"\n",
+                };
+                // Written once: a second call (after an error) adds nothing.
+                self.format = OutputFormat::Jsonl;
+                out.write_all(end)
+            }
+        }
+    }
 }
 
 /// A record as JSON; `as_of` is added only when the record used another date than the run's.
