@@ -1145,11 +1145,24 @@ struct Sink {
     /// Whether the header is written.
     started: bool,
     written: usize,
+    /// Held results past [`SPILL_AT`], as JSON lines without `as_of` (all of one date): the
+    /// file (already unlinked where the system allows), and that date.
+    spilled: Option<(std::fs::File, Date)>,
+}
+
+/// Results held in memory before they go to a temporary file.
+const SPILL_AT: usize = 16 * 1024;
+
+fn spool_error(e: io::Error) -> io::Error {
+    io::Error::new(
+        e.kind(),
+        format!("cannot hold results in a temporary file in `{}`: {e}", std::env::temp_dir().display()),
+    )
 }
 
 impl Sink {
     fn new(format: OutputFormat, as_of: Option<Date>, today: Date) -> Sink {
-        Sink { format, today, date: as_of, held: Vec::new(), started: false, written: 0 }
+        Sink { format, today, date: as_of, held: Vec::new(), started: false, written: 0, spilled: None }
     }
 
     fn push(&mut self, date: Date, r: Record, out: &mut dyn Write) -> io::Result<()> {
@@ -1170,16 +1183,59 @@ impl Sink {
             (true, Some(default)) => self.write(date, &r, default, out),
             _ => {
                 self.held.push((date, r));
+                if self.held.len() >= SPILL_AT {
+                    self.spill().map_err(spool_error)?;
+                }
                 Ok(())
             }
         }
     }
 
+    /// Moves the held results (all of one date) to the temporary file, so that memory stays
+    /// bounded while the run's date is not known.
+    fn spill(&mut self) -> io::Result<()> {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let Some(date) = self.held.first().map(|(d, _)| *d) else { return Ok(()) };
+        if self.spilled.is_none() {
+            let path = std::env::temp_dir().join(format!(
+                "handover-results-{}-{}.jsonl",
+                std::process::id(),
+                COUNTER.fetch_add(1, Ordering::Relaxed)
+            ));
+            let file = std::fs::OpenOptions::new().read(true).write(true).create_new(true).open(&path)?;
+            // Unlinked at once (on Unix the open file lives on), so nothing is left behind.
+            let _ = std::fs::remove_file(&path);
+            self.spilled = Some((file, date));
+        }
+        let Some((file, _)) = &mut self.spilled else { return Ok(()) };
+        let mut w = io::BufWriter::new(file);
+        for (d, r) in self.held.drain(..) {
+            serde_json::to_writer(&mut w, &record_json(&r, d, d)).map_err(io::Error::other)?;
+            w.write_all(b"\n")?;
+        }
+        w.flush()
+    }
+
     /// Writes the header and everything held, with `default` as the run's date.
     fn start(&mut self, default: Date, out: &mut dyn Write) -> io::Result<()> {
+        use std::io::{BufRead, Seek};
         self.date = Some(default);
         self.started = true;
         self.header(default, out)?;
+        if let Some((mut file, date)) = self.spilled.take() {
+            file.seek(io::SeekFrom::Start(0)).map_err(spool_error)?;
+            for line in io::BufReader::new(file).lines() {
+                let line = line.map_err(spool_error)?;
+                let mut v: serde_json::Value = serde_json::from_str(&line).map_err(io::Error::other)?;
+                if date != default {
+                    if let Some(map) = v.as_object_mut() {
+                        map.insert("as_of".into(), date.to_string().into());
+                    }
+                }
+                self.write_value(&v, out)?;
+            }
+        }
         for (d, r) in std::mem::take(&mut self.held) {
             self.write(d, &r, default, out)?;
         }
@@ -1199,10 +1255,13 @@ impl Sink {
     }
 
     fn write(&mut self, date: Date, r: &Record, default: Date, out: &mut dyn Write) -> io::Result<()> {
-        let v = record_json(r, date, default);
+        self.write_value(&record_json(r, date, default), out)
+    }
+
+    fn write_value(&mut self, v: &serde_json::Value, out: &mut dyn Write) -> io::Result<()> {
         match self.format {
             OutputFormat::Json => {
-                let text = serde_json::to_string_pretty(&v).map_err(io::Error::other)?;
+                let text = serde_json::to_string_pretty(v).map_err(io::Error::other)?;
                 out.write_all(if self.written == 0 { b"\n" } else { b",\n" })?;
                 let mut buf = String::with_capacity(text.len() + 64);
                 for (i, line) in text.split('\n').enumerate() {
