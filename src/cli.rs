@@ -520,7 +520,10 @@ fn fmt(args: FmtArgs, out: &mut dyn Write, err: &mut dyn Write, color: bool) -> 
             let listed: io::Result<Vec<PathBuf>> =
                 std::fs::read_dir(p).and_then(|d| d.map(|e| e.map(|e| e.path())).collect());
             let mut found: Vec<PathBuf> = match listed {
-                Ok(l) => l.into_iter().filter(|f| f.extension().is_some_and(|e| e == crate::policy::POLICY_EXTENSION)).collect(),
+                Ok(l) => l
+                    .into_iter()
+                    .filter(|f| f.extension().is_some_and(|e| e == crate::policy::POLICY_EXTENSION))
+                    .collect(),
                 Err(e) => {
                     writeln!(err, "error: cannot read `{}`: {}", p.display(), ReadError::from(e))?;
                     return Ok(EXIT_FAILURE);
@@ -910,9 +913,12 @@ fn plan_inputs(
 
 fn too_large(name: &str, size: Option<u64>, max: u64) -> String {
     let what = if name == "-" { "standard input".to_string() } else { format!("`{name}`") };
-    let size = size.map_or_else(|| format!("holds more than {max} bytes"), |n| format!("is {n} bytes"));
+    let size = match size {
+        Some(n) => format!("is {n} bytes, more than the {max} bytes"),
+        None => format!("holds more than {max} bytes,"),
+    };
     format!(
-        "{what} {size}, more than the {max} bytes an input read whole (YAML, JSON) may be; \
+        "{what} {size} the most an input read whole (YAML, JSON) may hold; \
          raise the limit with --max-input-bytes, or give the facts as JSON Lines or CSV, which are streamed"
     )
 }
@@ -923,7 +929,11 @@ fn open_input(p: &Planned, max_bytes: u64) -> Result<Input, String> {
     use std::io::Read;
     let name = display_name(&p.path);
     let cannot = |e: ReadError| {
-        if p.path == "-" { format!("cannot read standard input: {e}") } else { format!("cannot read `{}`: {e}", p.path) }
+        if p.path == "-" {
+            format!("cannot read standard input: {e}")
+        } else {
+            format!("cannot read `{}`: {e}", p.path)
+        }
     };
     let body = if p.streamed && p.path == "-" {
         Body::Stdin

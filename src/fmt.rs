@@ -401,11 +401,7 @@ fn write_in_place_with(
     let dir = target.parent().unwrap_or(std::path::Path::new("."));
     let name = target.file_name().map_or_else(|| "policy".into(), |n| n.to_string_lossy().into_owned());
     // A name no other run picks: the process id and a counter; `create_new` refuses an existing file.
-    let temp = dir.join(format!(
-        ".{name}.fmt-{}-{}.tmp",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
+    let temp = dir.join(format!(".{name}.fmt-{}-{}.tmp", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed)));
     let mut file = std::fs::OpenOptions::new().write(true).create_new(true).open(&temp)?;
     let result = (|| {
         file.set_permissions(permissions)?;
