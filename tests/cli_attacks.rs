@@ -93,7 +93,8 @@ fn good_folder(name: &str) -> PathBuf {
 fn a_rules_folder_with_an_unreadable_entry_is_refused_naming_it() {
     use std::os::unix::fs::symlink;
     let mut out = String::new();
-    let cases: [(&str, &dyn Fn(&Path)); 4] = [
+    type Make = dyn Fn(&Path);
+    let cases: [(&str, &Make); 4] = [
         ("dangling symbolic link", &|r| symlink("nowhere.handover", r.join("c.handover")).unwrap()),
         ("symbolic link loop", &|r| symlink("c.handover", r.join("c.handover")).unwrap()),
         ("folder named like a policy file", &|r| std::fs::create_dir(r.join("c.handover")).unwrap()),
@@ -224,7 +225,7 @@ proptest! {
                 prop_assert_eq!(loaded, expected);
             }
             Some(first) => {
-                let message = result.err().expect("a folder with a bad entry must not load").to_string();
+                let message = result.expect_err("a folder with a bad entry must not load").to_string();
                 let named = format!("cannot read policy `{}`: ", dir.join(first).display());
                 prop_assert!(message.starts_with(&named), "{} does not name {}", message, first);
             }
