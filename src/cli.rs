@@ -1057,14 +1057,14 @@ fn eval(args: EvalArgs, out: &mut dyn Write, err: &mut dyn Write, out_color: boo
     let mut failed = 0usize;
     let mut total = 0usize;
     let jsonl = args.format == OutputFormat::Jsonl;
-    let mut sink = Sink::new(args.format, args.as_of, today);
+    let mut sink = Sink::new(args.format, args.as_of, today, out_color);
     // Inputs are opened one at a time, each closed before the next is opened.
     for p in &planned {
         let input = match open_input(p, args.max_input_bytes) {
             Ok(i) => i,
             Err(msg) => {
                 // The output written so far stays a whole document.
-                sink.finish(out, out_color)?;
+                sink.finish(out)?;
                 writeln!(err, "error: {msg}")?;
                 return Ok(EXIT_FAILURE);
             }
@@ -1126,12 +1126,12 @@ fn eval(args: EvalArgs, out: &mut dyn Write, err: &mut dyn Write, out_color: boo
         };
         if let Err(e) = streamed {
             let Some(message) = input_error(&e) else { return Err(e) };
-            sink.finish(out, out_color)?;
+            sink.finish(out)?;
             writeln!(err, "error: {message}")?;
             return Ok(EXIT_FAILURE);
         }
     }
-    sink.finish(out, out_color)?;
+    sink.finish(out)?;
     if total == 0 {
         writeln!(err, "warning: the input held no entries to evaluate")?;
     }
@@ -1140,28 +1140,36 @@ fn eval(args: EvalArgs, out: &mut dyn Write, err: &mut dyn Write, out_color: boo
 
 /// Where the results of `--format json|yaml|human` go as they arrive.
 ///
-/// JSON and YAML are written as they come once the run's date (the document's `as_of`) is known:
-/// at once with `--as-of`, or when the first result is dated today, or when two results give
-/// different dates (the run's date is then today); until then, while every result so far gave the
-/// same other date, they are held. The human form aligns keys over the whole run and holds every
-/// result.
+/// Each form needs one thing about the whole run before it can write: JSON and YAML the run's date
+/// (the document's `as_of`), known at once with `--as-of`, or when the first result is dated today,
+/// or when two results give different dates (then it is today); the human form the width of the
+/// key column, known once a key reaches the widest shown (32). Until then results are held, and
+/// past [`SPILL_AT`] of them they go to a temporary file, so memory stays bounded; then they are
+/// written in order and the rest as they come.
 struct Sink {
     format: OutputFormat,
     today: Date,
-    /// The run's date, once known; the header is then written.
+    color: bool,
+    /// The run's date (JSON, YAML), once known.
     date: Option<Date>,
-    /// Results not yet written.
+    /// The date of the first result (JSON, YAML): every result held has it.
+    first: Option<Date>,
+    /// The widest key seen (human).
+    key_width: usize,
+    /// Results not yet written: the oldest in `spilled`, then `held`.
     held: Vec<(Date, Record)>,
-    /// Whether the header is written.
+    spilled: Option<std::fs::File>,
+    /// Whether writing has begun.
     started: bool,
     written: usize,
-    /// Held results past [`SPILL_AT`], as JSON lines without `as_of` (all of one date): the
-    /// file (already unlinked where the system allows), and that date.
-    spilled: Option<(std::fs::File, Date)>,
+    human: HumanWriter,
 }
 
 /// Results held in memory before they go to a temporary file.
 const SPILL_AT: usize = 16 * 1024;
+
+/// The widest key column of the human form.
+const MAX_KEY_WIDTH: usize = 32;
 
 fn spool_error(e: io::Error) -> io::Error {
     io::Error::new(
@@ -1170,43 +1178,110 @@ fn spool_error(e: io::Error) -> io::Error {
     )
 }
 
+/// A held result in the temporary file: what every output form needs of a [`Record`].
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Held {
+    date: String,
+    source: String,
+    label_key: String,
+    label: Option<String>,
+    key_name: String,
+    key: Option<String>,
+    /// Action, parameters, rule, reason.
+    decision: Option<(String, serde_json::Map<String, serde_json::Value>, String, String)>,
+    error: Option<String>,
+}
+
+impl Held {
+    fn of(date: Date, r: Record) -> Held {
+        let (decision, error) = match r.outcome {
+            Ok(d) => (Some((d.action, d.params, d.rule, d.reason)), None),
+            Err(e) => (None, Some(e)),
+        };
+        Held {
+            date: date.to_string(),
+            source: r.source,
+            label_key: r.label_key,
+            label: r.label,
+            key_name: r.key_name,
+            key: r.key,
+            decision,
+            error,
+        }
+    }
+
+    fn into_record(self) -> io::Result<(Date, Record)> {
+        let date = Date::parse(&self.date).ok_or_else(|| io::Error::other("a held result lost its date"))?;
+        let outcome = match (self.decision, self.error) {
+            (Some((action, params, rule, reason)), _) => {
+                Ok(crate::verdict::Decision { action, params, rule, reason, citation: None })
+            }
+            (None, e) => Err(e.unwrap_or_default()),
+        };
+        let r = Record {
+            source: self.source,
+            label_key: self.label_key,
+            label: self.label,
+            key_name: self.key_name,
+            key: self.key,
+            outcome,
+        };
+        Ok((date, r))
+    }
+}
+
 impl Sink {
-    fn new(format: OutputFormat, as_of: Option<Date>, today: Date) -> Sink {
-        Sink { format, today, date: as_of, held: Vec::new(), started: false, written: 0, spilled: None }
+    fn new(format: OutputFormat, as_of: Option<Date>, today: Date, color: bool) -> Sink {
+        Sink {
+            format,
+            today,
+            color,
+            date: as_of,
+            first: None,
+            key_width: 0,
+            held: Vec::new(),
+            spilled: None,
+            started: false,
+            written: 0,
+            human: HumanWriter::default(),
+        }
     }
 
     fn push(&mut self, date: Date, r: Record, out: &mut dyn Write) -> io::Result<()> {
-        if matches!(self.format, OutputFormat::Human | OutputFormat::Jsonl) {
-            self.held.push((date, r));
+        if self.format == OutputFormat::Jsonl {
             return Ok(());
         }
+        self.key_width = self.key_width.max(r.key.as_deref().map_or(1, str::len)).min(MAX_KEY_WIDTH);
         if !self.started {
-            let first = self.held.first().map_or(date, |(d, _)| *d);
-            match self.date {
-                Some(known) => self.start(known, out)?,
-                // The run's date is today whatever comes next.
-                None if first == self.today || date != first => self.start(self.today, out)?,
-                None => {}
-            }
-        }
-        match (self.started, self.date) {
-            (true, Some(default)) => self.write(date, &r, default, out),
-            _ => {
-                self.held.push((date, r));
-                if self.held.len() >= SPILL_AT {
-                    self.spill().map_err(spool_error)?;
+            if self.format == OutputFormat::Human {
+                if self.key_width == MAX_KEY_WIDTH {
+                    self.start(out)?;
                 }
-                Ok(())
+            } else {
+                let first = *self.first.get_or_insert(date);
+                if self.date.is_none() && (first == self.today || date != first) {
+                    // With no --as-of, the run's date is today whatever comes next.
+                    self.date = Some(self.today);
+                }
+                if self.date.is_some() {
+                    self.start(out)?;
+                }
             }
         }
+        if self.started {
+            return self.write(date, &r, out);
+        }
+        self.held.push((date, r));
+        if self.held.len() >= SPILL_AT {
+            self.spill().map_err(spool_error)?;
+        }
+        Ok(())
     }
 
-    /// Moves the held results (all of one date) to the temporary file, so that memory stays
-    /// bounded while the run's date is not known.
+    /// Moves the held results to the temporary file.
     fn spill(&mut self) -> io::Result<()> {
         use std::sync::atomic::{AtomicU64, Ordering};
         static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let Some(date) = self.held.first().map(|(d, _)| *d) else { return Ok(()) };
         if self.spilled.is_none() {
             let path = std::env::temp_dir().join(format!(
                 "handover-results-{}-{}.jsonl",
@@ -1216,43 +1291,40 @@ impl Sink {
             let file = std::fs::OpenOptions::new().read(true).write(true).create_new(true).open(&path)?;
             // Unlinked at once (on Unix the open file lives on), so nothing is left behind.
             let _ = std::fs::remove_file(&path);
-            self.spilled = Some((file, date));
+            self.spilled = Some(file);
         }
-        let Some((file, _)) = &mut self.spilled else { return Ok(()) };
+        let Some(file) = &mut self.spilled else { return Ok(()) };
         let mut w = io::BufWriter::new(file);
         for (d, r) in self.held.drain(..) {
-            serde_json::to_writer(&mut w, &record_json(&r, d, d)).map_err(io::Error::other)?;
+            serde_json::to_writer(&mut w, &Held::of(d, r)).map_err(io::Error::other)?;
             w.write_all(b"\n")?;
         }
         w.flush()
     }
 
-    /// Writes the header and everything held, with `default` as the run's date.
-    fn start(&mut self, default: Date, out: &mut dyn Write) -> io::Result<()> {
+    /// Writes the header and every result held; `self.date` is the run's date (JSON, YAML).
+    fn start(&mut self, out: &mut dyn Write) -> io::Result<()> {
         use std::io::{BufRead, Seek};
-        self.date = Some(default);
         self.started = true;
-        self.header(default, out)?;
-        if let Some((mut file, date)) = self.spilled.take() {
+        self.human.key_width = self.key_width;
+        self.header(out)?;
+        if let Some(mut file) = self.spilled.take() {
             file.seek(io::SeekFrom::Start(0)).map_err(spool_error)?;
             for line in io::BufReader::new(file).lines() {
                 let line = line.map_err(spool_error)?;
-                let mut v: serde_json::Value = serde_json::from_str(&line).map_err(io::Error::other)?;
-                if date != default {
-                    if let Some(map) = v.as_object_mut() {
-                        map.insert("as_of".into(), date.to_string().into());
-                    }
-                }
-                self.write_value(&v, out)?;
+                let held: Held = serde_json::from_str(&line).map_err(io::Error::other)?;
+                let (d, r) = held.into_record()?;
+                self.write(d, &r, out)?;
             }
         }
         for (d, r) in std::mem::take(&mut self.held) {
-            self.write(d, &r, default, out)?;
+            self.write(d, &r, out)?;
         }
         Ok(())
     }
 
-    fn header(&self, default: Date, out: &mut dyn Write) -> io::Result<()> {
+    fn header(&self, out: &mut dyn Write) -> io::Result<()> {
+        let default = self.date.unwrap_or(self.today);
         match self.format {
             OutputFormat::Json => write!(out, "{{\n  \"as_of\": \"{default}\",\n  \"results\": ["),
             OutputFormat::Yaml => {
@@ -1264,14 +1336,11 @@ impl Sink {
         }
     }
 
-    fn write(&mut self, date: Date, r: &Record, default: Date, out: &mut dyn Write) -> io::Result<()> {
-        self.write_value(&record_json(r, date, default), out)
-    }
-
-    fn write_value(&mut self, v: &serde_json::Value, out: &mut dyn Write) -> io::Result<()> {
+    fn write(&mut self, date: Date, r: &Record, out: &mut dyn Write) -> io::Result<()> {
+        let default = self.date.unwrap_or(self.today);
         match self.format {
             OutputFormat::Json => {
-                let text = serde_json::to_string_pretty(v).map_err(io::Error::other)?;
+                let text = serde_json::to_string_pretty(&record_json(r, date, default)).map_err(io::Error::other)?;
                 out.write_all(if self.written == 0 { b"\n" } else { b",\n" })?;
                 let mut buf = String::with_capacity(text.len() + 64);
                 for (i, line) in text.split('\n').enumerate() {
@@ -1284,37 +1353,40 @@ impl Sink {
                 out.write_all(buf.as_bytes())?;
             }
             OutputFormat::Yaml => {
-                let text = serde_yaml::to_string(&[v]).map_err(io::Error::other)?;
+                let text = serde_yaml::to_string(&[record_json(r, date, default)]).map_err(io::Error::other)?;
                 out.write_all(b"\n")?;
                 out.write_all(text.trim_end_matches('\n').as_bytes())?;
             }
-            _ => {}
+            OutputFormat::Human => self.human.row(date, r, out, self.color)?,
+            OutputFormat::Jsonl => {}
         }
         self.written += 1;
         Ok(())
     }
 
-    /// Ends the output: the rest of the document, or the whole human report.
-    fn finish(&mut self, out: &mut dyn Write, color: bool) -> io::Result<()> {
-        match self.format {
-            OutputFormat::Jsonl => Ok(()),
-            OutputFormat::Human => human(&std::mem::take(&mut self.held), out, color),
-            OutputFormat::Json | OutputFormat::Yaml => {
-                if !self.started {
-                    let default = self.date.or(self.held.first().map(|(d, _)| *d)).unwrap_or(self.today);
-                    self.start(default, out)?;
-                }
-                let end: &[u8] = match (self.format, self.written) {
-                    (OutputFormat::Json, 0) => b"]\n}\n",
-                    (OutputFormat::Json, _) => b"\n  ]\n}\n",
-                    (_, 0) => b" []\n",
-                    _ => b"\n",
-                };
-                // Written once: a second call (after an error) adds nothing.
-                self.format = OutputFormat::Jsonl;
-                out.write_all(end)
-            }
+    /// Ends the output: whatever is still held, and the end of the document or the summary line.
+    /// A second call adds nothing.
+    fn finish(&mut self, out: &mut dyn Write) -> io::Result<()> {
+        if self.format == OutputFormat::Jsonl {
+            return Ok(());
         }
+        if !self.started {
+            // Every result gave the first one's date, or there were none.
+            self.date = Some(self.date.or(self.first).unwrap_or(self.today));
+            self.start(out)?;
+        }
+        let end: &[u8] = match (self.format, self.written) {
+            (OutputFormat::Json, 0) => b"]\n}\n",
+            (OutputFormat::Json, _) => b"\n  ]\n}\n",
+            (OutputFormat::Yaml, 0) => b" []\n",
+            (OutputFormat::Yaml, _) => b"\n",
+            _ => b"",
+        };
+        if self.format == OutputFormat::Human {
+            self.human.end(out)?;
+        }
+        self.format = OutputFormat::Jsonl;
+        out.write_all(end)
     }
 }
 
@@ -1329,15 +1401,29 @@ fn record_json(r: &Record, date: Date, default: Date) -> serde_json::Value {
     v
 }
 
-fn human(all: &[(Date, Record)], out: &mut dyn Write, color: bool) -> io::Result<()> {
-    let width = 100;
-    let mut last_group: Option<(&str, &Option<String>, Date)> = None;
-    let key_width = all.iter().map(|(_, r)| r.key.as_deref().map_or(1, str::len)).max().unwrap_or(0).min(32);
-    let (mut ok, mut bad) = (0, 0);
-    for (date, r) in all {
-        let group = (r.source.as_str(), &r.label, *date);
-        if last_group != Some(group) {
-            if last_group.is_some() {
+/// The human form, one result at a time: a heading per customer (file, label, date), a line per
+/// entry, and a summary line from counters at the end.
+#[derive(Default)]
+struct HumanWriter {
+    key_width: usize,
+    /// The group (source, label, date) of the last row written.
+    last_group: Option<(String, Option<String>, Date)>,
+    /// What an entry is called (`subscription`), from the first row.
+    noun: Option<String>,
+    ok: usize,
+    bad: usize,
+}
+
+impl HumanWriter {
+    fn row(&mut self, date: Date, r: &Record, out: &mut dyn Write, color: bool) -> io::Result<()> {
+        let width = 100;
+        let key_width = self.key_width;
+        let same_group = self
+            .last_group
+            .as_ref()
+            .is_some_and(|(source, label, d)| *source == r.source && *label == r.label && *d == date);
+        if !same_group {
+            if self.last_group.is_some() {
                 writeln!(out)?;
             }
             let name = r.label.clone().unwrap_or_else(|| format!("({} unnamed)", r.label_key));
@@ -1347,13 +1433,16 @@ fn human(all: &[(Date, Record)], out: &mut dyn Write, color: bool) -> io::Result
             } else {
                 writeln!(out, "{head}")?;
             }
-            last_group = Some(group);
+            self.last_group = Some((r.source.clone(), r.label.clone(), date));
+        }
+        if self.noun.is_none() {
+            self.noun = Some(r.key_name.clone());
         }
         let key = r.key.as_deref().unwrap_or("-");
         let indent = " ".repeat(4 + key_width + 2);
         match &r.outcome {
             Ok(d) => {
-                ok += 1;
+                self.ok += 1;
                 let params: Vec<String> = d
                     .params
                     .iter()
@@ -1384,7 +1473,7 @@ fn human(all: &[(Date, Record)], out: &mut dyn Write, color: bool) -> io::Result
                 }
             }
             Err(e) => {
-                bad += 1;
+                self.bad += 1;
                 let mark = if color { "✗".red().to_string() } else { "✗".into() };
                 let label = if color { "error".red().bold().to_string() } else { "error".into() };
                 writeln!(out, "  {mark} {key:<key_width$}  {label}")?;
@@ -1395,11 +1484,14 @@ fn human(all: &[(Date, Record)], out: &mut dyn Write, color: bool) -> io::Result
                 }
             }
         }
+        Ok(())
     }
-    if !all.is_empty() {
-        writeln!(out)?;
-        let noun = all.first().map_or("entries", |(_, r)| r.key_name.as_str());
-        writeln!(out, "{} {noun}(s): {ok} decided, {bad} with errors", ok + bad)?;
+
+    fn end(&mut self, out: &mut dyn Write) -> io::Result<()> {
+        if let Some(noun) = &self.noun {
+            writeln!(out)?;
+            writeln!(out, "{} {noun}(s): {} decided, {} with errors", self.ok + self.bad, self.ok, self.bad)?;
+        }
+        Ok(())
     }
-    Ok(())
 }
