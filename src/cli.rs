@@ -32,7 +32,9 @@ Examples:
 
 Exit status: 0 success; 1 some entries could not be evaluated (eval, explain; all others were
 and are printed), a test failed, warnings with `check --deny warnings`, or files to format with
-`fmt --check`; 2 nothing could run (bad arguments, unreadable input, an invalid policy).";
+`fmt --check`; 2 nothing could run (bad arguments, unreadable input, an invalid policy), or an
+input failed part-way, or the output could not be written; 141 the reader of the output went
+away (`handover eval ... | head`), quietly, as for a process ended by SIGPIPE.";
 
 /// Decide, subscription by subscription, what a CSP partner must do to take over a customer's
 /// Microsoft subscriptions bought elsewhere, with a policy written in the handover language.
@@ -155,9 +157,11 @@ The groups, keys and values are those the policy declares: for the built-in poli
 rules/schema.handover, and examples/contoso.yaml for a complete file. YAML files may hold
 several documents separated by `---`; `.jsonl` files hold one JSON document per line; `.csv`
 inventories have a header of dotted names (partner.role, subscription.id, ...) and one
-subscription per row. JSON Lines and CSV inputs are streamed and decided on all cores; with
---format jsonl the output streams too, in input order. Errors name the file, the line or row
-(and column), the field path and what was expected.";
+subscription per row. JSON Lines and CSV inputs are streamed and decided on all cores, and
+the output is written as results arrive, in input order (json, yaml and human hold results
+in a temporary file until the run's date or the key column's width is known; --as-of lets
+json and yaml stream at once). YAML and JSON files are read whole, up to --max-input-bytes.
+Errors name the file, the line or row (and column), the field path and what was expected.";
 
 #[derive(Debug, clap::Args)]
 pub struct EvalArgs {

@@ -316,6 +316,30 @@ fn json_output_held_while_the_date_is_unknown_is_one_document_with_dates() {
 }
 
 #[test]
+fn human_output_held_until_the_key_width_is_known_is_aligned_over_the_whole_run() {
+    // 20,000 short keys (held, past 16k in a temporary file), then a 40-character one: the key
+    // column is as wide as the widest key shown (32) from the first line on.
+    let dir = scratch("human");
+    let mut text = String::new();
+    for i in 0..20_000 {
+        text.push_str(&LINE.replace("\"id\":\"a\"", &format!("\"id\":\"s{i}\"")));
+        text.push('\n');
+    }
+    let wide = "w".repeat(40);
+    text.push_str(&LINE.replace("\"id\":\"a\"", &format!("\"id\":\"{wide}\"")));
+    text.push('\n');
+    std::fs::write(dir.join("in.jsonl"), text).unwrap();
+    let (status, out, err) = handover(&dir, &["eval", "in.jsonl"]);
+    assert_eq!(status, "exit 0", "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "A  (in.jsonl:1, as of 2024-03-15)");
+    assert_eq!(lines[1], format!("  ✓ {:<32}  create_new_azure_subscription", "s0"));
+    assert!(lines.contains(&format!("  ✓ {wide}  create_new_azure_subscription").as_str()));
+    assert_eq!(lines.last().copied(), Some("20001 subscription(s): 20001 decided, 0 with errors"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn an_input_read_whole_past_the_limit_is_refused_naming_size_and_flag() {
     let dir = scratch("limit");
     std::fs::write(dir.join("a.json"), format!("{LINE}\n")).unwrap();
