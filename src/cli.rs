@@ -839,11 +839,11 @@ struct Input {
     format: Format,
 }
 
-/// The default of `--max-input-bytes`: the largest input read whole (YAML, JSON, anything
-/// explained). Parsing holds several times the text in memory (a 478 MB JSON document took
-/// 5.3 GB), so this keeps a run near a gigabyte or two; JSON Lines and CSV are streamed and have
-/// no such limit.
-pub const DEFAULT_MAX_INPUT_BYTES: u64 = 128 << 20;
+/// The default of `--max-input-bytes` (64 MiB): the largest input read whole (YAML, JSON,
+/// anything explained). Parsing and deciding one document holds many times its text in memory
+/// (a 478 MB JSON document took 4.3 GB; 128 MiB of YAML 2.4 GB), so this keeps a run near a
+/// gigabyte or two; JSON Lines and CSV are streamed and have no such limit.
+pub const DEFAULT_MAX_INPUT_BYTES: u64 = 64 << 20;
 
 /// An error reading an input part-way, carried inside an `io::Error` out of the batch readers.
 #[derive(Debug)]
@@ -919,10 +919,10 @@ fn too_large(name: &str, size: Option<u64>, max: u64) -> String {
     let what = if name == "-" { "standard input".to_string() } else { format!("`{name}`") };
     let size = match size {
         Some(n) => format!("is {n} bytes, more than the {max} bytes"),
-        None => format!("holds more than {max} bytes,"),
+        None => format!("holds more than {max} bytes, the most"),
     };
     format!(
-        "{what} {size} the most an input read whole (YAML, JSON) may hold; \
+        "{what} {size} an input read whole (YAML, JSON) may hold; \
          raise the limit with --max-input-bytes, or give the facts as JSON Lines or CSV, which are streamed"
     )
 }
