@@ -18,9 +18,6 @@ include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
 /// The extension of policy files in a policy folder.
 pub const POLICY_EXTENSION: &str = "handover";
 
-/// `.handover`: how the name of a policy file in a folder ends.
-const POLICY_DOT_EXTENSION: &str = ".handover";
-
 /// Whether a folder entry named like a policy file is a file that can be read; the error says
 /// why not (a symbolic link is followed, and named with its target when that fails).
 fn policy_entry_is_file(path: &Path) -> Result<(), LoadError> {
@@ -122,7 +119,8 @@ impl Policy {
             for entry in std::fs::read_dir(path).map_err(io)? {
                 // An entry the folder listing itself fails on leaves the policy unknown: an error.
                 let p = entry.map_err(io)?.path();
-                if p.file_name().is_some_and(|n| n.as_encoded_bytes().ends_with(POLICY_DOT_EXTENSION.as_bytes())) {
+                // Named `NAME.handover`, whatever it is: whether it can be read is checked below.
+                if p.extension().is_some_and(|e| e == POLICY_EXTENSION) {
                     files.push(p);
                 }
             }
