@@ -812,6 +812,12 @@ fn is_builtin_type(name: &str) -> bool {
 
 /// `a`, `a` or `b`, `a`, `b` or `c` with backticks.
 fn list<S: AsRef<str>>(items: &[S]) -> String {
+    // A very long list (an enum of thousands of values) names its first items and counts the rest.
+    const SHOWN: usize = 20;
+    if items.len() > SHOWN {
+        let quoted: Vec<String> = items.iter().take(SHOWN).map(|s| format!("`{}`", s.as_ref())).collect();
+        return format!("{} and {} more", quoted.join(", "), items.len() - SHOWN);
+    }
     let quoted: Vec<String> = items.iter().map(|s| format!("`{}`", s.as_ref())).collect();
     match quoted.as_slice() {
         [] => String::new(),

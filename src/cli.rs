@@ -32,7 +32,9 @@ Examples:
 
 Exit status: 0 success; 1 some entries could not be evaluated (eval, explain; all others were
 and are printed), a test failed, warnings with `check --deny warnings`, or files to format with
-`fmt --check`; 2 nothing could run (bad arguments, unreadable input, an invalid policy).";
+`fmt --check`; 2 nothing could run (bad arguments, unreadable input, an invalid policy), or an
+input failed part-way, or the output could not be written; 141 the reader of the output went
+away (`handover eval ... | head`), quietly, as for a process ended by SIGPIPE.";
 
 /// Decide, subscription by subscription, what a CSP partner must do to take over a customer's
 /// Microsoft subscriptions bought elsewhere, with a policy written in the handover language.
@@ -105,6 +107,10 @@ pub struct ExplainArgs {
     /// Input format [default: from the file extension; standard input is read as YAML].
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub input: Option<InputFormat>,
+
+    /// Largest input read whole, in bytes (every input of `explain`); a larger one is an error.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_INPUT_BYTES, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_input_bytes: u64,
 }
 
 #[derive(Debug, clap::Args)]
@@ -151,9 +157,11 @@ The groups, keys and values are those the policy declares: for the built-in poli
 rules/schema.handover, and examples/contoso.yaml for a complete file. YAML files may hold
 several documents separated by `---`; `.jsonl` files hold one JSON document per line; `.csv`
 inventories have a header of dotted names (partner.role, subscription.id, ...) and one
-subscription per row. JSON Lines and CSV inputs are streamed and decided on all cores; with
---format jsonl the output streams too, in input order. Errors name the file, the line or row
-(and column), the field path and what was expected.";
+subscription per row. JSON Lines and CSV inputs are streamed and decided on all cores, and
+the output is written as results arrive, in input order (json, yaml and human hold results
+in a temporary file until the run's date or the key column's width is known; --as-of lets
+json and yaml stream at once). YAML and JSON files are read whole, up to --max-input-bytes.
+Errors name the file, the line or row (and column), the field path and what was expected.";
 
 #[derive(Debug, clap::Args)]
 pub struct EvalArgs {
@@ -181,6 +189,11 @@ pub struct EvalArgs {
     /// skipped without being held in memory (a CSV quoted cell still open past it ends the file).
     #[arg(long, value_name = "N", default_value_t = crate::batch::DEFAULT_MAX_LINE_BYTES as u64, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_line_bytes: u64,
+
+    /// Largest input read whole (YAML and JSON), in bytes; a larger one is an error before
+    /// anything is evaluated. JSON Lines and CSV inputs are streamed and not limited.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_INPUT_BYTES, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_input_bytes: u64,
 }
 
 #[derive(Debug, clap::Args)]
@@ -259,27 +272,101 @@ pub fn use_color(choice: ColorChoice, is_terminal: bool) -> bool {
     }
 }
 
-/// Runs a parsed command line, writing to the given streams; returns the exit status.
+/// Exit status when standard output is a pipe whose reader has gone (`handover eval ... | head`):
+/// nothing more is written and nothing is said, and the status is the one a shell reports for a
+/// process ended by SIGPIPE (128 + 13), as for `cat`, `grep` and most other tools in a pipe.
+pub const EXIT_BROKEN_PIPE: u8 = 141;
+
+/// A writer that remembers whether a write through it failed, so that an error coming out of a
+/// command can be told apart as a failed write of the output.
+struct Tracked<'a> {
+    inner: &'a mut dyn Write,
+    failed: bool,
+}
+
+impl Write for Tracked<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.inner.write(buf).inspect_err(|_| self.failed = true)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush().inspect_err(|_| self.failed = true)
+    }
+}
+
+/// Runs a parsed command line, writing to the given streams; returns the exit status. The output
+/// is flushed before returning: any write that fails (a full disk, a closed pipe) gives a
+/// non-zero status, [`EXIT_BROKEN_PIPE`] for a closed pipe, [`EXIT_FAILURE`] otherwise.
 pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
     let err_color = use_color(cli.color, io::stderr().is_terminal());
     let out_color = use_color(cli.color, io::stdout().is_terminal());
+    let mut out = Tracked { inner: out, failed: false };
     let result = match cli.command {
-        Command::Eval(args) => eval(args, out, err, out_color, err_color),
-        Command::Check(args) => check(args, out, err, err_color),
-        Command::Test(args) => test(args, out, err, out_color, err_color),
-        Command::Explain(args) => explain(args, out, err, out_color, err_color),
-        Command::Fmt(args) => fmt(args, out, err, err_color),
+        Command::Eval(args) => eval(args, &mut out, err, out_color, err_color),
+        Command::Check(args) => check(args, &mut out, err, err_color),
+        Command::Test(args) => test(args, &mut out, err, out_color, err_color),
+        Command::Explain(args) => explain(args, &mut out, err, out_color, err_color),
+        Command::Fmt(args) => fmt(args, &mut out, err, err_color),
     };
+    let result = result.and_then(|code| out.flush().map(|()| code));
     match result {
         Ok(code) => code,
-        Err(e) => {
-            // A broken pipe (`handover eval ... | head`) is not worth a message.
-            if e.kind() != io::ErrorKind::BrokenPipe {
-                let _ = writeln!(err, "error: {e}");
-            }
-            EXIT_FAILURE
-        }
+        Err(e) => write_failure(&e, out.failed, err),
     }
+}
+
+/// The status (and message) for a command that stopped on `e`; `writing` tells whether a write
+/// of the output failed.
+fn write_failure(e: &io::Error, writing: bool, err: &mut dyn Write) -> u8 {
+    if writing && e.kind() == io::ErrorKind::BrokenPipe {
+        // The reader of the output has gone: quietly, as a process ended by SIGPIPE.
+        return EXIT_BROKEN_PIPE;
+    }
+    if writing {
+        let _ = writeln!(err, "error: cannot write to standard output: {e}");
+    } else {
+        let _ = writeln!(err, "error: {e}");
+    }
+    EXIT_FAILURE
+}
+
+/// Reports a command line clap refused (or `--help`/`--version`, which clap reports as errors),
+/// writing help to `out` itself so that a failed write is seen; returns the exit status.
+pub fn arguments_error(e: &clap::Error, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
+    let to_stdout = !e.use_stderr();
+    let color =
+        use_color(ColorChoice::Auto, if to_stdout { io::stdout().is_terminal() } else { io::stderr().is_terminal() });
+    let text = if color { e.render().ansi().to_string() } else { e.render().to_string() };
+    if to_stdout {
+        let mut out = Tracked { inner: out, failed: false };
+        return match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+            Ok(()) => EXIT_OK,
+            Err(e) => write_failure(&e, true, err),
+        };
+    }
+    // The message itself is the error; if even it cannot be written, the status still says so.
+    let _ = err.write_all(text.as_bytes()).and_then(|()| err.flush());
+    EXIT_FAILURE
+}
+
+/// Whether standard output was closed when the program started (`handover eval ... >&-`). The
+/// Rust runtime replaces a closed standard stream with `/dev/null` opened read-write, so writes
+/// would vanish and the run would seem to succeed; a shell's `>/dev/null` opens it write-only.
+/// Linux only (it reads `/proc/self`); elsewhere this is always false.
+pub fn stdout_is_closed() -> bool {
+    if !cfg!(target_os = "linux") {
+        return false;
+    }
+    let is_null = std::fs::read_link("/proc/self/fd/1").is_ok_and(|p| p == Path::new("/dev/null"));
+    if !is_null {
+        return false;
+    }
+    let Ok(info) = std::fs::read_to_string("/proc/self/fdinfo/1") else { return false };
+    // `flags:` is octal; the access mode is its low two bits (2: read-write).
+    info.lines()
+        .find_map(|l| l.strip_prefix("flags:"))
+        .and_then(|f| u32::from_str_radix(f.trim(), 8).ok())
+        .is_some_and(|flags| flags & 3 == 2)
 }
 
 fn load_policy(rules: Option<&PathBuf>) -> Result<Policy, LoadError> {
@@ -314,9 +401,7 @@ fn check(args: CheckArgs, out: &mut dyn Write, err: &mut dyn Write, color: bool)
         Err(e) => {
             if args.format == CheckFormat::Json {
                 let diags = match &e {
-                    LoadError::Invalid { sources, diagnostics } => {
-                        diagnostics.iter().map(|d| diagnostic_json(d, sources)).collect()
-                    }
+                    LoadError::Invalid { sources, diagnostics } => diagnostics_json(diagnostics, sources),
                     other => {
                         vec![serde_json::json!({"severity": "error", "code": "load", "message": other.to_string()})]
                     }
@@ -347,7 +432,7 @@ fn check(args: CheckArgs, out: &mut dyn Write, err: &mut dyn Write, color: bool)
             "gaps": analysis.gap_count,
             "dead_rules": analysis.dead.iter().filter_map(|d| policy.rule_ids().nth(d.rule)).collect::<Vec<_>>(),
             "overlaps": analysis.overlaps.len(),
-            "diagnostics": diags.iter().map(|d| diagnostic_json(d, policy.sources())).collect::<Vec<_>>(),
+            "diagnostics": diagnostics_json(&diags, policy.sources()),
         });
         out.write_all((serde_json::to_string_pretty(&doc).map_err(io::Error::other)? + "\n").as_bytes())?;
         return Ok(code);
@@ -381,7 +466,21 @@ fn check(args: CheckArgs, out: &mut dyn Write, err: &mut dyn Write, color: bool)
     Ok(code)
 }
 
-fn diagnostic_json(d: &crate::diagnostic::PolicyDiagnostic, sources: &crate::source::Sources) -> serde_json::Value {
+/// Diagnostics as JSON objects; each file's line starts are found once, so positions cost a
+/// binary search each.
+fn diagnostics_json<'a>(
+    diags: impl IntoIterator<Item = &'a crate::diagnostic::PolicyDiagnostic>,
+    sources: &crate::source::Sources,
+) -> Vec<serde_json::Value> {
+    let index: Vec<_> = sources.files().iter().map(|f| crate::diagnostic::LineIndex::of(&f.text)).collect();
+    diags.into_iter().map(|d| diagnostic_json(d, sources, &index)).collect()
+}
+
+fn diagnostic_json(
+    d: &crate::diagnostic::PolicyDiagnostic,
+    sources: &crate::source::Sources,
+    index: &[crate::diagnostic::LineIndex],
+) -> serde_json::Value {
     let mut v = serde_json::json!({
         "severity": d.severity,
         "code": d.code,
@@ -389,8 +488,12 @@ fn diagnostic_json(d: &crate::diagnostic::PolicyDiagnostic, sources: &crate::sou
         "help": d.help,
     });
     if let (Some(span), Some(map)) = (d.span(), v.as_object_mut()) {
-        let (line, column) = sources.line_col(span.file, span.start);
-        let file = sources.get(span.file).map(|f| f.name.clone());
+        let src = sources.get(span.file);
+        let (line, column) = match (src, index.get(span.file)) {
+            (Some(f), Some(ix)) => ix.line_col(&f.text, span.start),
+            _ => (0, 0),
+        };
+        let file = src.map(|f| f.name.clone());
         map.insert("file".into(), file.into());
         map.insert("line".into(), line.into());
         map.insert("column".into(), column.into());
@@ -423,11 +526,18 @@ fn fmt(args: FmtArgs, out: &mut dyn Write, err: &mut dyn Write, color: bool) -> 
             };
         }
         if p.is_dir() {
-            let mut found: Vec<PathBuf> = std::fs::read_dir(p)?
-                .filter_map(Result::ok)
-                .map(|e| e.path())
-                .filter(|f| f.extension().is_some_and(|e| e == crate::policy::POLICY_EXTENSION))
-                .collect();
+            let listed: io::Result<Vec<PathBuf>> =
+                std::fs::read_dir(p).and_then(|d| d.map(|e| e.map(|e| e.path())).collect());
+            let mut found: Vec<PathBuf> = match listed {
+                Ok(l) => l
+                    .into_iter()
+                    .filter(|f| f.extension().is_some_and(|e| e == crate::policy::POLICY_EXTENSION))
+                    .collect(),
+                Err(e) => {
+                    writeln!(err, "error: cannot read `{}`: {}", p.display(), ReadError::from(e))?;
+                    return Ok(EXIT_FAILURE);
+                }
+            };
             found.sort();
             files.extend(found);
         } else {
@@ -452,8 +562,13 @@ fn fmt(args: FmtArgs, out: &mut dyn Write, err: &mut dyn Write, color: bool) -> 
                 if args.check {
                     writeln!(out, "{}", f.display())?;
                 } else {
-                    std::fs::write(&f, formatted)?;
-                    writeln!(err, "formatted {}", f.display())?;
+                    match crate::fmt::write_in_place(&f, formatted.as_bytes()) {
+                        Ok(()) => writeln!(err, "formatted {}", f.display())?,
+                        Err(e) => {
+                            writeln!(err, "error: cannot write `{}`: {e}; the file is unchanged", f.display())?;
+                            failed = true;
+                        }
+                    }
                 }
             }
             Err(d) => {
@@ -481,7 +596,7 @@ fn explain(
     err_color: bool,
 ) -> io::Result<u8> {
     let Some(policy) = policy_or_report(args.rules.as_ref(), err, err_color)? else { return Ok(EXIT_FAILURE) };
-    let inputs = match read_inputs(&args.files, args.input, false) {
+    let planned = match plan_inputs(&args.files, args.input, false, args.max_input_bytes) {
         Ok(i) => i,
         Err(msg) => {
             writeln!(err, "error: {msg}")?;
@@ -491,7 +606,14 @@ fn explain(
     let today = Date::from_naive(chrono::Local::now().date_naive());
     let mut explained = Vec::new();
     let mut failed = 0usize;
-    for input in &inputs {
+    for p in &planned {
+        let input = match open_input(p, args.max_input_bytes) {
+            Ok(i) => i,
+            Err(msg) => {
+                writeln!(err, "error: {msg}")?;
+                return Ok(EXIT_FAILURE);
+            }
+        };
         let Body::Text(text) = &input.body else { continue };
         for doc in crate::facts::parse(policy.schema(), text, input.format, &input.name) {
             let as_of = args.as_of.or(doc.as_of).unwrap_or(today);
@@ -728,10 +850,48 @@ struct Input {
     format: Format,
 }
 
-/// Opens (or reads) every input before anything is evaluated, so that a missing file stops the
-/// run before any output. With `stream`, JSON Lines and CSV inputs are opened, not read.
-fn read_inputs(files: &[String], input: Option<InputFormat>, stream: bool) -> Result<Vec<Input>, String> {
-    let mut inputs = Vec::new();
+/// The default of `--max-input-bytes` (64 MiB): the largest input read whole (YAML, JSON,
+/// anything explained). Parsing and deciding one document holds many times its text in memory
+/// (a 478 MB JSON document took 4.3 GB; 128 MiB of YAML 2.4 GB), so this keeps a run near a
+/// gigabyte or two; JSON Lines and CSV are streamed and have no such limit.
+pub const DEFAULT_MAX_INPUT_BYTES: u64 = 64 << 20;
+
+/// An error reading an input part-way, carried inside an `io::Error` out of the batch readers.
+#[derive(Debug)]
+struct InputError(String);
+
+impl std::fmt::Display for InputError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for InputError {}
+
+/// An input named on the command line, checked but not opened yet.
+struct Planned {
+    /// As given (`-` for standard input).
+    path: String,
+    format: Format,
+    /// Read in chunks (JSON Lines and CSV, in `eval`) rather than whole.
+    streamed: bool,
+}
+
+fn display_name(path: &str) -> String {
+    if path == "-" { "<stdin>".to_string() } else { path.to_string() }
+}
+
+/// Checks every input before anything is evaluated, so that a missing file, a folder or a file
+/// too large to read whole stops the run before any output; nothing is opened yet (see
+/// [`open_input`]), so any number of files can be given. With `stream`, JSON Lines and CSV
+/// inputs will be streamed.
+fn plan_inputs(
+    files: &[String],
+    input: Option<InputFormat>,
+    stream: bool,
+    max_bytes: u64,
+) -> Result<Vec<Planned>, String> {
+    let mut planned = Vec::new();
     let mut stdin_used = false;
     for name in files {
         let format = match input {
@@ -746,32 +906,95 @@ fn read_inputs(files: &[String], input: Option<InputFormat>, stream: bool) -> Re
                 )
             })?,
         };
-        let streamable = stream && matches!(format, Format::JsonLines | Format::Csv);
+        let streamed = stream && matches!(format, Format::JsonLines | Format::Csv);
         if name == "-" {
             if stdin_used {
                 return Err("standard input (`-`) can be given only once".into());
             }
             stdin_used = true;
-        }
-        let body = if name == "-" && streamable {
-            Body::Stdin
-        } else if name == "-" {
-            Body::Text(read_text_from(io::stdin().lock()).map_err(|e| format!("cannot read standard input: {e}"))?)
-        } else if streamable {
-            let cannot = |e: io::Error| format!("cannot read `{name}`: {}", ReadError::from(e));
-            let f = std::fs::File::open(name).map_err(cannot)?;
-            let meta = f.metadata().map_err(cannot)?;
+        } else {
+            let meta = std::fs::metadata(name).map_err(|e| format!("cannot read `{name}`: {}", ReadError::from(e)))?;
             if meta.is_dir() {
                 return Err(format!("cannot read `{name}`: it is a directory"));
             }
-            Body::File(f, meta.len())
-        } else {
-            Body::Text(read_text(Path::new(name)).map_err(|e| format!("cannot read `{name}`: {e}"))?)
-        };
-        let display = if name == "-" { "<stdin>".to_string() } else { name.clone() };
-        inputs.push(Input { name: display, body, format });
+            if !streamed && meta.is_file() && meta.len() > max_bytes {
+                return Err(too_large(name, Some(meta.len()), max_bytes));
+            }
+        }
+        planned.push(Planned { path: name.clone(), format, streamed });
     }
-    Ok(inputs)
+    Ok(planned)
+}
+
+fn too_large(name: &str, size: Option<u64>, max: u64) -> String {
+    let what = if name == "-" { "standard input".to_string() } else { format!("`{name}`") };
+    let size = match size {
+        Some(n) => format!("is {n} bytes, more than the {max} bytes"),
+        None => format!("holds more than {max} bytes, the most"),
+    };
+    format!(
+        "{what} {size} an input read whole (YAML, JSON) may hold; \
+         raise the limit with --max-input-bytes, or give the facts as JSON Lines or CSV, which are streamed"
+    )
+}
+
+/// Opens (streamed) or reads (whole) one input; an input read whole may hold at most `max_bytes`,
+/// checked again while reading, since a file may grow and standard input has no size.
+fn open_input(p: &Planned, max_bytes: u64) -> Result<Input, String> {
+    use std::io::Read;
+    let name = display_name(&p.path);
+    let cannot = |e: ReadError| {
+        if p.path == "-" {
+            format!("cannot read standard input: {e}")
+        } else {
+            format!("cannot read `{}`: {e}", p.path)
+        }
+    };
+    let body = if p.streamed && p.path == "-" {
+        Body::Stdin
+    } else if p.streamed {
+        let f = std::fs::File::open(&p.path).map_err(|e| cannot(e.into()))?;
+        let meta = f.metadata().map_err(|e| cannot(e.into()))?;
+        if meta.is_dir() {
+            return Err(cannot(ReadError::IsADirectory));
+        }
+        Body::File(f, meta.len())
+    } else {
+        let limit = max_bytes.saturating_add(1);
+        let text = if p.path == "-" {
+            read_text_from(io::stdin().lock().take(limit))
+        } else {
+            std::fs::File::open(&p.path).map_err(ReadError::from).and_then(|f| read_text_from(f.take(limit)))
+        }
+        .map_err(cannot)?;
+        if text.len() as u64 > max_bytes {
+            return Err(too_large(&p.path, None, max_bytes));
+        }
+        Body::Text(text)
+    };
+    Ok(Input { name, body, format: p.format })
+}
+
+/// A reader that turns a read error into one naming the input, and records it so that a reader
+/// which reports read errors as bad records (the CSV reader does) cannot hide it.
+struct Named<R> {
+    inner: R,
+    name: String,
+    failed: std::rc::Rc<std::cell::RefCell<Option<String>>>,
+}
+
+impl<R: io::Read> io::Read for Named<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.inner.read(buf).map_err(|e| {
+            if e.kind() == io::ErrorKind::Interrupted {
+                return e;
+            }
+            let what = if self.name == "<stdin>" { "standard input".to_string() } else { format!("`{}`", self.name) };
+            let message = format!("cannot read {what}: {}", ReadError::from(io::Error::new(e.kind(), e.to_string())));
+            *self.failed.borrow_mut() = Some(message.clone());
+            io::Error::new(e.kind(), InputError(message))
+        })
+    }
 }
 
 /// Streams one JSON Lines or CSV input through the batch evaluator, handing each chunk's
@@ -792,6 +1015,8 @@ fn stream_input<T: Send>(
         Body::Stdin => (Box::new(io::stdin().lock()), 0),
         Body::Text(t) => (Box::new(io::Cursor::new(t.into_bytes())), 0),
     };
+    let failed = std::rc::Rc::new(std::cell::RefCell::new(None));
+    let reader = Named { inner: reader, name: input.name.clone(), failed: failed.clone() };
     let bar = (progress && len > 0).then(|| {
         let bar = indicatif::ProgressBar::with_draw_target(Some(len), indicatif::ProgressDrawTarget::stderr());
         bar.set_style(
@@ -806,6 +1031,11 @@ fn stream_input<T: Send>(
         if let Some(b) = &bar {
             b.set_position(bytes);
         }
+        // After a read error nothing more is written: the chunk holding it may show the error
+        // as a bad record, which it is not.
+        if let Some(message) = failed.borrow().clone() {
+            return Err(io::Error::other(InputError(message)));
+        }
         emit(chunk)
     };
     let mut reader = io::BufReader::with_capacity(1 << 20, reader);
@@ -816,13 +1046,21 @@ fn stream_input<T: Send>(
     if let Some(b) = bar {
         b.finish_and_clear();
     }
+    if let Some(message) = failed.borrow().clone() {
+        return Err(io::Error::other(InputError(message)));
+    }
     result.map(|_| ())
+}
+
+/// The input error inside an error out of [`stream_input`], if it is one.
+fn input_error(e: &io::Error) -> Option<&str> {
+    e.get_ref().and_then(|x| x.downcast_ref::<InputError>()).map(|x| x.0.as_str())
 }
 
 fn eval(args: EvalArgs, out: &mut dyn Write, err: &mut dyn Write, out_color: bool, err_color: bool) -> io::Result<u8> {
     let Some(policy) = policy_or_report(args.rules.as_ref(), err, err_color)? else { return Ok(EXIT_FAILURE) };
     print_warnings(&policy, err, err_color)?;
-    let inputs = match read_inputs(&args.files, args.input, true) {
+    let planned = match plan_inputs(&args.files, args.input, true, args.max_input_bytes) {
         Ok(i) => i,
         Err(msg) => {
             writeln!(err, "error: {msg}")?;
@@ -833,9 +1071,19 @@ fn eval(args: EvalArgs, out: &mut dyn Write, err: &mut dyn Write, out_color: boo
     let progress = io::stderr().is_terminal() && std::env::var_os("CI").is_none();
     let mut failed = 0usize;
     let mut total = 0usize;
-    let mut all: Vec<(Date, Record)> = Vec::new();
     let jsonl = args.format == OutputFormat::Jsonl;
-    for input in inputs {
+    let mut sink = Sink::new(args.format, args.as_of, today, out_color);
+    // Inputs are opened one at a time, each closed before the next is opened.
+    for p in &planned {
+        let input = match open_input(p, args.max_input_bytes) {
+            Ok(i) => i,
+            Err(msg) => {
+                // The output written so far stays a whole document.
+                sink.finish(out)?;
+                writeln!(err, "error: {msg}")?;
+                return Ok(EXIT_FAILURE);
+            }
+        };
         // JSON Lines output is written straight from each verdict (see `jsonl`), decided and
         // serialised in parallel, written in input order.
         let show_as_of = |date: Date| args.as_of.is_some_and(|d| d != date);
@@ -847,7 +1095,7 @@ fn eval(args: EvalArgs, out: &mut dyn Write, err: &mut dyn Write, out_color: boo
         let to_records = |doc: &crate::facts::Document, date: Date| {
             policy.records(doc, date).into_iter().map(|r| (date, r)).collect::<Vec<_>>()
         };
-        match (&input.body, jsonl) {
+        let streamed = match (&input.body, jsonl) {
             (Body::Text(text), true) => {
                 for doc in crate::facts::parse(policy.schema(), text, input.format, &input.name) {
                     let (lines, errors, buf) = to_jsonl(&doc, args.as_of.or(doc.as_of).unwrap_or(today));
@@ -856,9 +1104,15 @@ fn eval(args: EvalArgs, out: &mut dyn Write, err: &mut dyn Write, out_color: boo
                     out.write_all(&buf)?;
                 }
                 out.flush()?;
+                Ok(())
             }
             (Body::Text(text), false) => {
-                all.extend(policy.evaluate_text(text, input.format, &input.name, args.as_of, today))
+                for (date, r) in policy.evaluate_text(text, input.format, &input.name, args.as_of, today) {
+                    total += 1;
+                    failed += usize::from(r.outcome.is_err());
+                    sink.push(date, r, out)?;
+                }
+                Ok(())
             }
             (_, true) => {
                 let mut emit = |chunk: Vec<(usize, usize, Vec<u8>)>| -> io::Result<()> {
@@ -870,46 +1124,285 @@ fn eval(args: EvalArgs, out: &mut dyn Write, err: &mut dyn Write, out_color: boo
                     }
                     out.write_all(&buf)
                 };
-                stream_input(&policy, input, &args, today, progress, &to_jsonl, &mut emit)?;
-                out.flush()?;
+                let r = stream_input(&policy, input, &args, today, progress, &to_jsonl, &mut emit);
+                r.and_then(|()| out.flush())
             }
             (_, false) => {
                 let mut emit = |chunk: Vec<Vec<(Date, Record)>>| -> io::Result<()> {
-                    all.extend(chunk.into_iter().flatten());
+                    for (date, r) in chunk.into_iter().flatten() {
+                        total += 1;
+                        failed += usize::from(r.outcome.is_err());
+                        sink.push(date, r, out)?;
+                    }
                     Ok(())
                 };
-                stream_input(&policy, input, &args, today, progress, &to_records, &mut emit)?;
+                stream_input(&policy, input, &args, today, progress, &to_records, &mut emit)
             }
+        };
+        if let Err(e) = streamed {
+            let Some(message) = input_error(&e) else { return Err(e) };
+            sink.finish(out)?;
+            writeln!(err, "error: {message}")?;
+            return Ok(EXIT_FAILURE);
         }
     }
-    if !jsonl {
-        total = all.len();
-        failed = all.iter().filter(|(_, r)| r.outcome.is_err()).count();
-    }
-    // The run's date: --as-of, else the one date every document gave, else today.
-    let default_as_of = args.as_of.unwrap_or_else(|| match all.first() {
-        Some((first, _)) if all.iter().all(|(d, _)| d == first) => *first,
-        _ => today,
-    });
-    match args.format {
-        OutputFormat::Jsonl => {}
-        OutputFormat::Json | OutputFormat::Yaml => {
-            let results: Vec<serde_json::Value> = all.iter().map(|(d, r)| record_json(r, *d, default_as_of)).collect();
-            let doc = serde_json::json!({ "as_of": default_as_of.to_string(), "results": results });
-            // Rendered in memory first, so a write error keeps its kind (a closed pipe stays quiet).
-            let text = if args.format == OutputFormat::Json {
-                serde_json::to_string_pretty(&doc).map_err(io::Error::other)? + "\n"
-            } else {
-                serde_yaml::to_string(&doc).map_err(io::Error::other)?
-            };
-            out.write_all(text.as_bytes())?;
-        }
-        OutputFormat::Human => human(&all, out, out_color)?,
-    }
+    sink.finish(out)?;
     if total == 0 {
         writeln!(err, "warning: the input held no entries to evaluate")?;
     }
     Ok(if failed > 0 { EXIT_SOME_FAILED } else { EXIT_OK })
+}
+
+/// Where the results of `--format json|yaml|human` go as they arrive.
+///
+/// Each form needs one thing about the whole run before it can write: JSON and YAML the run's date
+/// (the document's `as_of`), known at once with `--as-of`, or when the first result is dated today,
+/// or when two results give different dates (then it is today); the human form the width of the
+/// key column, known once a key reaches the widest shown (32). Until then results are held, and
+/// past [`SPILL_AT`] of them they go to a temporary file, so memory stays bounded; then they are
+/// written in order and the rest as they come.
+struct Sink {
+    format: OutputFormat,
+    today: Date,
+    color: bool,
+    /// The run's date (JSON, YAML), once known.
+    date: Option<Date>,
+    /// The date of the first result (JSON, YAML): every result held has it.
+    first: Option<Date>,
+    /// The widest key seen (human).
+    key_width: usize,
+    /// Results not yet written: the oldest in `spilled`, then `held`.
+    held: Vec<(Date, Record)>,
+    spilled: Option<std::fs::File>,
+    /// Whether writing has begun.
+    started: bool,
+    written: usize,
+    human: HumanWriter,
+}
+
+/// Results held in memory before they go to a temporary file.
+const SPILL_AT: usize = 16 * 1024;
+
+/// The widest key column of the human form.
+const MAX_KEY_WIDTH: usize = 32;
+
+fn spool_error(e: io::Error) -> io::Error {
+    io::Error::new(
+        e.kind(),
+        format!("cannot hold results in a temporary file in `{}`: {e}", std::env::temp_dir().display()),
+    )
+}
+
+/// A held result in the temporary file: what every output form needs of a [`Record`].
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Held {
+    date: String,
+    source: String,
+    label_key: String,
+    label: Option<String>,
+    key_name: String,
+    key: Option<String>,
+    /// Action, parameters, rule, reason.
+    decision: Option<(String, serde_json::Map<String, serde_json::Value>, String, String)>,
+    error: Option<String>,
+}
+
+impl Held {
+    fn of(date: Date, r: Record) -> Held {
+        let (decision, error) = match r.outcome {
+            Ok(d) => (Some((d.action, d.params, d.rule, d.reason)), None),
+            Err(e) => (None, Some(e)),
+        };
+        Held {
+            date: date.to_string(),
+            source: r.source,
+            label_key: r.label_key,
+            label: r.label,
+            key_name: r.key_name,
+            key: r.key,
+            decision,
+            error,
+        }
+    }
+
+    fn into_record(self) -> io::Result<(Date, Record)> {
+        let date = Date::parse(&self.date).ok_or_else(|| io::Error::other("a held result lost its date"))?;
+        let outcome = match (self.decision, self.error) {
+            (Some((action, params, rule, reason)), _) => {
+                Ok(crate::verdict::Decision { action, params, rule, reason, citation: None })
+            }
+            (None, e) => Err(e.unwrap_or_default()),
+        };
+        let r = Record {
+            source: self.source,
+            label_key: self.label_key,
+            label: self.label,
+            key_name: self.key_name,
+            key: self.key,
+            outcome,
+        };
+        Ok((date, r))
+    }
+}
+
+impl Sink {
+    fn new(format: OutputFormat, as_of: Option<Date>, today: Date, color: bool) -> Sink {
+        Sink {
+            format,
+            today,
+            color,
+            date: as_of,
+            first: None,
+            key_width: 0,
+            held: Vec::new(),
+            spilled: None,
+            started: false,
+            written: 0,
+            human: HumanWriter::default(),
+        }
+    }
+
+    fn push(&mut self, date: Date, r: Record, out: &mut dyn Write) -> io::Result<()> {
+        if self.format == OutputFormat::Jsonl {
+            return Ok(());
+        }
+        self.key_width = self.key_width.max(r.key.as_deref().map_or(1, str::len)).min(MAX_KEY_WIDTH);
+        if !self.started {
+            if self.format == OutputFormat::Human {
+                if self.key_width == MAX_KEY_WIDTH {
+                    self.start(out)?;
+                }
+            } else {
+                let first = *self.first.get_or_insert(date);
+                if self.date.is_none() && (first == self.today || date != first) {
+                    // With no --as-of, the run's date is today whatever comes next.
+                    self.date = Some(self.today);
+                }
+                if self.date.is_some() {
+                    self.start(out)?;
+                }
+            }
+        }
+        if self.started {
+            return self.write(date, &r, out);
+        }
+        self.held.push((date, r));
+        if self.held.len() >= SPILL_AT {
+            self.spill().map_err(spool_error)?;
+        }
+        Ok(())
+    }
+
+    /// Moves the held results to the temporary file.
+    fn spill(&mut self) -> io::Result<()> {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        if self.spilled.is_none() {
+            let path = std::env::temp_dir().join(format!(
+                "handover-results-{}-{}.jsonl",
+                std::process::id(),
+                COUNTER.fetch_add(1, Ordering::Relaxed)
+            ));
+            let file = std::fs::OpenOptions::new().read(true).write(true).create_new(true).open(&path)?;
+            // Unlinked at once (on Unix the open file lives on), so nothing is left behind.
+            let _ = std::fs::remove_file(&path);
+            self.spilled = Some(file);
+        }
+        let Some(file) = &mut self.spilled else { return Ok(()) };
+        let mut w = io::BufWriter::new(file);
+        for (d, r) in self.held.drain(..) {
+            serde_json::to_writer(&mut w, &Held::of(d, r)).map_err(io::Error::other)?;
+            w.write_all(b"\n")?;
+        }
+        w.flush()
+    }
+
+    /// Writes the header and every result held; `self.date` is the run's date (JSON, YAML).
+    fn start(&mut self, out: &mut dyn Write) -> io::Result<()> {
+        use std::io::{BufRead, Seek};
+        self.started = true;
+        self.human.key_width = self.key_width;
+        self.header(out)?;
+        if let Some(mut file) = self.spilled.take() {
+            file.seek(io::SeekFrom::Start(0)).map_err(spool_error)?;
+            for line in io::BufReader::new(file).lines() {
+                let line = line.map_err(spool_error)?;
+                let held: Held = serde_json::from_str(&line).map_err(io::Error::other)?;
+                let (d, r) = held.into_record()?;
+                self.write(d, &r, out)?;
+            }
+        }
+        for (d, r) in std::mem::take(&mut self.held) {
+            self.write(d, &r, out)?;
+        }
+        Ok(())
+    }
+
+    fn header(&self, out: &mut dyn Write) -> io::Result<()> {
+        let default = self.date.unwrap_or(self.today);
+        match self.format {
+            OutputFormat::Json => write!(out, "{{\n  \"as_of\": \"{default}\",\n  \"results\": ["),
+            OutputFormat::Yaml => {
+                let head = serde_yaml::to_string(&serde_json::json!({ "as_of": default.to_string() }))
+                    .map_err(io::Error::other)?;
+                write!(out, "{head}results:")
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn write(&mut self, date: Date, r: &Record, out: &mut dyn Write) -> io::Result<()> {
+        let default = self.date.unwrap_or(self.today);
+        match self.format {
+            OutputFormat::Json => {
+                let text = serde_json::to_string_pretty(&record_json(r, date, default)).map_err(io::Error::other)?;
+                out.write_all(if self.written == 0 { b"\n" } else { b",\n" })?;
+                let mut buf = String::with_capacity(text.len() + 64);
+                for (i, line) in text.split('\n').enumerate() {
+                    if i > 0 {
+                        buf.push('\n');
+                    }
+                    buf.push_str("    ");
+                    buf.push_str(line);
+                }
+                out.write_all(buf.as_bytes())?;
+            }
+            OutputFormat::Yaml => {
+                let text = serde_yaml::to_string(&[record_json(r, date, default)]).map_err(io::Error::other)?;
+                out.write_all(b"\n")?;
+                out.write_all(text.trim_end_matches('\n').as_bytes())?;
+            }
+            OutputFormat::Human => self.human.row(date, r, out, self.color)?,
+            OutputFormat::Jsonl => {}
+        }
+        self.written += 1;
+        Ok(())
+    }
+
+    /// Ends the output: whatever is still held, and the end of the document or the summary line.
+    /// A second call adds nothing.
+    fn finish(&mut self, out: &mut dyn Write) -> io::Result<()> {
+        if self.format == OutputFormat::Jsonl {
+            return Ok(());
+        }
+        if !self.started {
+            // Every result gave the first one's date, or there were none.
+            self.date = Some(self.date.or(self.first).unwrap_or(self.today));
+            self.start(out)?;
+        }
+        let end: &[u8] = match (self.format, self.written) {
+            (OutputFormat::Json, 0) => b"]\n}\n",
+            (OutputFormat::Json, _) => b"\n  ]\n}\n",
+            (OutputFormat::Yaml, 0) => b" []\n",
+            (OutputFormat::Yaml, _) => b"\n",
+            _ => b"",
+        };
+        if self.format == OutputFormat::Human {
+            self.human.end(out)?;
+        }
+        self.format = OutputFormat::Jsonl;
+        out.write_all(end)
+    }
 }
 
 /// A record as JSON; `as_of` is added only when the record used another date than the run's.
@@ -923,15 +1416,29 @@ fn record_json(r: &Record, date: Date, default: Date) -> serde_json::Value {
     v
 }
 
-fn human(all: &[(Date, Record)], out: &mut dyn Write, color: bool) -> io::Result<()> {
-    let width = 100;
-    let mut last_group: Option<(&str, &Option<String>, Date)> = None;
-    let key_width = all.iter().map(|(_, r)| r.key.as_deref().map_or(1, str::len)).max().unwrap_or(0).min(32);
-    let (mut ok, mut bad) = (0, 0);
-    for (date, r) in all {
-        let group = (r.source.as_str(), &r.label, *date);
-        if last_group != Some(group) {
-            if last_group.is_some() {
+/// The human form, one result at a time: a heading per customer (file, label, date), a line per
+/// entry, and a summary line from counters at the end.
+#[derive(Default)]
+struct HumanWriter {
+    key_width: usize,
+    /// The group (source, label, date) of the last row written.
+    last_group: Option<(String, Option<String>, Date)>,
+    /// What an entry is called (`subscription`), from the first row.
+    noun: Option<String>,
+    ok: usize,
+    bad: usize,
+}
+
+impl HumanWriter {
+    fn row(&mut self, date: Date, r: &Record, out: &mut dyn Write, color: bool) -> io::Result<()> {
+        let width = 100;
+        let key_width = self.key_width;
+        let same_group = self
+            .last_group
+            .as_ref()
+            .is_some_and(|(source, label, d)| *source == r.source && *label == r.label && *d == date);
+        if !same_group {
+            if self.last_group.is_some() {
                 writeln!(out)?;
             }
             let name = r.label.clone().unwrap_or_else(|| format!("({} unnamed)", r.label_key));
@@ -941,13 +1448,16 @@ fn human(all: &[(Date, Record)], out: &mut dyn Write, color: bool) -> io::Result
             } else {
                 writeln!(out, "{head}")?;
             }
-            last_group = Some(group);
+            self.last_group = Some((r.source.clone(), r.label.clone(), date));
+        }
+        if self.noun.is_none() {
+            self.noun = Some(r.key_name.clone());
         }
         let key = r.key.as_deref().unwrap_or("-");
         let indent = " ".repeat(4 + key_width + 2);
         match &r.outcome {
             Ok(d) => {
-                ok += 1;
+                self.ok += 1;
                 let params: Vec<String> = d
                     .params
                     .iter()
@@ -978,7 +1488,7 @@ fn human(all: &[(Date, Record)], out: &mut dyn Write, color: bool) -> io::Result
                 }
             }
             Err(e) => {
-                bad += 1;
+                self.bad += 1;
                 let mark = if color { "✗".red().to_string() } else { "✗".into() };
                 let label = if color { "error".red().bold().to_string() } else { "error".into() };
                 writeln!(out, "  {mark} {key:<key_width$}  {label}")?;
@@ -989,11 +1499,14 @@ fn human(all: &[(Date, Record)], out: &mut dyn Write, color: bool) -> io::Result
                 }
             }
         }
+        Ok(())
     }
-    if !all.is_empty() {
-        writeln!(out)?;
-        let noun = all.first().map_or("entries", |(_, r)| r.key_name.as_str());
-        writeln!(out, "{} {noun}(s): {ok} decided, {bad} with errors", ok + bad)?;
+
+    fn end(&mut self, out: &mut dyn Write) -> io::Result<()> {
+        if let Some(noun) = &self.noun {
+            writeln!(out)?;
+            writeln!(out, "{} {noun}(s): {} decided, {} with errors", self.ok + self.bad, self.ok, self.bad)?;
+        }
+        Ok(())
     }
-    Ok(())
 }

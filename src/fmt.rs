@@ -375,3 +375,101 @@ fn expr(e: &Expr, min: u8) -> String {
     };
     if prec(e) < min { format!("({text})") } else { text }
 }
+
+/// Replaces the file at `path` with `contents` without ever leaving it half written: the text
+/// goes to a new temporary file beside it (same folder, so the rename stays on one file system),
+/// which takes the original's permissions, is synced to disk, then renamed over the original. On
+/// any error the temporary file is removed and the original is left as it was. A symbolic link is
+/// followed: the file it points to is replaced, the link stays.
+pub fn write_in_place(path: &std::path::Path, contents: &[u8]) -> std::io::Result<()> {
+    write_in_place_with(path, |f| {
+        use std::io::Write;
+        f.write_all(contents)
+    })
+}
+
+/// [`write_in_place`] with the writing of the temporary file given by the caller (tests make it
+/// fail part-way).
+fn write_in_place_with(
+    path: &std::path::Path,
+    write: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let target = std::fs::canonicalize(path)?;
+    let permissions = std::fs::metadata(&target)?.permissions();
+    let dir = target.parent().unwrap_or(std::path::Path::new("."));
+    let name = target.file_name().map_or_else(|| "policy".into(), |n| n.to_string_lossy().into_owned());
+    // A name no other run picks: the process id and a counter; `create_new` refuses an existing file.
+    let temp = dir.join(format!(".{name}.fmt-{}-{}.tmp", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed)));
+    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).open(&temp)?;
+    let result = (|| {
+        file.set_permissions(permissions)?;
+        write(&mut file)?;
+        file.sync_all()?;
+        drop(file);
+        std::fs::rename(&temp, &target)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temp);
+        return result;
+    }
+    // The rename is durable once the folder is synced; not every system lets a folder be opened
+    // for that, and the file itself is already safe, so a failure here is not reported.
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use std::io::Write;
+
+    use super::*;
+
+    fn scratch(name: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("handover-fmt-unit-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn a_write_failing_part_way_leaves_the_original_and_no_temporary_file() {
+        let dir = scratch("enospc");
+        let file = dir.join("p.handover");
+        let original = "rule a { then go reason \"x\" }\n".repeat(500);
+        std::fs::write(&file, &original).unwrap();
+        // As on a full disk: the first 4 KB are written, then the device is full.
+        let err = write_in_place_with(&file, |f| {
+            f.write_all(&[b'#'; 4096])?;
+            Err(std::io::Error::from_raw_os_error(28))
+        })
+        .unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(28));
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), original);
+        let left: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(left, vec![std::ffi::OsString::from("p.handover")]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_replaced_file_keeps_its_permissions_and_a_link_stays_a_link() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = scratch("perm");
+        let file = dir.join("p.handover");
+        std::fs::write(&file, "old").unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let link = dir.join("l.handover");
+        std::os::unix::fs::symlink("p.handover", &link).unwrap();
+        write_in_place(&link, b"new").unwrap();
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), "new");
+        assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o640);
+        assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

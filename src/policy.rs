@@ -18,6 +18,32 @@ include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
 /// The extension of policy files in a policy folder.
 pub const POLICY_EXTENSION: &str = "handover";
 
+/// Whether a folder entry named like a policy file is a file that can be read; the error says
+/// why not (a symbolic link is followed, and named with its target when that fails).
+fn policy_entry_is_file(path: &Path) -> Result<(), LoadError> {
+    use crate::source::ReadError;
+    let fail = |why: String, kind: std::io::ErrorKind| LoadError::Io {
+        path: path.to_path_buf(),
+        source: ReadError::Other(std::io::Error::new(kind, why)),
+    };
+    let link = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_file() => Ok(()),
+        Ok(m) if m.is_dir() => Err(LoadError::Io { path: path.to_path_buf(), source: ReadError::IsADirectory }),
+        Ok(_) => Err(fail("not a regular file".into(), std::io::ErrorKind::InvalidInput)),
+        Err(e) if link => {
+            let target = std::fs::read_link(path).map_or_else(|_| "?".into(), |t| t.display().to_string());
+            let why = if e.kind() == std::io::ErrorKind::NotFound {
+                format!("it is a symbolic link to `{target}`, which does not exist")
+            } else {
+                format!("it is a symbolic link to `{target}`, which cannot be followed: {e}")
+            };
+            Err(fail(why, e.kind()))
+        }
+        Err(e) => Err(LoadError::Io { path: path.to_path_buf(), source: e.into() }),
+    }
+}
+
 /// Why a policy could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
@@ -81,7 +107,9 @@ impl Policy {
         Policy::from_sources(sources)
     }
 
-    /// Loads a policy file, or every `.handover` file of a folder in name order.
+    /// Loads a policy file, or every `.handover` file of a folder in name order. A folder's policy
+    /// is all of its `.handover` entries or nothing: an entry that cannot be read (a dangling
+    /// symbolic link or a loop, a folder, no permission) is an error naming it, never skipped.
     pub fn from_path(path: impl AsRef<Path>) -> Result<Policy, LoadError> {
         let path = path.as_ref();
         let io = |e: std::io::Error| LoadError::Io { path: path.to_path_buf(), source: e.into() };
@@ -89,14 +117,20 @@ impl Policy {
         let mut files = Vec::new();
         if meta.is_dir() {
             for entry in std::fs::read_dir(path).map_err(io)? {
+                // An entry the folder listing itself fails on leaves the policy unknown: an error.
                 let p = entry.map_err(io)?.path();
-                if p.extension().is_some_and(|e| e == POLICY_EXTENSION) && p.is_file() {
+                // Named `NAME.handover`, whatever it is: whether it can be read is checked below.
+                if p.extension().is_some_and(|e| e == POLICY_EXTENSION) {
                     files.push(p);
                 }
             }
             files.sort();
             if files.is_empty() {
                 return Err(LoadError::NoFiles { path: path.to_path_buf() });
+            }
+            // Checked in name order, so the error names the first bad entry whatever the listing order.
+            for f in &files {
+                policy_entry_is_file(f)?;
             }
         } else {
             files.push(path.to_path_buf());
