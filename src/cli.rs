@@ -2,7 +2,7 @@
 //! every decision comes from the library.
 
 use std::io::{self, IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use owo_colors::OwoColorize;
@@ -347,26 +347,6 @@ pub fn arguments_error(e: &clap::Error, out: &mut dyn Write, err: &mut dyn Write
     // The message itself is the error; if even it cannot be written, the status still says so.
     let _ = err.write_all(text.as_bytes()).and_then(|()| err.flush());
     EXIT_FAILURE
-}
-
-/// Whether standard output was closed when the program started (`handover eval ... >&-`). The
-/// Rust runtime replaces a closed standard stream with `/dev/null` opened read-write, so writes
-/// would vanish and the run would seem to succeed; a shell's `>/dev/null` opens it write-only.
-/// Linux only (it reads `/proc/self`); elsewhere this is always false.
-pub fn stdout_is_closed() -> bool {
-    if !cfg!(target_os = "linux") {
-        return false;
-    }
-    let is_null = std::fs::read_link("/proc/self/fd/1").is_ok_and(|p| p == Path::new("/dev/null"));
-    if !is_null {
-        return false;
-    }
-    let Ok(info) = std::fs::read_to_string("/proc/self/fdinfo/1") else { return false };
-    // `flags:` is octal; the access mode is its low two bits (2: read-write).
-    info.lines()
-        .find_map(|l| l.strip_prefix("flags:"))
-        .and_then(|f| u32::from_str_radix(f.trim(), 8).ok())
-        .is_some_and(|flags| flags & 3 == 2)
 }
 
 fn load_policy(rules: Option<&PathBuf>) -> Result<Policy, LoadError> {

@@ -420,7 +420,10 @@ fn failed_writes_give_a_non_zero_status() {
     std::fs::write(dir.join("a.jsonl"), format!("{LINE}\n")).unwrap();
     let mut out = String::new();
     for script in [
+        // A closed standard output is, after the Rust runtime's start, `/dev/null` opened
+        // read-write: the same as Python's `subprocess.DEVNULL`, so it is not refused.
         "$H eval a.jsonl >&-",
+        "$H eval a.jsonl 1<>/dev/null",
         "$H eval --format json a.jsonl > /dev/full",
         "$H eval --format jsonl a.jsonl > /dev/full",
         "$H --help > /dev/full",
