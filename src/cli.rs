@@ -404,13 +404,15 @@ fn check(args: CheckArgs, out: &mut dyn Write, err: &mut dyn Write, color: bool)
     let dead = analysis.dead.len();
     let code = if warnings > 0 && args.deny == Some(Deny::Warnings) { EXIT_SOME_FAILED } else { EXIT_OK };
     if args.format == CheckFormat::Json {
+        let ids: Vec<&str> = policy.rule_ids().collect();
+        let dead_ids: Vec<&str> = analysis.dead.iter().filter_map(|d| ids.get(d.rule).copied()).collect();
         let doc = serde_json::json!({
             "ok": code == EXIT_OK,
             "rules": rules,
             "complete": analysis.gap_count == 0 && analysis.space_explored,
             "exhaustive": analysis.exhaustive,
             "gaps": analysis.gap_count,
-            "dead_rules": analysis.dead.iter().filter_map(|d| policy.rule_ids().nth(d.rule)).collect::<Vec<_>>(),
+            "dead_rules": dead_ids,
             "overlaps": analysis.overlaps.len(),
             "diagnostics": diagnostics_json(&diags, policy.sources()),
         });

@@ -9,9 +9,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use serde::de::{
-    self, Deserialize, DeserializeSeed as _, Deserializer, IntoDeserializer, MapAccess, SeqAccess, Visitor,
-};
+use serde::de::{self, DeserializeSeed as _, Deserializer, IntoDeserializer, MapAccess, SeqAccess, Visitor};
 
 use crate::check::AS_OF;
 use crate::diagnostic::did_you_mean;
@@ -886,9 +884,21 @@ impl Raw<'_> {
     }
 }
 
-impl<'de> Deserialize<'de> for Raw<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Raw<'de>, D::Error> {
-        d.deserialize_any(RawVisitor)
+/// Reads a whole YAML document as a raw tree (test-case files), counted against the same
+/// expansion budget as fact documents, so that aliases cannot make it grow without bound.
+pub(crate) fn yaml_tree(text: &str) -> Result<Raw<'static>, serde_yaml::Error> {
+    let budget = Budget::yaml(text.len());
+    RawSeed(&budget).deserialize(serde_yaml::Deserializer::from_str(text)).map(Raw::into_owned)
+}
+
+/// Reads a whole [`Raw`] tree, every value counted against the budget.
+#[derive(Clone, Copy)]
+struct RawSeed<'b>(&'b Budget);
+
+impl<'de> de::DeserializeSeed<'de> for RawSeed<'_> {
+    type Value = Raw<'de>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Raw<'de>, D::Error> {
+        d.deserialize_any(RawVisitor(self.0))
     }
 }
 
@@ -923,54 +933,65 @@ impl<'de> IntoDeserializer<'de, de::value::Error> for Raw<'de> {
     }
 }
 
-struct RawVisitor;
+struct RawVisitor<'b>(&'b Budget);
 
-impl<'de> Visitor<'de> for RawVisitor {
+impl<'de> Visitor<'de> for RawVisitor<'_> {
     type Value = Raw<'de>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a fact value")
     }
-    fn visit_unit<E>(self) -> Result<Raw<'de>, E> {
+    fn visit_unit<E: de::Error>(self) -> Result<Raw<'de>, E> {
+        self.0.take(0)?;
         Ok(Raw::Null)
     }
-    fn visit_none<E>(self) -> Result<Raw<'de>, E> {
-        Ok(Raw::Null)
+    fn visit_none<E: de::Error>(self) -> Result<Raw<'de>, E> {
+        self.visit_unit()
     }
     fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Raw<'de>, D::Error> {
-        Raw::deserialize(d)
+        RawSeed(self.0).deserialize(d)
     }
-    fn visit_bool<E>(self, b: bool) -> Result<Raw<'de>, E> {
+    fn visit_bool<E: de::Error>(self, b: bool) -> Result<Raw<'de>, E> {
+        self.0.take(0)?;
         Ok(Raw::Bool(b))
     }
-    fn visit_i64<E>(self, n: i64) -> Result<Raw<'de>, E> {
+    fn visit_i64<E: de::Error>(self, n: i64) -> Result<Raw<'de>, E> {
+        self.0.take(0)?;
         Ok(Raw::Int(n))
     }
-    fn visit_u64<E>(self, n: u64) -> Result<Raw<'de>, E> {
+    fn visit_u64<E: de::Error>(self, n: u64) -> Result<Raw<'de>, E> {
+        self.0.take(0)?;
         Ok(i64::try_from(n).map_or(Raw::Float(n as f64), Raw::Int))
     }
-    fn visit_f64<E>(self, n: f64) -> Result<Raw<'de>, E> {
+    fn visit_f64<E: de::Error>(self, n: f64) -> Result<Raw<'de>, E> {
+        self.0.take(0)?;
         Ok(Raw::Float(n))
     }
-    fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Raw<'de>, E> {
+    fn visit_borrowed_str<E: de::Error>(self, s: &'de str) -> Result<Raw<'de>, E> {
+        self.0.take(s.len())?;
         Ok(Raw::Str(Cow::Borrowed(s)))
     }
-    fn visit_str<E>(self, s: &str) -> Result<Raw<'de>, E> {
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<Raw<'de>, E> {
+        self.0.take(s.len())?;
         Ok(Raw::Str(Cow::Owned(s.to_string())))
     }
-    fn visit_string<E>(self, s: String) -> Result<Raw<'de>, E> {
+    fn visit_string<E: de::Error>(self, s: String) -> Result<Raw<'de>, E> {
+        self.0.take(s.len())?;
         Ok(Raw::Str(Cow::Owned(s)))
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Raw<'de>, A::Error> {
+        self.0.take(0)?;
         let mut out = Vec::new();
-        while let Some(v) = seq.next_element()? {
+        while let Some(v) = seq.next_element_seed(RawSeed(self.0))? {
             out.push(v);
         }
         Ok(Raw::Seq(out))
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Raw<'de>, A::Error> {
+        self.0.take(0)?;
         let mut out = Vec::new();
-        while let Some((k, v)) = map.next_entry()? {
+        while let Some(k) = map.next_key_seed(RawSeed(self.0))? {
+            let v = map.next_value_seed(RawSeed(self.0))?;
             out.push((k, v));
         }
         Ok(Raw::Map(out))

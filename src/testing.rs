@@ -25,8 +25,6 @@
 
 use std::path::Path;
 
-use serde::Deserialize;
-
 use crate::facts::{self, Raw};
 use crate::policy::Policy;
 use crate::value::Date;
@@ -89,9 +87,7 @@ impl Report {
 /// Reads a case file. `file` names it in messages.
 pub fn parse_cases(policy: &Policy, text: &str, file: &str) -> Result<Vec<Case>, String> {
     facts::yaml_depth_ok(text).map_err(|e| format!("{file}: not valid YAML: {e}"))?;
-    let raw: Raw<'static> = Raw::deserialize(serde_yaml::Deserializer::from_str(text))
-        .map_err(|e| format!("{file}: not valid YAML: {e}"))?
-        .into_owned();
+    let raw = facts::yaml_tree(text).map_err(|e| format!("{file}: not valid YAML: {e}"))?;
     let Raw::Map(top) = raw else {
         return Err(format!("{file}: expected a mapping with `cases` (and optionally `defaults`)"));
     };

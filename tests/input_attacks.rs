@@ -492,3 +492,29 @@ fn aliases_of_a_large_list_are_bounded_in_time() {
         "exit 1\n--- stdout\n{\"source\":\"f.yaml\",\"customer\":null,\"subscription\":null,\"error\":\"not valid YAML: subscriptions[41][94257]: the document expands to more than 4194304 values, counting each use of a YAML alias (are aliases repeating a large list?) at line 2 column 188522\"}\n--- stderr\n"
     );
 }
+
+/// Test-case files read aliases under the same expansion budget as fact files: 2,000 uses of a
+/// 1 MB scalar (2 GB expanded) are one clear error, not gigabytes of memory; a few uses are read.
+#[test]
+fn a_yaml_alias_bomb_in_a_test_case_file_is_refused() {
+    let cases = |n: usize| {
+        let mut text = "defaults: { as_of: 2024-03-15, partner: { role: sales_agent } }\ncases:\n".to_string();
+        for i in 0..n {
+            let id = if i == 0 { format!("&big \"{}\"", "x".repeat(1 << 20)) } else { "*big".into() };
+            text.push_str(&format!(
+                "  - name: case {i}\n    subscription: {{ id: {id}, service: usage_based, channel: open }}\n    expect: {{ action: create_new_azure_subscription }}\n"
+            ));
+        }
+        text.into_bytes()
+    };
+    let bomb = run(&[("t.yaml", &cases(2000))], &["test", "t.yaml"], b"");
+    assert!(bomb.starts_with("exit 2\n"), "{}", &bomb[..bomb.len().min(2000)]);
+    assert!(
+        bomb.contains("t.yaml: not valid YAML:") && bomb.contains("counting each use of a YAML alias"),
+        "{}",
+        &bomb[..bomb.len().min(2000)]
+    );
+    let few = run(&[("t.yaml", &cases(3))], &["test", "t.yaml"], b"");
+    assert!(!few.contains("counting each use of a YAML alias"), "{}", &few[..few.len().min(2000)]);
+    assert!(few.contains("case 2"), "{}", &few[..few.len().min(2000)]);
+}
