@@ -314,14 +314,7 @@ impl Policy {
     /// The output keys naming a document and an entry: the `@label` fact's group and the
     /// repeated group (`customer` and `subscription` for the shipped policy).
     pub fn output_keys(&self) -> (&str, &str) {
-        let schema = &self.schema;
-        let label_key = schema
-            .label
-            .and_then(|l| schema.fields.get(l))
-            .and_then(|f| schema.groups.get(f.group))
-            .map_or("label", |g| g.name.as_str());
-        let key_name = schema.item_group.and_then(|g| schema.groups.get(g)).map_or("entry", |g| g.name.as_str());
-        (label_key, key_name)
+        self.schema.output_keys()
     }
 
     /// Each entry of a document with its `@key` and its verdict or error message, in order. A
