@@ -62,12 +62,18 @@ impl Fragments {
 
 impl Policy {
     /// Decides every entry of `doc` and appends one JSON line per entry to `out`. With
-    /// `show_as_of`, each line ends with the date it was decided at. Returns (lines, errors).
+    /// `show_as_of`, each line ends with the date it was decided at, as the CLI's JSON Lines
+    /// records always do. Returns (lines, errors).
+    ///
+    /// Each line is byte for byte `serde_json::to_string` of the entry's
+    /// [`Dated`](crate::verdict::Dated) record (tested in `tests/output_contract.rs`).
     pub fn write_json_lines(&self, doc: &Document, as_of: Date, show_as_of: bool, out: &mut Vec<u8>) -> (usize, usize) {
         let f = self.json_fragments();
         out.reserve(512);
         let source = json_str(&doc.source);
         let label = doc.label.as_deref().map_or_else(|| "null".to_string(), json_str);
+        let dated = show_as_of.then(|| format!(",\"as_of\":\"{as_of}\"}}\n"));
+        let end: &[u8] = dated.as_deref().map_or(b"}\n", str::as_bytes);
         let (mut lines, mut errors) = (0, 0);
         for (key, outcome) in self.outcomes(doc, as_of) {
             lines += 1;
@@ -108,10 +114,7 @@ impl Policy {
                     write_str(out, &e);
                 }
             }
-            if show_as_of {
-                let _ = write!(out, ",\"as_of\":\"{as_of}\"");
-            }
-            out.extend_from_slice(b"}\n");
+            out.extend_from_slice(end);
         }
         (lines, errors)
     }

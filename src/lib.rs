@@ -78,7 +78,7 @@
 //!     partner: Partner { role: Role::SalesAgent },
 //!     subscriptions: vec![
 //!         Subscription { id: "m365".into(), service: "license_based", channel: Channel::CspPartner, term_end: Date::parse("2024-06-30") },
-//!         Subscription { id: "azure".into(), service: "usage_bsaed", channel: Channel::EnterpriseAgreement, term_end: None },
+//!         Subscription { id: "dynamics".into(), service: "licence_based", channel: Channel::EnterpriseAgreement, term_end: None },
 //!     ],
 //! };
 //! let records = policy.evaluate_value(&facts, "crm", None, today);
@@ -90,8 +90,8 @@
 //! // A bad value is a fact error naming the field, with a suggestion, as in a file.
 //! let (_, second) = &records[1];
 //! let error = second.outcome.as_ref().unwrap_err();
-//! assert!(error.contains("subscriptions[1].service: unknown value `usage_bsaed`"), "{error}");
-//! assert!(error.contains("did you mean `usage_based`?"), "{error}");
+//! assert!(error.contains("subscriptions[1].service: unknown value `licence_based`"), "{error}");
+//! assert!(error.contains("did you mean `license_based`?"), "{error}");
 //! ```
 //!
 //! For one decision without any text parsing or checking, build the slot vectors yourself (see
