@@ -50,12 +50,14 @@ fn readme_library_example(out_dir: &Path) {
     let section = readme.split("\n## ").find(|s| s.starts_with("Using the library")).unwrap_or_default();
     let code = section.split("```rust\n").nth(1).and_then(|rest| rest.split("\n```").next());
     let doc = match code {
-        Some(code) => format!(
-            "```rust\n# fn main() -> Result<(), Box<dyn std::error::Error>> {{\n{code}\n# Ok(())\n# }}\n```\n"
-        ),
+        Some(code) => {
+            format!("```rust\n# fn main() -> Result<(), Box<dyn std::error::Error>> {{\n{code}\n# Ok(())\n# }}\n```\n")
+        }
         // No example found: a doctest that fails, saying so.
-        None => "```rust\ncompile_error!(\"README.md has no ```rust block in its `## Using the library` section\");\n```\n"
-            .to_string(),
+        None => {
+            "```rust\ncompile_error!(\"README.md has no ```rust block in its `## Using the library` section\");\n```\n"
+                .to_string()
+        }
     };
     if let Err(e) = std::fs::write(out_dir.join("readme_library.md"), doc) {
         println!("cargo::warning=could not write the README's library example: {e}");

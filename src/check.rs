@@ -347,8 +347,18 @@ impl Cx {
     fn output_keys(&mut self, groups: &[ast::GroupDecl]) {
         let (label_key, key_name) = self.schema.output_keys();
         let roles = [
-            (self.schema.label.is_some(), label_key, "holds the `@label` fact", "the key an entry is written under, as the policy has no `each` group"),
-            (self.schema.item_group.is_some(), key_name, "is the `each` group", "the key the label is written under, as the policy marks no fact `@label`"),
+            (
+                self.schema.label.is_some(),
+                label_key,
+                "holds the `@label` fact",
+                "the key an entry is written under, as the policy has no `each` group",
+            ),
+            (
+                self.schema.item_group.is_some(),
+                key_name,
+                "is the `each` group",
+                "the key the label is written under, as the policy marks no fact `@label`",
+            ),
         ];
         let mut problems = Vec::new();
         for (real, name, role, fallback) in roles {

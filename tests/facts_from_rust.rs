@@ -163,7 +163,8 @@ fn defaults_apply_as_in_a_file() {
         partner: BTreeMap::from([("role", Role::SalesAgent)]),
         subscriptions: vec![BTreeMap::from([("id", "a"), ("service", "usage_based"), ("channel", "csp_partner")])],
     };
-    let yaml = "partner: { role: sales_agent }\nsubscriptions:\n  - { id: a, service: usage_based, channel: csp_partner }\n";
+    let yaml =
+        "partner: { role: sales_agent }\nsubscriptions:\n  - { id: a, service: usage_based, channel: csp_partner }\n";
     let expected = from_text(&policy, yaml, Format::Yaml, "minimal");
     assert!(expected[0].1.outcome.is_ok(), "{expected:?}");
     assert_eq!(from_value(&policy, &value, "minimal"), expected);
@@ -171,7 +172,9 @@ fn defaults_apply_as_in_a_file() {
     let doc = policy.document_from_value(&value, "minimal");
     let shared = doc.shared.as_ref().unwrap();
     let schema = policy.schema();
-    for (path, default) in [("customer.cloud", handover::Value::Enum(0)), ("customer.is_csp_partner", handover::Value::Bool(false))] {
+    for (path, default) in
+        [("customer.cloud", handover::Value::Enum(0)), ("customer.is_csp_partner", handover::Value::Bool(false))]
+    {
         let field = &schema.fields[schema.field_by_path(path).unwrap()];
         assert_eq!(shared[field.slot.index], default, "{path}");
     }
@@ -197,7 +200,11 @@ fn an_unknown_enum_value_is_the_same_error_as_in_a_file() {
     yaml = yaml.replace("role: sales_agent", "role: janitor");
     let errors = same_errors(&policy, &value, &yaml);
     assert_eq!(errors.len(), 8, "a bad shared fact fails every entry");
-    assert!(errors[0].starts_with("partner.role: unknown value `janitor`; expected one of `global_admin`"), "{}", errors[0]);
+    assert!(
+        errors[0].starts_with("partner.role: unknown value `janitor`; expected one of `global_admin`"),
+        "{}",
+        errors[0]
+    );
 }
 
 #[test]
@@ -207,7 +214,8 @@ fn a_misspelt_value_gets_the_same_suggestion() {
         "partner": {"role": "sales_agnet"},
         "subscriptions": [{"id": "a", "service": "usage_based", "channel": "csp_partner"}],
     });
-    let yaml = "partner: { role: sales_agnet }\nsubscriptions: [{ id: a, service: usage_based, channel: csp_partner }]\n";
+    let yaml =
+        "partner: { role: sales_agnet }\nsubscriptions: [{ id: a, service: usage_based, channel: csp_partner }]\n";
     let errors = same_errors(&policy, &value, yaml);
     assert!(errors[0].contains("did you mean `sales_agent`?"), "{}", errors[0]);
 }
@@ -237,7 +245,11 @@ fn a_wrong_type_is_the_same_error_as_in_a_file() {
         partner: BTreeMap::from([("role", 3)]),
         subscriptions: vec![BTreeMap::from([("id", "a"), ("service", "usage_based"), ("channel", "open")])],
     };
-    let errors = same_errors(&policy, &value, "partner: { role: 3 }\nsubscriptions: [{ id: a, service: usage_based, channel: open }]\n");
+    let errors = same_errors(
+        &policy,
+        &value,
+        "partner: { role: 3 }\nsubscriptions: [{ id: a, service: usage_based, channel: open }]\n",
+    );
     assert!(errors[0].starts_with("partner.role: expected one of `global_admin`"), "{}", errors[0]);
     assert!(errors[0].ends_with("found a number"), "{}", errors[0]);
 }
@@ -259,9 +271,14 @@ fn a_missing_required_fact_is_the_same_error_as_in_a_file() {
         partner: Partner { role: Role::SalesAgent, kind: PartnerType::DirectBill },
         subscriptions: vec![NoChannel { id: "a", service: Service::LicenseBased }],
     };
-    let yaml = "partner: { role: sales_agent, type: direct_bill }\nsubscriptions: [{ id: a, service: license_based }]\n";
+    let yaml =
+        "partner: { role: sales_agent, type: direct_bill }\nsubscriptions: [{ id: a, service: license_based }]\n";
     let errors = same_errors(&policy, &value, yaml);
-    assert!(errors[0].starts_with("subscriptions[0].channel: missing: `subscription.channel` is required"), "{}", errors[0]);
+    assert!(
+        errors[0].starts_with("subscriptions[0].channel: missing: `subscription.channel` is required"),
+        "{}",
+        errors[0]
+    );
 
     // `None` for a required fact is null, as in a file.
     let value = serde_json::json!({"partner": {"role": null}, "subscriptions": [{"id": "a", "service": "usage_based", "channel": "open"}]});
@@ -290,7 +307,11 @@ fn unknown_keys_and_shapes_are_the_same_errors_as_in_a_file() {
     let mut typed = BTreeMap::new();
     typed.insert("partner", serde_json::to_value(BTreeMap::from([("role", Wrapped::Role("sales_agent"))])).unwrap());
     typed.insert("subscriptions", value["subscriptions"].clone());
-    let errors = same_errors(&policy, &typed, "partner: { role: { Role: sales_agent } }\nsubscriptions: [{ id: a, service: usage_based, channel: open }]\n");
+    let errors = same_errors(
+        &policy,
+        &typed,
+        "partner: { role: { Role: sales_agent } }\nsubscriptions: [{ id: a, service: usage_based, channel: open }]\n",
+    );
     assert!(errors[0].ends_with("found a mapping"), "{}", errors[0]);
     assert_eq!(from_value(&policy, &value, "case"), from_value(&policy, &typed, "case"));
 }
@@ -308,10 +329,7 @@ fn a_failing_serialize_is_an_error_record() {
     let records = from_value(&policy, &Broken, "db");
     assert_eq!(records.len(), 1);
     assert_eq!(records[0].1.source, "db");
-    assert_eq!(
-        records[0].1.outcome.as_ref().unwrap_err(),
-        "the value cannot be read as facts: the database went away"
-    );
+    assert_eq!(records[0].1.outcome.as_ref().unwrap_err(), "the value cannot be read as facts: the database went away");
 }
 
 /// Every single-document case of `tests/cases/facts/` (the catalogue of bad fact input) read

@@ -42,10 +42,7 @@ fn a_group_named_like_a_fixed_record_key_is_refused() {
             let err = Policy::from_text("p.handover", &policy_named(label, each)).unwrap_err();
             assert_eq!(codes(&err), ["check::output-key-taken"], "{label}/{each}");
             let text = err.render(false);
-            assert!(
-                text.contains(&format!("fact group `{fixed}` names a key of every output record")),
-                "{text}"
-            );
+            assert!(text.contains(&format!("fact group `{fixed}` names a key of every output record")), "{text}");
             assert!(text.contains(&format!("`{fixed}` is already a fixed key of every record")), "{text}");
         }
     }
@@ -73,7 +70,8 @@ fn a_group_named_like_the_other_keys_fallback_is_refused() {
     assert_eq!(codes(&err), ["check::output-key-taken"]);
     assert!(err.render(false).contains("the key the label is written under"), "{}", err.render(false));
     // Without `each`, an entry is written under `entry`.
-    let text = "facts entry {\n    name: text? @label\n}\naction go \"Go.\"\nrule r {\n    then go\n    reason \"R.\"\n}\n";
+    let text =
+        "facts entry {\n    name: text? @label\n}\naction go \"Go.\"\nrule r {\n    then go\n    reason \"R.\"\n}\n";
     let err = Policy::from_text("p.handover", text).unwrap_err();
     assert_eq!(codes(&err), ["check::output-key-taken"]);
     assert!(err.render(false).contains("the key an entry is written under"), "{}", err.render(false));

@@ -126,7 +126,11 @@ impl ser::Serializer for RawSerializer {
     fn serialize_unit_variant(self, _: &'static str, _: u32, variant: &'static str) -> Result<Raw<'static>, Error> {
         Ok(str_raw(variant))
     }
-    fn serialize_newtype_struct<T: Serialize + ?Sized>(self, _: &'static str, value: &T) -> Result<Raw<'static>, Error> {
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        value: &T,
+    ) -> Result<Raw<'static>, Error> {
         value.serialize(self)
     }
     fn serialize_newtype_variant<T: Serialize + ?Sized>(
