@@ -306,5 +306,9 @@ fn the_example_through_both_writers() {
     let docs = handover::facts::parse(policy.schema(), &text, handover::facts::Format::Yaml, "contoso \"ü\".yaml");
     for doc in &docs {
         check_lines(&policy, doc, doc.as_of.unwrap());
+        // Dates a library caller can pass that no fact file can write: years past 9999 and before 0.
+        for days in [3_700_000, -1_000, 1, -365, 3_652_059] {
+            check_lines(&policy, doc, Date::from_days(days).unwrap());
+        }
     }
 }
