@@ -38,4 +38,28 @@ fn main() {
     if let Err(e) = std::fs::write(Path::new(&out_dir).join("builtin_rules.rs"), out) {
         println!("cargo::warning=could not write the embedded rules: {e}");
     }
+    readme_library_example(Path::new(&out_dir));
+}
+
+/// The Rust example of the README's "Using the library" section, as a doc comment the crate
+/// runs as a doctest (`src/lib.rs`), so the README's example cannot drift from the API. The
+/// example is written as the body of a function returning `Result`, so `?` works.
+fn readme_library_example(out_dir: &Path) {
+    println!("cargo::rerun-if-changed=README.md");
+    let readme = std::fs::read_to_string("README.md").unwrap_or_default();
+    let section = readme.split("\n## ").find(|s| s.starts_with("Using the library")).unwrap_or_default();
+    let code = section.split("```rust\n").nth(1).and_then(|rest| rest.split("\n```").next());
+    let doc = match code {
+        Some(code) => {
+            format!("```rust\n# fn main() -> Result<(), Box<dyn std::error::Error>> {{\n{code}\n# Ok(())\n# }}\n```\n")
+        }
+        // No example found: a doctest that fails, saying so.
+        None => {
+            "```rust\ncompile_error!(\"README.md has no ```rust block in its `## Using the library` section\");\n```\n"
+                .to_string()
+        }
+    };
+    if let Err(e) = std::fs::write(out_dir.join("readme_library.md"), doc) {
+        println!("cargo::warning=could not write the README's library example: {e}");
+    }
 }

@@ -67,6 +67,7 @@ pub fn check(policy: &ast::Policy) -> Result<Checked, Vec<PolicyDiagnostic>> {
     let mut cx = Cx { schema: Schema::default(), diags: Vec::new(), poisoned: Vec::new() };
     cx.enums(&policy.enums);
     cx.groups(&policy.groups);
+    cx.output_keys(&policy.groups);
     cx.actions(&policy.actions);
     let rules = cx.rules(&policy.rules);
     if cx.diags.iter().any(|d| d.severity == Severity::Error) {
@@ -336,6 +337,53 @@ impl Cx {
                 list: g.list.as_ref().map(|l| l.node.clone()),
                 fields: field_ids,
             });
+        }
+    }
+
+    /// The groups that name output keys (the `@label` fact's and the `each` group) are not named
+    /// like a fixed key of the output record, nor like each other's fallback name: otherwise a
+    /// record would hold the key twice, and a group named `error` would make every verdict look
+    /// like a failure.
+    fn output_keys(&mut self, groups: &[ast::GroupDecl]) {
+        let (label_key, key_name) = self.schema.output_keys();
+        let roles = [
+            (
+                self.schema.label.is_some(),
+                label_key,
+                "holds the `@label` fact",
+                "the key an entry is written under, as the policy has no `each` group",
+            ),
+            (
+                self.schema.item_group.is_some(),
+                key_name,
+                "is the `each` group",
+                "the key the label is written under, as the policy marks no fact `@label`",
+            ),
+        ];
+        let mut problems = Vec::new();
+        for (real, name, role, fallback) in roles {
+            let Some(span) = groups.iter().find(|g| g.name.node == name).map(|g| g.name.span).filter(|_| real) else {
+                continue;
+            };
+            let taken = if RECORD_KEYS.contains(&name) {
+                "a fixed key of every record".to_string()
+            } else if label_key == key_name {
+                fallback.to_string()
+            } else {
+                continue;
+            };
+            problems.push(PolicyDiagnostic::error(
+                "check::output-key-taken",
+                format!("fact group `{name}` names a key of every output record (it {role}), and `{name}` is already {taken}"),
+                span,
+                "names an output key",
+            ));
+        }
+        let keys = RECORD_KEYS.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ");
+        for d in problems {
+            self.err(d.with_help(format!(
+                "rename the group; an output record has the keys {keys}, the name of the group holding the `@label` fact (or `label`) and the name of the `each` group (or `entry`)"
+            )));
         }
     }
 

@@ -238,7 +238,7 @@ pub enum OutputFormat {
     Human,
     /// One JSON document: {"as_of": ..., "results": [...]}.
     Json,
-    /// One JSON result object per line, streamed.
+    /// One JSON result object per line, streamed, each with its `as_of`.
     Jsonl,
     /// The JSON document as YAML.
     Yaml,
@@ -1068,10 +1068,10 @@ fn eval(args: EvalArgs, out: &mut dyn Write, err: &mut dyn Write, out_color: boo
         };
         // JSON Lines output is written straight from each verdict (see `jsonl`), decided and
         // serialised in parallel, written in input order.
-        let show_as_of = |date: Date| args.as_of.is_some_and(|d| d != date);
+        // Each JSON Lines record carries the date it was decided at: lines have no shared header.
         let to_jsonl = |doc: &crate::facts::Document, date: Date| {
             let mut buf = Vec::new();
-            let (lines, errors) = policy.write_json_lines(doc, date, show_as_of(date), &mut buf);
+            let (lines, errors) = policy.write_json_lines(doc, date, true, &mut buf);
             (lines, errors, buf)
         };
         let to_records = |doc: &crate::facts::Document, date: Date| {

@@ -16,6 +16,8 @@ use crate::diagnostic::did_you_mean;
 use crate::schema::{FieldDef, Schema, Scope, Type};
 use crate::value::{Date, Value};
 
+mod from_rust;
+
 /// The input formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
@@ -998,6 +1000,23 @@ impl<'de> Visitor<'de> for RawVisitor<'_> {
     }
     fn visit_enum<A: de::EnumAccess<'de>>(self, _data: A) -> Result<Raw<'de>, A::Error> {
         Err(de::Error::custom("YAML tags such as `!name` are not supported in fact files"))
+    }
+}
+
+/// Checks any serialisable Rust value against the schema exactly as a fact file with the same
+/// content: the same errors (field paths, suggestions), the same defaults. A struct's fields are
+/// the file's keys; an `enum` of unit variants gives enum facts by variant name (rename them to
+/// the policy's values, e.g. `#[serde(rename_all = "snake_case")]`); `None` is null; dates are
+/// `YYYY-MM-DD` strings or [`Date`]s. `source` names the document in records and errors.
+///
+/// A `Serialize` implementation that fails gives a document whose shared facts are that error.
+pub fn from_value<T: serde::Serialize + ?Sized>(schema: &Schema, value: &T, source: &str) -> Document {
+    match from_rust::to_raw(value) {
+        Ok(raw) => validate(schema, raw, source.to_string()),
+        Err(e) => Document::failed(
+            source.to_string(),
+            FactError { path: String::new(), message: format!("the value cannot be read as facts: {e}") },
+        ),
     }
 }
 

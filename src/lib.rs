@@ -32,9 +32,71 @@
 //! println!("{}", decision.reason);
 //! ```
 //!
-//! For one decision without any text parsing, build the slot vectors yourself (see
-//! [`Policy::evaluate`]) or parse a document once with [`facts::parse`] and call
-//! [`Policy::records`].
+//! # Facts from Rust values
+//!
+//! Facts held in Rust values need no text: any `serde::Serialize` value (a struct, a map, a
+//! `serde_json::Value`) is checked against the policy's schema exactly like a fact file with the
+//! same content (the same errors, the same defaults) by [`Policy::evaluate_value`] and
+//! [`Policy::document_from_value`]. Enum facts can be Rust enums of unit variants, named as the
+//! policy names the values.
+//!
+//! ```
+//! use handover::{Date, Policy};
+//! use serde::Serialize;
+//!
+//! #[derive(Serialize)]
+//! struct Facts {
+//!     partner: Partner,
+//!     subscriptions: Vec<Subscription>,
+//! }
+//! #[derive(Serialize)]
+//! struct Partner {
+//!     role: Role,
+//! }
+//! #[derive(Serialize)]
+//! #[serde(rename_all = "snake_case")]
+//! enum Role {
+//!     SalesAgent,
+//! }
+//! #[derive(Serialize)]
+//! #[serde(rename_all = "snake_case")]
+//! enum Channel {
+//!     CspPartner,
+//!     EnterpriseAgreement,
+//! }
+//! #[derive(Serialize)]
+//! struct Subscription {
+//!     id: String,
+//!     service: &'static str,
+//!     channel: Channel,
+//!     term_end: Option<Date>,
+//! }
+//!
+//! let policy = Policy::builtin().expect("the shipped policy checks");
+//! let today = Date::parse("2024-03-15").unwrap();
+//! let facts = Facts {
+//!     partner: Partner { role: Role::SalesAgent },
+//!     subscriptions: vec![
+//!         Subscription { id: "m365".into(), service: "license_based", channel: Channel::CspPartner, term_end: Date::parse("2024-06-30") },
+//!         Subscription { id: "dynamics".into(), service: "licence_based", channel: Channel::EnterpriseAgreement, term_end: None },
+//!     ],
+//! };
+//! let records = policy.evaluate_value(&facts, "crm", None, today);
+//!
+//! // Defaults apply as in a file (`partner.type`, `customer.*`); the first entry is decided.
+//! let (as_of, first) = &records[0];
+//! assert_eq!(*as_of, today);
+//! assert_eq!(first.outcome.as_ref().expect("decided").rule, "license_elsewhere_term_running");
+//! // A bad value is a fact error naming the field, with a suggestion, as in a file.
+//! let (_, second) = &records[1];
+//! let error = second.outcome.as_ref().unwrap_err();
+//! assert!(error.contains("subscriptions[1].service: unknown value `licence_based`"), "{error}");
+//! assert!(error.contains("did you mean `license_based`?"), "{error}");
+//! ```
+//!
+//! For one decision without any text parsing or checking, build the slot vectors yourself (see
+//! [`Policy::evaluate`], unchecked) or read a document once with [`facts::parse`] or
+//! [`facts::from_value`] and call [`Policy::records`].
 
 #![forbid(unsafe_code)]
 // No input may panic: besides `unwrap`/`expect`/`panic!` (denied in Cargo.toml), indexing and
@@ -62,5 +124,11 @@ pub mod value;
 pub mod verdict;
 
 pub use policy::{LoadError, Policy};
+
+/// The example of the README's "Using the library" section (extracted by `build.rs`), run as a
+/// doctest so that it keeps compiling and working.
+#[cfg(doctest)]
+#[doc = include_str!(concat!(env!("OUT_DIR"), "/readme_library.md"))]
+pub struct ReadmeLibraryExample;
 pub use value::{Date, Value};
 pub use verdict::{Decision, ParamValue, Record, Verdict};

@@ -196,7 +196,15 @@ impl Policy {
     }
 
     /// Decides one entry: `document` holds the document-scoped facts in slot order, `item` the
-    /// entry's. Facts built by [`crate::facts`] are always in this shape.
+    /// entry's. Facts built by [`crate::facts`] (from text, or from a Rust value with
+    /// [`Policy::document_from_value`]) are always in this shape.
+    ///
+    /// **Unchecked**: the slot vectors are trusted, not validated against the schema. They are
+    /// for speed, when the same facts are decided many times; a value of the wrong type in a slot
+    /// (`Value::Text` where the schema says `int`), a wrong length or an enum index past the
+    /// enum's end gives a wrong verdict or an evaluation error, never a fact error. Build them
+    /// with [`crate::facts`] (or check them once with [`Policy::document_from_value`]) unless
+    /// they come from a source that already follows the schema.
     pub fn evaluate(&self, document: &[Value], item: &[Value], as_of: Date) -> Result<Verdict<'_>, EvalError> {
         let env = Env { document, item, as_of };
         let (rule, params) = match &self.diagram {
@@ -306,14 +314,7 @@ impl Policy {
     /// The output keys naming a document and an entry: the `@label` fact's group and the
     /// repeated group (`customer` and `subscription` for the shipped policy).
     pub fn output_keys(&self) -> (&str, &str) {
-        let schema = &self.schema;
-        let label_key = schema
-            .label
-            .and_then(|l| schema.fields.get(l))
-            .and_then(|f| schema.groups.get(f.group))
-            .map_or("label", |g| g.name.as_str());
-        let key_name = schema.item_group.and_then(|g| schema.groups.get(g)).map_or("entry", |g| g.name.as_str());
-        (label_key, key_name)
+        self.schema.output_keys()
     }
 
     /// Each entry of a document with its `@key` and its verdict or error message, in order. A
@@ -364,5 +365,56 @@ impl Policy {
                 self.records(doc, date).into_iter().map(move |r| (date, r))
             })
             .collect()
+    }
+
+    /// Checks facts held in a Rust value (a struct deriving `Serialize`, a map, a
+    /// `serde_json::Value`) against the policy's schema, exactly as a fact file with the same
+    /// content: see [`facts::from_value`]. `source` names the document in records and errors.
+    pub fn document_from_value<T: serde::Serialize + ?Sized>(&self, value: &T, source: &str) -> Document {
+        facts::from_value(&self.schema, value, source)
+    }
+
+    /// [`Policy::evaluate_text`] for facts held in a Rust value: the same records as a file with
+    /// the same content (the same errors for bad values, the same defaults). `as_of` overrides
+    /// the value's own `as_of` when given; otherwise the value's, or `today`.
+    ///
+    /// ```
+    /// use handover::{Date, Policy};
+    /// use serde::Serialize;
+    ///
+    /// #[derive(Serialize)]
+    /// struct Facts { partner: Partner, subscriptions: Vec<Subscription> }
+    /// #[derive(Serialize)]
+    /// struct Partner { role: &'static str }
+    /// #[derive(Serialize)]
+    /// struct Subscription { id: String, service: &'static str, channel: &'static str, term_end: Option<Date> }
+    ///
+    /// let policy = Policy::builtin()?;
+    /// let today = Date::parse("2024-03-15").ok_or("a date")?;
+    /// let facts = Facts {
+    ///     partner: Partner { role: "admin_agent" },
+    ///     subscriptions: vec![Subscription {
+    ///         id: "sub-1".into(),
+    ///         service: "license_based",
+    ///         channel: "fifty",
+    ///         term_end: None,
+    ///     }],
+    /// };
+    /// let records = policy.evaluate_value(&facts, "facts", None, today);
+    /// let (_, record) = &records[0];
+    /// let error = record.outcome.as_ref().unwrap_err();
+    /// assert!(error.starts_with("subscriptions[0].channel: unknown value `fifty`"), "{error}");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn evaluate_value<T: serde::Serialize + ?Sized>(
+        &self,
+        value: &T,
+        source: &str,
+        as_of: Option<Date>,
+        today: Date,
+    ) -> Vec<(Date, Record)> {
+        let doc = self.document_from_value(value, source);
+        let date = as_of.or(doc.as_of).unwrap_or(today);
+        self.records(&doc, date).into_iter().map(|r| (date, r)).collect()
     }
 }

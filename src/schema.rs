@@ -67,6 +67,11 @@ pub struct ActionDef {
     pub description: String,
 }
 
+/// The fixed keys of an output record (JSON, JSON Lines, YAML), besides the two named after
+/// fact groups ([`Schema::output_keys`]): a group whose name is an output key cannot be named
+/// like one of these, or records would hold the key twice.
+pub const RECORD_KEYS: [&str; 7] = ["source", "as_of", "action", "params", "rule", "reason", "error"];
+
 /// The schema of the facts and the actions of one policy.
 #[derive(Clone, Debug, Default)]
 pub struct Schema {
@@ -107,6 +112,19 @@ impl Schema {
     /// The name of an enum value, or `?` for an index the enum does not have.
     pub fn enum_value_name(&self, e: EnumId, v: u16) -> &str {
         self.enums.get(e).and_then(|d| d.values.get(usize::from(v))).map_or("?", String::as_str)
+    }
+
+    /// The keys naming a document and an entry in every output record: the `@label` fact's
+    /// group and the `each` group (`customer` and `subscription` for the shipped policy), or
+    /// `label` and `entry` when the policy has no such group.
+    pub fn output_keys(&self) -> (&str, &str) {
+        let label_key = self
+            .label
+            .and_then(|l| self.fields.get(l))
+            .and_then(|f| self.groups.get(f.group))
+            .map_or("label", |g| g.name.as_str());
+        let key_name = self.item_group.and_then(|g| self.groups.get(g)).map_or("entry", |g| g.name.as_str());
+        (label_key, key_name)
     }
 
     /// The fields of a scope in slot order.

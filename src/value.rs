@@ -67,6 +67,13 @@ impl fmt::Display for Date {
     }
 }
 
+/// A date serialises as its `YYYY-MM-DD` text, as fact files write it.
+impl serde::Serialize for Date {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
 /// One fact's value. Enum values are their index in the enum's declaration.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Value {

@@ -16,7 +16,15 @@ use proptest::prelude::*;
 
 /// Runs the binary in a scratch folder holding `files`, with `stdin`; returns "exit N" and both
 /// streams. The run is killed after a minute: every case here answers in about a second.
+/// Today's date, which JSON Lines records decided without a date carry, reads `[today]`.
 fn run(files: &[(&str, &[u8])], args: &[&str], stdin: &[u8]) -> String {
+    let today = || chrono::Local::now().date_naive().format("\"%Y-%m-%d\"").to_string();
+    let before = today();
+    let out = run_raw(files, args, stdin);
+    out.replace(&before, "\"[today]\"").replace(&today(), "\"[today]\"")
+}
+
+fn run_raw(files: &[(&str, &[u8])], args: &[&str], stdin: &[u8]) -> String {
     static N: AtomicUsize = AtomicUsize::new(0);
     let dir = std::env::temp_dir().join(format!(
         "handover-attacks-{}-{}",
@@ -207,7 +215,7 @@ fn an_unclosed_quote_stops_reading_at_the_cap() {
         run(&[("f.csv", csv.as_bytes())], &["eval", "--format", "jsonl", "--max-line-bytes", "1048576", "f.csv"], b"");
     assert_eq!(
         out,
-        "exit 1\n--- stdout\n{\"source\":\"f.csv\",\"customer\":null,\"subscription\":null,\"error\":\"row 2: not valid CSV: the quote that opens a cell at line 2, column 24 is not closed within 1048576 bytes (`--max-line-bytes`), so the row's end cannot be found; reading stopped there, the rest of the input was not read\"}\n--- stderr\n"
+        "exit 1\n--- stdout\n{\"source\":\"f.csv\",\"customer\":null,\"subscription\":null,\"error\":\"row 2: not valid CSV: the quote that opens a cell at line 2, column 24 is not closed within 1048576 bytes (`--max-line-bytes`), so the row's end cannot be found; reading stopped there, the rest of the input was not read\",\"as_of\":\"[today]\"}\n--- stderr\n"
     );
 }
 
@@ -489,7 +497,7 @@ fn aliases_of_a_large_list_are_bounded_in_time() {
         run(&[("f.yaml", yaml.as_bytes())], &["eval", "--as-of", "2024-03-15", "--format", "jsonl", "f.yaml"], b"");
     assert_eq!(
         out,
-        "exit 1\n--- stdout\n{\"source\":\"f.yaml\",\"customer\":null,\"subscription\":null,\"error\":\"not valid YAML: subscriptions[41][94257]: the document expands to more than 4194304 values, counting each use of a YAML alias (are aliases repeating a large list?) at line 2 column 188522\"}\n--- stderr\n"
+        "exit 1\n--- stdout\n{\"source\":\"f.yaml\",\"customer\":null,\"subscription\":null,\"error\":\"not valid YAML: subscriptions[41][94257]: the document expands to more than 4194304 values, counting each use of a YAML alias (are aliases repeating a large list?) at line 2 column 188522\",\"as_of\":\"2024-03-15\"}\n--- stderr\n"
     );
 }
 
