@@ -32,6 +32,18 @@
 //! println!("{}", decision.reason);
 //! ```
 //!
+//! # Features
+//!
+//! - `cli` (default): the `handover` binary and `handover::cli` (clap, indicatif, colours, mimalloc);
+//!   implies `fancy`.
+//! - `fancy`: [`LoadError::render`] and [`diagnostic::render`] draw miette's graphical snippets;
+//!   without it they write the same diagnostics as plain text (code, message, `file:line:col`,
+//!   labels, help, the source lines).
+//! - `parallel` (default): [`batch`] decides each chunk on all cores (rayon); without it, in the
+//!   calling thread, with the same output in the same order.
+//!
+//! A program that only wants verdicts depends on `handover` with `default-features = false`.
+//!
 //! For one decision without any text parsing, build the slot vectors yourself (see
 //! [`Policy::evaluate`]) or parse a document once with [`facts::parse`] and call
 //! [`Policy::records`].
@@ -45,6 +57,7 @@ pub mod analysis;
 pub mod ast;
 pub mod batch;
 pub mod check;
+#[cfg(feature = "cli")]
 pub mod cli;
 mod compile;
 pub mod diagnostic;
