@@ -16,7 +16,7 @@ use handover::diagnostic::Severity;
 use handover::{LoadError, Policy};
 
 const DECLARATIONS: &str = "enum Role {\n    admin,\n    other,\n}\n\nfacts partner {\n    role: Role\n}\n\n\
-                            action proceed \"Go ahead.\"\n";
+                            action proceed\n    \"Go ahead.\"\n";
 
 const CATCH_ALL: &str = "rule anything {\n    then proceed\n    reason \"Every entry.\"\n}\n";
 
