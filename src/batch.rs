@@ -343,7 +343,9 @@ mod tests {
             if i % 1000 == 7 {
                 input.push('\n');
             }
-            input.push_str(&format!("{{\"partner\":{{\"role\":\"sales_agent\"}},\"customer\":{{\"name\":\"c{i}\"}}}}\n"));
+            input.push_str(&format!(
+                "{{\"partner\":{{\"role\":\"sales_agent\"}},\"customer\":{{\"name\":\"c{i}\"}}}}\n"
+            ));
         }
         let today = Date::parse("2024-01-01").unwrap();
         let decide = |doc: &Document, _: Date| (doc.source.clone(), doc.label.clone());

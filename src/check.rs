@@ -94,11 +94,7 @@ pub const NO_RULES: &str = "check::no-rules";
 /// it is refused instead of loaded. It has no place to point at (the text may be empty), so it
 /// has no label; it says what the policy holds.
 fn no_rules(policy: &ast::Policy) -> PolicyDiagnostic {
-    let counts = [
-        (policy.enums.len(), "enum"),
-        (policy.groups.len(), "fact group"),
-        (policy.actions.len(), "action"),
-    ];
+    let counts = [(policy.enums.len(), "enum"), (policy.groups.len(), "fact group"), (policy.actions.len(), "action")];
     let held: Vec<String> = counts
         .iter()
         .filter(|(n, _)| *n > 0)

@@ -302,7 +302,7 @@ mod tests {
             assert!(text.contains(part), "`{part}` missing from:\n{text}");
         }
         // Line 3, column 10 of the file, whichever renderer.
-        assert!(text.contains("p.handover:3:10") || text.contains("line 3, column 10"), "{text}");
+        assert!(text.contains("p.handover:3:10") || text.contains("line 3, columns 10"), "{text}");
         assert!(!text.contains('\u{1b}'), "no colour was asked for:\n{text}");
     }
 }

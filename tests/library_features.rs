@@ -68,8 +68,11 @@ fn run(dir: &Path, args: &[&str]) -> String {
     )
 }
 
-/// The policies without rules, as (name, files, the `--rules` argument).
-fn ruleless() -> Vec<(&'static str, Vec<(&'static str, String)>, &'static str)> {
+/// A policy on disk: a name for messages, its files, and the `--rules` argument.
+type Case = (&'static str, Vec<(&'static str, String)>, &'static str);
+
+/// The policies without rules.
+fn ruleless() -> Vec<Case> {
     vec![
         ("an empty file", vec![("p.handover", String::new())], "p.handover"),
         ("only comments", vec![("p.handover", "# rules to come\n\n# and more\n".into())], "p.handover"),
@@ -153,7 +156,8 @@ fn every_command_refuses_a_policy_without_rules_with_exit_2() {
         ] {
             let out = run(dir.path(), args);
             assert!(out.starts_with("exit 2\n"), "{name}: {args:?}: {out}");
-            let expected = if name.contains("without .handover") { "no `.handover` files in" } else { "check::no-rules" };
+            let expected =
+                if name.contains("without .handover") { "no `.handover` files in" } else { "check::no-rules" };
             assert!(out.contains(expected), "{name}: {args:?}: {out}");
             report.push_str(&format!("## {name}: handover {}\n{out}\n", args.join(" ")));
         }
