@@ -87,7 +87,7 @@ struct Cx {
     poisoned: Vec<String>,
 }
 
-/// The code of [`no_rules`]'s diagnostic.
+/// The code of the error a policy without rules gets.
 pub const NO_RULES: &str = "check::no-rules";
 
 /// A policy without a single rule decides nothing: every entry would fail as a policy gap, so
