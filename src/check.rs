@@ -70,6 +70,9 @@ pub fn check(policy: &ast::Policy) -> Result<Checked, Vec<PolicyDiagnostic>> {
     cx.output_keys(&policy.groups);
     cx.actions(&policy.actions);
     let rules = cx.rules(&policy.rules);
+    if policy.rules.is_empty() {
+        cx.err(no_rules(policy));
+    }
     if cx.diags.iter().any(|d| d.severity == Severity::Error) {
         cx.diags.sort_by_key(|d| d.span().map(|s| (s.file, s.start)));
         return Err(cx.diags);
@@ -83,6 +86,33 @@ struct Cx {
     /// Facts (`group.field`) and action parameters (`action.param`) that are declared but whose
     /// declaration has an error already reported: uses of them are not reported again.
     poisoned: Vec<String>,
+}
+
+/// The code of the error a policy without rules gets.
+pub const NO_RULES: &str = "check::no-rules";
+
+/// A policy without a single rule decides nothing: every entry would fail as a policy gap, so
+/// it is refused instead of loaded. It has no place to point at (the text may be empty), so it
+/// has no label; it says what the policy holds.
+fn no_rules(policy: &ast::Policy) -> PolicyDiagnostic {
+    let counts = [(policy.enums.len(), "enum"), (policy.groups.len(), "fact group"), (policy.actions.len(), "action")];
+    let held: Vec<String> = counts
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, what)| format!("{n} {what}{}", if *n == 1 { "" } else { "s" }))
+        .collect();
+    let holds = if held.is_empty() { "nothing (no declarations)".to_string() } else { held.join(", ") };
+    PolicyDiagnostic {
+        severity: Severity::Error,
+        code: NO_RULES,
+        message: format!("the policy has no rules, so it cannot decide any entry; it holds {holds}"),
+        labels: Vec::new(),
+        help: Some(
+            "add at least one `rule` (the last one without `when` catches every entry no other rule decides); \
+             is the right file or folder given?"
+                .to_string(),
+        ),
+    }
 }
 
 fn dup(code: &'static str, what: &str, name: &ast::Ident, first: Span) -> PolicyDiagnostic {

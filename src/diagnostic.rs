@@ -222,9 +222,22 @@ impl miette::Diagnostic for RenderedDiagnostic {
 }
 
 /// Renders diagnostics as text with source snippets. `color` chooses ANSI colours.
+///
+/// With the `fancy` feature (part of `cli`) each one is drawn as miette's graphical report;
+/// without it, as miette's plain narrated report (no colours): the code, the message, each label
+/// with its `file:line:col` and the source lines around it, and the help.
 pub fn render(diagnostics: &[PolicyDiagnostic], sources: &Sources, color: bool) -> String {
-    let theme = if color { miette::GraphicalTheme::unicode() } else { miette::GraphicalTheme::unicode_nocolor() };
-    let handler = miette::GraphicalReportHandler::new_themed(theme).with_width(100).with_wrap_lines(false);
+    #[cfg(feature = "fancy")]
+    let handler = {
+        let theme = if color { miette::GraphicalTheme::unicode() } else { miette::GraphicalTheme::unicode_nocolor() };
+        miette::GraphicalReportHandler::new_themed(theme).with_width(100).with_wrap_lines(false)
+    };
+    #[cfg(not(feature = "fancy"))]
+    let handler = {
+        // Plain text has no colours to choose.
+        let _ = color;
+        miette::NarratableReportHandler::new()
+    };
     let mut out = String::new();
     let index: Vec<LineIndex> = sources.files().iter().map(|f| LineIndex::of(&f.text)).collect();
     for d in diagnostics {
@@ -255,4 +268,41 @@ pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str
         .filter(|(score, _)| *score > 0.8)
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, c)| c)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+
+    /// With `fancy` (graphical) or without it (plain narration), a rendered diagnostic names its
+    /// code, message, file, label and help, and shows the offending source line.
+    #[test]
+    fn render_shows_code_message_place_snippet_and_help() {
+        let mut sources = Sources::new();
+        sources.add("p.handover", "# first\nrule r {\n    then nowhere\n}\n");
+        let start = "# first\nrule r {\n    then ".len();
+        let d = PolicyDiagnostic::error(
+            "check::unknown-action",
+            "unknown action `nowhere`",
+            Span::new(0, start, start + "nowhere".len()),
+            "not declared",
+        )
+        .with_help("declare it with `action nowhere \"...\"`");
+        let text = render(&[d], &sources, false);
+        for part in [
+            "check::unknown-action",
+            "unknown action `nowhere`",
+            "p.handover",
+            "then nowhere",
+            "not declared",
+            "declare it with `action nowhere",
+        ] {
+            assert!(text.contains(part), "`{part}` missing from:\n{text}");
+        }
+        // Line 3, column 10 of the file, whichever renderer.
+        assert!(text.contains("p.handover:3:10") || text.contains("line 3, columns 10"), "{text}");
+        assert!(!text.contains('\u{1b}'), "no colour was asked for:\n{text}");
+    }
 }

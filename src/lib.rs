@@ -97,6 +97,18 @@
 //! For one decision without any text parsing or checking, build the slot vectors yourself (see
 //! [`Policy::evaluate`], unchecked) or read a document once with [`facts::parse`] or
 //! [`facts::from_value`] and call [`Policy::records`].
+//!
+//! # Features
+//!
+//! - `cli` (default): the `handover` binary and `handover::cli` (clap, indicatif, colours, mimalloc);
+//!   implies `fancy`.
+//! - `fancy`: [`LoadError::render`] and [`diagnostic::render`] draw miette's graphical snippets;
+//!   without it they write the same diagnostics as plain text (code, message, `file:line:col`,
+//!   labels, help, the source lines).
+//! - `parallel` (default): [`batch`] decides each chunk on all cores (rayon); without it, in the
+//!   calling thread, with the same output in the same order.
+//!
+//! A program that only wants verdicts depends on `handover` with `default-features = false`.
 
 #![forbid(unsafe_code)]
 // No input may panic: besides `unwrap`/`expect`/`panic!` (denied in Cargo.toml), indexing and
@@ -107,6 +119,7 @@ pub mod analysis;
 pub mod ast;
 pub mod batch;
 pub mod check;
+#[cfg(feature = "cli")]
 pub mod cli;
 mod compile;
 pub mod diagnostic;

@@ -64,7 +64,8 @@ fn count_errors(diags: &[PolicyDiagnostic]) -> usize {
 }
 
 impl LoadError {
-    /// The error with any policy diagnostics rendered as source snippets.
+    /// The error with any policy diagnostics rendered as source snippets: miette's graphical
+    /// report with the `fancy` feature (part of the default `cli`), plain narrated text without it.
     pub fn render(&self, color: bool) -> String {
         match self {
             LoadError::Invalid { sources, diagnostics } => {
