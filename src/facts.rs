@@ -890,18 +890,7 @@ impl Raw<'_> {
 /// expansion budget as fact documents, so that aliases cannot make it grow without bound.
 pub(crate) fn yaml_tree(text: &str) -> Result<Raw<'static>, serde_yaml::Error> {
     let budget = Budget::yaml(text.len());
-    RawSeed(&budget).deserialize(serde_yaml::Deserializer::from_str(text)).map(Raw::into_owned)
-}
-
-/// Reads a whole [`Raw`] tree, every value counted against the budget.
-#[derive(Clone, Copy)]
-struct RawSeed<'b>(&'b Budget);
-
-impl<'de> de::DeserializeSeed<'de> for RawSeed<'_> {
-    type Value = Raw<'de>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Raw<'de>, D::Error> {
-        d.deserialize_any(RawVisitor(self.0))
-    }
+    ValueSeed { budget: &budget, tree: true }.deserialize(serde_yaml::Deserializer::from_str(text)).map(Raw::into_owned)
 }
 
 /// A raw tree is itself a serde data source, so documents built in memory go through the same
@@ -932,74 +921,6 @@ impl<'de> IntoDeserializer<'de, de::value::Error> for Raw<'de> {
     type Deserializer = Raw<'de>;
     fn into_deserializer(self) -> Raw<'de> {
         self
-    }
-}
-
-struct RawVisitor<'b>(&'b Budget);
-
-impl<'de> Visitor<'de> for RawVisitor<'_> {
-    type Value = Raw<'de>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a fact value")
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Raw<'de>, E> {
-        self.0.take(0)?;
-        Ok(Raw::Null)
-    }
-    fn visit_none<E: de::Error>(self) -> Result<Raw<'de>, E> {
-        self.visit_unit()
-    }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Raw<'de>, D::Error> {
-        RawSeed(self.0).deserialize(d)
-    }
-    fn visit_bool<E: de::Error>(self, b: bool) -> Result<Raw<'de>, E> {
-        self.0.take(0)?;
-        Ok(Raw::Bool(b))
-    }
-    fn visit_i64<E: de::Error>(self, n: i64) -> Result<Raw<'de>, E> {
-        self.0.take(0)?;
-        Ok(Raw::Int(n))
-    }
-    fn visit_u64<E: de::Error>(self, n: u64) -> Result<Raw<'de>, E> {
-        self.0.take(0)?;
-        Ok(i64::try_from(n).map_or(Raw::Float(n as f64), Raw::Int))
-    }
-    fn visit_f64<E: de::Error>(self, n: f64) -> Result<Raw<'de>, E> {
-        self.0.take(0)?;
-        Ok(Raw::Float(n))
-    }
-    fn visit_borrowed_str<E: de::Error>(self, s: &'de str) -> Result<Raw<'de>, E> {
-        self.0.take(s.len())?;
-        Ok(Raw::Str(Cow::Borrowed(s)))
-    }
-    fn visit_str<E: de::Error>(self, s: &str) -> Result<Raw<'de>, E> {
-        self.0.take(s.len())?;
-        Ok(Raw::Str(Cow::Owned(s.to_string())))
-    }
-    fn visit_string<E: de::Error>(self, s: String) -> Result<Raw<'de>, E> {
-        self.0.take(s.len())?;
-        Ok(Raw::Str(Cow::Owned(s)))
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Raw<'de>, A::Error> {
-        self.0.take(0)?;
-        let mut out = Vec::new();
-        while let Some(v) = seq.next_element_seed(RawSeed(self.0))? {
-            out.push(v);
-        }
-        Ok(Raw::Seq(out))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Raw<'de>, A::Error> {
-        self.0.take(0)?;
-        let mut out = Vec::new();
-        while let Some(k) = map.next_key_seed(RawSeed(self.0))? {
-            let v = map.next_value_seed(RawSeed(self.0))?;
-            out.push((k, v));
-        }
-        Ok(Raw::Map(out))
-    }
-    fn visit_enum<A: de::EnumAccess<'de>>(self, _data: A) -> Result<Raw<'de>, A::Error> {
-        Err(de::Error::custom("YAML tags such as `!name` are not supported in fact files"))
     }
 }
 
@@ -1124,7 +1045,7 @@ impl<'de> Visitor<'de> for DocSeed<'_> {
             }
             seen.push(key.clone());
             if key == AS_OF {
-                let v: Raw<'de> = map.next_value_seed(ValueSeed(budget))?;
+                let v: Raw<'de> = map.next_value_seed(ValueSeed::scalar(budget))?;
                 match date(&v) {
                     Ok(d) => doc.as_of = Some(d),
                     Err(m) => errors.push(FactError { path: key.to_string(), message: m }),
@@ -1225,7 +1146,7 @@ struct KeySeed<'b>(&'b Budget);
 impl<'de> de::DeserializeSeed<'de> for KeySeed<'_> {
     type Value = Key<'de>;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Key<'de>, D::Error> {
-        let raw = ValueSeed(self.0).deserialize(d)?;
+        let raw = ValueSeed::scalar(self.0).deserialize(d)?;
         Ok(Key(match raw {
             Raw::Str(s) => s,
             other => Cow::Owned(other.key_text().into_owned()),
@@ -1287,11 +1208,21 @@ impl Budget {
     }
 }
 
-/// Reads one value as a [`Raw`] scalar, counted against the budget. A list or mapping is
-/// skipped (counted too) and read as an empty one: a fact is a scalar, so only its kind is
-/// needed for the error.
+/// Reads one value as a [`Raw`], counted against the budget. With `tree`, lists and mappings are
+/// read whole (test-case files); without, they are skipped (counted too) and read as empty ones:
+/// a fact is a scalar, so only its kind is needed for the error.
 #[derive(Clone, Copy)]
-struct ValueSeed<'b>(&'b Budget);
+struct ValueSeed<'b> {
+    budget: &'b Budget,
+    tree: bool,
+}
+
+impl<'b> ValueSeed<'b> {
+    /// A fact value: a scalar, or the kind of anything else.
+    fn scalar(budget: &'b Budget) -> ValueSeed<'b> {
+        ValueSeed { budget, tree: false }
+    }
+}
 
 impl<'de> de::DeserializeSeed<'de> for ValueSeed<'_> {
     type Value = Raw<'de>;
@@ -1307,7 +1238,7 @@ impl<'de> Visitor<'de> for ValueSeed<'_> {
         f.write_str("a fact value")
     }
     fn visit_unit<E: de::Error>(self) -> Result<Raw<'de>, E> {
-        self.0.take(0)?;
+        self.budget.take(0)?;
         Ok(Raw::Null)
     }
     fn visit_none<E: de::Error>(self) -> Result<Raw<'de>, E> {
@@ -1317,40 +1248,57 @@ impl<'de> Visitor<'de> for ValueSeed<'_> {
         d.deserialize_any(self)
     }
     fn visit_bool<E: de::Error>(self, b: bool) -> Result<Raw<'de>, E> {
-        self.0.take(0)?;
+        self.budget.take(0)?;
         Ok(Raw::Bool(b))
     }
     fn visit_i64<E: de::Error>(self, n: i64) -> Result<Raw<'de>, E> {
-        self.0.take(0)?;
+        self.budget.take(0)?;
         Ok(Raw::Int(n))
     }
     fn visit_u64<E: de::Error>(self, n: u64) -> Result<Raw<'de>, E> {
-        self.0.take(0)?;
+        self.budget.take(0)?;
         Ok(i64::try_from(n).map_or(Raw::Float(n as f64), Raw::Int))
     }
     fn visit_f64<E: de::Error>(self, n: f64) -> Result<Raw<'de>, E> {
-        self.0.take(0)?;
+        self.budget.take(0)?;
         Ok(Raw::Float(n))
     }
     fn visit_borrowed_str<E: de::Error>(self, s: &'de str) -> Result<Raw<'de>, E> {
-        self.0.take(s.len())?;
+        self.budget.take(s.len())?;
         Ok(Raw::Str(Cow::Borrowed(s)))
     }
     fn visit_str<E: de::Error>(self, s: &str) -> Result<Raw<'de>, E> {
-        self.0.take(s.len())?;
+        self.budget.take(s.len())?;
         Ok(Raw::Str(Cow::Owned(s.to_string())))
     }
     fn visit_string<E: de::Error>(self, s: String) -> Result<Raw<'de>, E> {
-        self.0.take(s.len())?;
+        self.budget.take(s.len())?;
         Ok(Raw::Str(Cow::Owned(s)))
     }
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Raw<'de>, A::Error> {
-        Skip(self.0).visit_seq(seq)?;
-        Ok(Raw::Seq(Vec::new()))
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Raw<'de>, A::Error> {
+        if !self.tree {
+            Skip(self.budget).visit_seq(seq)?;
+            return Ok(Raw::Seq(Vec::new()));
+        }
+        self.budget.take(0)?;
+        let mut out = Vec::new();
+        while let Some(v) = seq.next_element_seed(self)? {
+            out.push(v);
+        }
+        Ok(Raw::Seq(out))
     }
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Raw<'de>, A::Error> {
-        Skip(self.0).visit_map(map)?;
-        Ok(Raw::Map(Vec::new()))
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Raw<'de>, A::Error> {
+        if !self.tree {
+            Skip(self.budget).visit_map(map)?;
+            return Ok(Raw::Map(Vec::new()));
+        }
+        self.budget.take(0)?;
+        let mut out = Vec::new();
+        while let Some(k) = map.next_key_seed(self)? {
+            let v = map.next_value_seed(self)?;
+            out.push((k, v));
+        }
+        Ok(Raw::Map(out))
     }
     fn visit_enum<A: de::EnumAccess<'de>>(self, _data: A) -> Result<Raw<'de>, A::Error> {
         Err(de::Error::custom("YAML tags such as `!name` are not supported in fact files"))
@@ -1539,7 +1487,7 @@ impl<'de> Visitor<'de> for GroupSeed<'_, '_> {
                 continue;
             }
             *seen = true;
-            let raw: Raw<'de> = map.next_value_seed(ValueSeed(budget))?;
+            let raw: Raw<'de> = map.next_value_seed(ValueSeed::scalar(budget))?;
             match value(schema, f, raw) {
                 Ok(val) => {
                     if let Some(slot) = self.out.get_mut(f.slot.index) {
