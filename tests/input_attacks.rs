@@ -6,13 +6,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::io::Write;
-use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use handover::facts::{Format, parse};
 use handover::{Date, Policy, Record};
 use proptest::prelude::*;
+
+mod util;
 
 /// Runs the binary in a scratch folder holding `files`, with `stdin`; returns "exit N" and both
 /// streams. The run is killed after a minute: every case here answers in about a second.
@@ -25,50 +23,8 @@ fn run(files: &[(&str, &[u8])], args: &[&str], stdin: &[u8]) -> String {
 }
 
 fn run_raw(files: &[(&str, &[u8])], args: &[&str], stdin: &[u8]) -> String {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "handover-attacks-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    for (name, bytes) in files {
-        std::fs::write(dir.join(name), bytes).unwrap();
-    }
-    let mut child = Command::new(env!("CARGO_BIN_EXE_handover"))
-        .args(args)
-        .current_dir(&dir)
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
-    let stdin = stdin.to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = input.write_all(&stdin);
-    });
-    let id = child.id();
-    let (done, wait) = std::sync::mpsc::channel::<()>();
-    let guard = std::thread::spawn(move || {
-        if wait.recv_timeout(std::time::Duration::from_secs(60)).is_err() {
-            let _ = Command::new("kill").args(["-9", &id.to_string()]).status();
-        }
-    });
-    let out = child.wait_with_output().unwrap();
-    let _ = done.send(());
-    guard.join().unwrap();
-    writer.join().unwrap();
-    std::fs::remove_dir_all(&dir).ok();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!stderr.contains("panicked"), "a panic: {stderr}");
-    format!(
-        "exit {}\n--- stdout\n{}--- stderr\n{}",
-        out.status.code().map_or("killed".into(), |c| c.to_string()),
-        String::from_utf8_lossy(&out.stdout),
-        stderr
-    )
+    let dir = util::Scratch::new("attacks", files);
+    util::report(&util::run_in(dir.path(), args, stdin, std::time::Duration::from_secs(60)))
 }
 
 /// A case: its name, the files to create, the arguments.

@@ -8,12 +8,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
 
 use handover::check::NO_RULES;
 use handover::diagnostic::Severity;
 use handover::{LoadError, Policy};
+
+mod util;
 
 const DECLARATIONS: &str = "enum Role {\n    admin,\n    other,\n}\n\nfacts partner {\n    role: Role\n}\n\n\
                             action proceed\n    \"Go ahead.\"\n";
@@ -22,50 +23,15 @@ const CATCH_ALL: &str = "rule anything {\n    then proceed\n    reason \"Every e
 
 const FACTS: &str = "as_of: 2024-01-01\npartner: { role: admin }\n";
 
-/// A scratch folder holding `files`, removed when dropped.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(name: &str, files: &[(&str, &str)]) -> Scratch {
-        let dir = std::env::temp_dir().join(format!("handover-libfeat-{}-{name}", std::process::id()));
-        std::fs::remove_dir_all(&dir).ok();
-        std::fs::create_dir_all(&dir).unwrap();
-        for (path, text) in files {
-            let path = dir.join(path);
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(path, text).unwrap();
-        }
-        Scratch(dir)
-    }
-
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        std::fs::remove_dir_all(&self.0).ok();
-    }
+/// A scratch folder holding text files, removed when dropped.
+fn scratch(name: &str, files: &[(&str, &str)]) -> util::Scratch {
+    let files: Vec<(&str, &[u8])> = files.iter().map(|(n, t)| (*n, t.as_bytes())).collect();
+    util::Scratch::new(&format!("libfeat-{name}"), &files)
 }
 
 /// Runs the binary in `dir`; returns "exit N" and both streams.
 fn run(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_handover"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!stderr.contains("panicked"), "a panic: {stderr}");
-    format!(
-        "exit {}\n--- stdout\n{}--- stderr\n{}",
-        out.status.code().map_or("signal".into(), |c| c.to_string()),
-        String::from_utf8_lossy(&out.stdout),
-        stderr
-    )
+    util::report(&util::run_in(dir, args, b"", std::time::Duration::from_secs(60)))
 }
 
 /// A policy on disk: a name for messages, its files, and the `--rules` argument.
@@ -124,11 +90,11 @@ fn the_no_rules_error_comes_with_the_other_problems() {
 fn the_library_refuses_folders_without_rules_or_without_files() {
     for (name, files, rules) in ruleless() {
         let files: Vec<(&str, &str)> = files.iter().map(|(p, t)| (*p, t.as_str())).collect();
-        let dir = Scratch::new(&format!("lib-{}", name.replace(' ', "-")), &files);
+        let dir = scratch(&format!("lib-{}", name.replace(' ', "-")), &files);
         let err = Policy::from_path(dir.path().join(rules)).expect_err(name);
         assert_eq!(codes(&err), [NO_RULES], "{name}");
     }
-    let dir = Scratch::new("lib-nofiles", &[("policy/notes.txt", "rule x { then y reason \"z\" }\n")]);
+    let dir = scratch("lib-nofiles", &[("policy/notes.txt", "rule x { then y reason \"z\" }\n")]);
     let err = Policy::from_path(dir.path().join("policy")).unwrap_err();
     assert!(matches!(err, LoadError::NoFiles { .. }), "{err:?}");
     assert!(err.to_string().starts_with("no `.handover` files in `"), "{err}");
@@ -145,7 +111,7 @@ fn every_command_refuses_a_policy_without_rules_with_exit_2() {
         let mut files: Vec<(&str, &str)> = files.iter().map(|(p, t)| (*p, t.as_str())).collect();
         files.push(("facts.yaml", FACTS));
         files.push(("cases/one.yaml", "cases:\n  - name: one\n    partner: { role: admin }\n    expect: proceed\n"));
-        let dir = Scratch::new(&format!("bin-{}", name.replace([' ', '.'], "-")), &files);
+        let dir = scratch(&format!("bin-{}", name.replace([' ', '.'], "-")), &files);
         for args in [
             &["eval", "--rules", rules, "facts.yaml"][..],
             &["eval", "--rules", rules, "--format", "json", "facts.yaml"],
@@ -168,7 +134,7 @@ fn every_command_refuses_a_policy_without_rules_with_exit_2() {
 #[test]
 fn a_policy_with_one_catch_all_rule_decides_through_the_binary() {
     let policy = format!("{DECLARATIONS}\n{CATCH_ALL}");
-    let dir = Scratch::new("bin-catch-all", &[("p.handover", &policy), ("facts.yaml", FACTS)]);
+    let dir = scratch("bin-catch-all", &[("p.handover", &policy), ("facts.yaml", FACTS)]);
     let out = run(dir.path(), &["eval", "--rules", "p.handover", "--format", "json", "facts.yaml"]);
     assert!(out.starts_with("exit 0\n"), "{out}");
     assert!(out.contains("\"action\": \"proceed\""), "{out}");
@@ -177,7 +143,7 @@ fn a_policy_with_one_catch_all_rule_decides_through_the_binary() {
 #[test]
 fn fmt_still_formats_a_file_of_declarations_only() {
     // In a folder policy one file may hold only declarations; `fmt` works file by file.
-    let dir = Scratch::new("fmt-decl", &[("p.handover", DECLARATIONS), ("empty.handover", "")]);
+    let dir = scratch("fmt-decl", &[("p.handover", DECLARATIONS), ("empty.handover", "")]);
     let out = run(dir.path(), &["fmt", "--check", "p.handover", "empty.handover"]);
     assert!(out.starts_with("exit 0\n"), "{out}");
 }

@@ -5,55 +5,16 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::io::Write;
-use std::process::{Command, Stdio};
-
 use handover::facts::{Format, parse};
 use handover::{Date, Policy};
 use proptest::prelude::*;
 
+mod util;
+
 /// Runs the binary in a scratch folder holding `files`; returns "exit N" and both streams.
 fn run(files: &[(&str, &[u8])], args: &[&str], stdin: &[u8]) -> String {
-    let dir = std::env::temp_dir().join(format!("handover-robust-{}-{}", std::process::id(), args.join("_").len()));
-    let dir = dir.join(format!("{:x}", fxhash(args, files)));
-    std::fs::create_dir_all(&dir).unwrap();
-    for (name, bytes) in files {
-        let path = dir.join(name);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).unwrap();
-        }
-        std::fs::write(path, bytes).unwrap();
-    }
-    let mut child = Command::new(env!("CARGO_BIN_EXE_handover"))
-        .args(args)
-        .current_dir(&dir)
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(stdin).unwrap();
-    let out = child.wait_with_output().unwrap();
-    std::fs::remove_dir_all(&dir).ok();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!stderr.contains("panicked"), "a panic: {stderr}");
-    format!(
-        "exit {}\n--- stdout\n{}--- stderr\n{}",
-        out.status.code().map_or("signal".into(), |c| c.to_string()),
-        String::from_utf8_lossy(&out.stdout),
-        stderr
-    )
-}
-
-fn fxhash(args: &[&str], files: &[(&str, &[u8])]) -> u64 {
-    let mut h: u64 = 0xcbf29ce484222325;
-    for b in
-        args.iter().flat_map(|a| a.bytes()).chain(files.iter().flat_map(|(n, d)| n.bytes().chain(d.iter().copied())))
-    {
-        h = (h ^ u64::from(b)).wrapping_mul(0x100000001b3);
-    }
-    h
+    let dir = util::Scratch::new("robust", files);
+    util::report(&util::run_in(dir.path(), args, stdin, std::time::Duration::from_secs(60)))
 }
 
 const PARTNER: &str = "partner: { role: sales_agent }\n";
