@@ -62,6 +62,18 @@ impl fmt::Display for EvalErrorKind {
     }
 }
 
+/// Without the policy at hand the rule is named by its place; `Policy::describe_error` names it.
+impl fmt::Display for EvalError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.rule {
+            Some(i) => write!(f, "{} (in the policy's rule number {})", self.kind, i + 1),
+            None => write!(f, "{}", self.kind),
+        }
+    }
+}
+
+impl std::error::Error for EvalError {}
+
 type R<T> = Result<T, EvalErrorKind>;
 
 /// A verdict's parameter values; up to four live inline (no allocation per decision).

@@ -44,8 +44,10 @@ fn policy_entry_is_file(path: &Path) -> Result<(), LoadError> {
     }
 }
 
-/// Why a policy could not be loaded.
-#[derive(Debug, thiserror::Error)]
+/// Why a policy could not be loaded. `Display` says what and, for an invalid policy, names the
+/// first error and where it is; [`LoadError::render`] shows every diagnostic with its snippet.
+/// `Debug` is as short (it never dumps the policy's text).
+#[derive(thiserror::Error)]
 pub enum LoadError {
     #[error("cannot read policy `{}`: {source}", path.display())]
     Io {
@@ -55,12 +57,42 @@ pub enum LoadError {
     },
     #[error("no `.{POLICY_EXTENSION}` files in `{path}`")]
     NoFiles { path: PathBuf },
-    #[error("the policy has {} error(s)", count_errors(.diagnostics))]
+    #[error(
+        "the policy has {} error(s){}",
+        count_errors(.diagnostics),
+        first_error(.diagnostics, .sources).map(|e| format!("; the first: {e}")).unwrap_or_default()
+    )]
     Invalid { sources: Sources, diagnostics: Vec<PolicyDiagnostic> },
 }
 
 fn count_errors(diags: &[PolicyDiagnostic]) -> usize {
     diags.iter().filter(|d| d.severity == crate::diagnostic::Severity::Error).count()
+}
+
+/// `MESSAGE [CODE] at FILE:LINE:COL` for the first error.
+fn first_error(diags: &[PolicyDiagnostic], sources: &Sources) -> Option<String> {
+    let d = diags.iter().find(|d| d.severity == crate::diagnostic::Severity::Error)?;
+    let at = d.labels.first().and_then(|(span, _)| {
+        let file = sources.get(span.file)?;
+        let (line, col) = sources.line_col(span.file, span.start);
+        Some(format!(" at {}:{line}:{col}", file.name))
+    });
+    Some(format!("{} [{}]{}", d.message, d.code, at.unwrap_or_default()))
+}
+
+impl std::fmt::Debug for LoadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LoadError::Io { path, source } => f.debug_struct("Io").field("path", path).field("source", source).finish(),
+            LoadError::NoFiles { path } => f.debug_struct("NoFiles").field("path", path).finish(),
+            LoadError::Invalid { sources, diagnostics } => f
+                .debug_struct("Invalid")
+                .field("files", &sources.files().iter().map(|s| s.name.as_str()).collect::<Vec<_>>())
+                .field("errors", &count_errors(diagnostics))
+                .field("first", &first_error(diagnostics, sources))
+                .finish(),
+        }
+    }
 }
 
 impl LoadError {

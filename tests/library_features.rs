@@ -66,7 +66,9 @@ fn the_library_refuses_a_policy_without_rules_by_kind_and_code() {
         let LoadError::Invalid { diagnostics, .. } = &err else { unreachable!() };
         assert_eq!(diagnostics[0].severity, Severity::Error);
         assert!(diagnostics[0].message.starts_with("the policy has no rules"), "{}", diagnostics[0].message);
-        assert_eq!(err.to_string(), "the policy has 1 error(s)");
+        let shown = err.to_string();
+        assert!(shown.starts_with("the policy has 1 error(s); the first: the policy has no rules"), "{shown}");
+        assert!(shown.ends_with("[check::no-rules]"), "{shown}");
         let rendered = err.render(false);
         assert!(rendered.contains("check::no-rules"), "{rendered}");
         assert!(rendered.contains("add at least one `rule`"), "{rendered}");
@@ -146,4 +148,24 @@ fn fmt_still_formats_a_file_of_declarations_only() {
     let dir = scratch("fmt-decl", &[("p.handover", DECLARATIONS), ("empty.handover", "")]);
     let out = run(dir.path(), &["fmt", "--check", "p.handover", "empty.handover"]);
     assert!(out.starts_with("exit 0\n"), "{out}");
+}
+
+/// A load error says what is wrong without dumping the policy: `Display` names the first error
+/// and where it is, `Debug` is as short; an evaluation error is a `std::error::Error`.
+#[test]
+fn load_and_evaluation_errors_are_short_and_standard() {
+    let text = format!(
+        "{DECLARATIONS}\nrule r {{\n    when s.nope\n    then go\n    reason \"x\"\n}}\n{}",
+        "# padding\n".repeat(2000)
+    );
+    let err = Policy::from_text("p.handover", &text).unwrap_err();
+    let shown = err.to_string();
+    assert!(shown.starts_with("the policy has "), "{shown}");
+    assert!(shown.contains("the first: ") && shown.contains(" at p.handover:"), "{shown}");
+    let debug = format!("{err:?}");
+    assert!(debug.starts_with("Invalid {") && debug.contains("\"p.handover\""), "{debug}");
+    assert!(debug.len() < 600 && !debug.contains("padding"), "{debug}");
+    fn is_error<E: std::error::Error>() {}
+    is_error::<handover::eval::EvalError>();
+    is_error::<LoadError>();
 }
