@@ -64,6 +64,37 @@ pub enum Command {
     /// Run a policy's test cases (YAML files of facts and expected verdicts) and report rule coverage.
     #[command(after_help = TEST_HELP)]
     Test(TestArgs),
+    /// Print the schema of the fact files a policy reads, as JSON Schema for editors and tools.
+    #[command(after_help = SCHEMA_HELP)]
+    Schema(SchemaArgs),
+}
+
+const SCHEMA_HELP: &str = "\
+The JSON Schema (draft 2020-12) states the keys, types, enum values (with their descriptions),
+defaults and required facts that the policy declares, so that an editor validates and completes
+fact files as you type. For YAML files with the YAML language server, save it and point a file
+at it with a first-line comment:
+
+  handover schema > facts.schema.json
+  # yaml-language-server: $schema=./facts.schema.json
+
+The built-in policy's schema is committed as rules/facts.schema.json.";
+
+#[derive(Debug, clap::Args)]
+pub struct SchemaArgs {
+    /// Policy file or folder of `.handover` files [default: the built-in multi-channel policy].
+    #[arg(long, value_name = "PATH")]
+    pub rules: Option<PathBuf>,
+
+    /// What to print.
+    #[arg(long, value_enum, default_value_t = SchemaFormat::JsonSchema)]
+    pub format: SchemaFormat,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum SchemaFormat {
+    /// JSON Schema, draft 2020-12.
+    JsonSchema,
 }
 
 const TEST_HELP: &str = "\
@@ -307,6 +338,7 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
         Command::Test(args) => test(args, &mut out, err, out_color, err_color),
         Command::Explain(args) => explain(args, &mut out, err, out_color, err_color),
         Command::Fmt(args) => fmt(args, &mut out, err, err_color),
+        Command::Schema(args) => schema(args, &mut out, err, err_color),
     };
     let result = result.and_then(|code| out.flush().map(|()| code));
     match result {
@@ -347,6 +379,14 @@ pub fn arguments_error(e: &clap::Error, out: &mut dyn Write, err: &mut dyn Write
     // The message itself is the error; if even it cannot be written, the status still says so.
     let _ = err.write_all(text.as_bytes()).and_then(|()| err.flush());
     EXIT_FAILURE
+}
+
+fn schema(args: SchemaArgs, out: &mut dyn Write, err: &mut dyn Write, color: bool) -> io::Result<u8> {
+    let Some(policy) = policy_or_report(args.rules.as_ref(), err, color)? else { return Ok(EXIT_FAILURE) };
+    let SchemaFormat::JsonSchema = args.format;
+    let text = serde_json::to_string_pretty(&policy.schema().json_schema()).map_err(io::Error::other)?;
+    writeln!(out, "{text}")?;
+    Ok(EXIT_OK)
 }
 
 fn load_policy(rules: Option<&PathBuf>) -> Result<Policy, LoadError> {

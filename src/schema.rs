@@ -132,3 +132,111 @@ impl Schema {
         self.fields.iter().filter(move |f| f.slot.scope == scope)
     }
 }
+
+impl Schema {
+    /// The JSON Schema (draft 2020-12) of the fact documents this schema accepts, for editors
+    /// (the YAML and JSON language servers validate and complete fact files with it) and for
+    /// other programs that produce fact files. It states what the fact reader checks: the known
+    /// keys and no others, each fact's type (dates as `YYYY-MM-DD`), the values of each enum with
+    /// their descriptions, which facts are required, which may be null (the optional ones), and
+    /// that the entry list holds at least one entry. Calendar validity (`2023-02-30`) and
+    /// duplicate keys are left to handover itself.
+    pub fn json_schema(&self) -> serde_json::Value {
+        use serde_json::{Map, Value as J, json};
+        let date = json!({ "type": "string", "format": "date", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$" });
+        let mut defs = Map::new();
+        for e in &self.enums {
+            let values: Vec<J> = e
+                .values
+                .iter()
+                .zip(&e.descriptions)
+                .map(|(v, d)| match d {
+                    Some(d) => json!({ "const": v, "description": d }),
+                    None => json!({ "const": v }),
+                })
+                .collect();
+            defs.insert(e.name.clone(), json!({ "type": "string", "oneOf": values }));
+        }
+        let fact = |f: &FieldDef| -> J {
+            let mut t = match f.ty {
+                Type::Bool => json!({ "type": "boolean" }),
+                Type::Int => json!({ "type": "integer" }),
+                Type::Date => date.clone(),
+                Type::Text => json!({ "type": "string" }),
+                Type::Enum(e) => {
+                    let name = self.enums.get(e).map_or("?", |d| d.name.as_str());
+                    json!({ "$ref": format!("#/$defs/{name}") })
+                }
+            };
+            if f.optional {
+                t = json!({ "anyOf": [t, { "type": "null" }] });
+            }
+            if let (Some(map), Some(d)) = (t.as_object_mut(), &f.description) {
+                map.insert("description".into(), J::String(d.clone()));
+            }
+            if let (Some(map), Some(d)) = (t.as_object_mut(), &f.default) {
+                let default = match d {
+                    Value::Bool(b) => J::Bool(*b),
+                    Value::Int(n) => J::from(*n),
+                    Value::Date(d) => J::String(d.to_string()),
+                    Value::Text(s) => J::String(s.to_string()),
+                    Value::Enum(v) => match f.ty {
+                        Type::Enum(e) => J::String(self.enum_value_name(e, *v).to_string()),
+                        _ => J::Null,
+                    },
+                    Value::Absent => J::Null,
+                };
+                map.insert("default".into(), default);
+            }
+            t
+        };
+        let group = |g: &GroupDef| -> (J, bool) {
+            let mut properties = Map::new();
+            let mut required = Vec::new();
+            for f in g.fields.iter().filter_map(|&f| self.fields.get(f)) {
+                properties.insert(f.name.clone(), fact(f));
+                if !f.optional && f.default.is_none() {
+                    required.push(J::String(f.name.clone()));
+                }
+            }
+            let needed = !required.is_empty();
+            let object = json!({ "type": "object", "properties": properties, "required": required, "additionalProperties": false });
+            (object, needed)
+        };
+        let mut properties = Map::new();
+        let mut required = Vec::new();
+        let mut as_of = date.clone();
+        if let Some(map) = as_of.as_object_mut() {
+            map.insert(
+                "description".into(),
+                "The evaluation date; `--as-of` overrides it, and without either it is today".into(),
+            );
+        }
+        properties.insert("as_of".to_string(), as_of);
+        for (i, g) in self.groups.iter().enumerate() {
+            let (object, needed) = group(g);
+            match (&g.list, self.item_group == Some(i)) {
+                (Some(list), true) => {
+                    properties.insert(list.clone(), json!({ "type": "array", "minItems": 1, "items": object }));
+                    required.push(J::String(list.clone()));
+                }
+                _ => {
+                    properties.insert(g.name.clone(), object);
+                    if needed {
+                        required.push(J::String(g.name.clone()));
+                    }
+                }
+            }
+        }
+        json!({
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "title": "handover fact document",
+            "description": "One document of a fact file (YAML, JSON, or one line of JSON Lines) for the policy it was generated from",
+            "type": "object",
+            "properties": properties,
+            "required": required,
+            "additionalProperties": false,
+            "$defs": defs,
+        })
+    }
+}
