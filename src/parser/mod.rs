@@ -131,6 +131,7 @@ fn describe(rule: Rule) -> Option<&'static str> {
         Rule::default_value => "a default (`= value`)",
         Rule::annotation => "an annotation (`@key`, `@label`)",
         Rule::param_decl => "a parameter (`name: type`)",
+        Rule::requires_clause | Rule::requires_kw => "`requires`",
         Rule::when_clause | Rule::when_kw => "`when`",
         Rule::then_clause | Rule::then_kw => "`then`",
         Rule::present_kw => "`present`",
