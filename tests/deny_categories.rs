@@ -131,7 +131,8 @@ fn check_help_teaches_deny_and_requires() {
     let out = run_in(Path::new(ROOT), &["check", "--help"]);
     assert_eq!(out.status.code(), Some(0));
     let help = text(&out.stdout);
-    for want in ["--deny warnings --deny absent-reads", "--deny warnings,absent-reads", "requires subscription.term_end"]
+    for want in
+        ["--deny warnings --deny absent-reads", "--deny warnings,absent-reads", "requires subscription.term_end"]
     {
         assert!(help.contains(want), "`{want}` missing from:\n{help}");
     }
