@@ -131,7 +131,6 @@ fn describe(rule: Rule) -> Option<&'static str> {
         Rule::default_value => "a default (`= value`)",
         Rule::annotation => "an annotation (`@key`, `@label`)",
         Rule::param_decl => "a parameter (`name: type`)",
-        Rule::requires_clause | Rule::requires_kw => "`requires`",
         Rule::when_clause | Rule::when_kw => "`when`",
         Rule::then_clause | Rule::then_kw => "`then`",
         Rule::present_kw => "`present`",
@@ -149,6 +148,9 @@ fn describe(rule: Rule) -> Option<&'static str> {
         Rule::not_in => "`not in`",
         Rule::cmp_op => "a comparison operator",
         Rule::add_op => "`+` or `-`",
+        // A rule body missing its `then` is told `when` or `then`: the rarely used `requires`
+        // that may also open it would only lengthen the message.
+        Rule::requires_clause | Rule::requires_kw => return None,
         Rule::policy | Rule::WHITESPACE | Rule::COMMENT | Rule::ident_char => return None,
     })
 }
