@@ -147,10 +147,9 @@ pub enum CoverageFormat {
 
 const CHECK_HELP: &str = "\
 Examples:
-  handover check --rules my-rules/                       report; exit 0 unless the policy is invalid
-  handover check --deny warnings --deny absent-reads     fail (exit 1) on gaps, dead rules, or a rule
-                                                         reading an optional fact that can be absent
-  handover check --deny warnings,absent-reads --format json   the same, for CI
+  handover check --rules my-rules/                     report; exit 0 unless the policy is invalid
+  handover check --deny warnings --deny absent-reads   exit 1 on warnings or unmarked absent reads
+  handover check --deny warnings,absent-reads --format json   the same, as JSON for CI
 
 A rule that reads an optional fact on purpose (an entry without it is an error there) says so
 with `requires`, and is then not reported as an absent read:
