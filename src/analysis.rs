@@ -1620,7 +1620,7 @@ impl Witness {
 }
 
 /// The analysis as diagnostics: gaps and dead rules are warnings; overlaps and reads of facts
-/// that may be absent are advice.
+/// that may be absent are advice, except reads a rule declares intended with `requires`.
 pub fn diagnostics(policy: &Policy, a: &Analysis) -> Vec<crate::diagnostic::PolicyDiagnostic> {
     use crate::diagnostic::{PolicyDiagnostic, Severity};
     let schema = policy.schema();
@@ -1740,7 +1740,9 @@ pub fn diagnostics(policy: &Policy, a: &Analysis) -> Vec<crate::diagnostic::Poli
             )),
         });
     }
-    for r in &a.absent_reads {
+    // A read named in the rule's `requires` clause is intended: nothing to advise.
+    let intended = |r: &AbsentRead| rules.get(r.rule).is_some_and(|x| x.requires.contains(&r.field));
+    for r in a.absent_reads.iter().filter(|r| !intended(r)) {
         let path = schema.fields.get(r.field).map_or("?", |f| f.path.as_str());
         out.push(PolicyDiagnostic {
             severity: Severity::Advice,
@@ -1748,7 +1750,8 @@ pub fn diagnostics(policy: &Policy, a: &Analysis) -> Vec<crate::diagnostic::Poli
             message: format!("rule `{}` reads `{path}`, which can be absent here; such entries are errors", id(r.rule)),
             labels: vec![(span(r.rule), format!("reads `{path}`"))],
             help: Some(format!(
-                "if that is not intended, test `present({path})` first; for example:\n{}",
+                "if that is not intended, test `present({path})` first; if it is, say so with `requires {path}` \
+                 at the start of the rule; for example:\n{}",
                 r.witness.to_document(schema).trim_end()
             )),
         });

@@ -56,6 +56,9 @@ impl<T> Node<T> {
 
 pub type Ident = Node<String>;
 
+/// A fact named by its dotted path, as in a `requires` clause; the span covers the whole path.
+pub type FactRef = Node<Vec<Ident>>;
+
 /// A whole policy: the declarations of all its files, in order.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Policy {
@@ -128,6 +131,11 @@ pub struct ParamDecl {
 #[derive(Clone, Debug, PartialEq)]
 pub struct RuleDecl {
     pub id: Ident,
+    /// `requires a.b, c.d`: optional facts the rule reads on purpose, so that an entry without
+    /// one is an error at this rule by intent. Evaluation does not look at it; `check` does.
+    pub requires: Vec<FactRef>,
+    /// Where the `requires` clause is written, when there is one.
+    pub requires_span: Option<Span>,
     /// `None` means the rule always matches.
     pub when: Option<Expr>,
     pub action: Ident,

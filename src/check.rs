@@ -51,6 +51,8 @@ pub struct CheckedRule {
     /// The spans of the condition's top-level `and` operands (one span when it is not an `and`),
     /// in the order of the operands of `when`.
     pub conjunct_spans: Vec<Span>,
+    /// The facts named in its `requires` clause: optional facts it reads on purpose.
+    pub requires: Vec<FieldId>,
 }
 
 /// A policy whose names and types are all known to be right.
@@ -503,8 +505,13 @@ impl Cx {
             };
             let args = self.arguments(r, action);
             let (Some(when), Some(args)) = (when, args) else {
+                // Still resolve the `requires` facts, so their own mistakes are reported too.
+                for f in &r.requires {
+                    self.lookup_fact(&f.node, f.span);
+                }
                 continue;
             };
+            let requires = self.requires(r, when.as_ref(), &args);
             out.push(CheckedRule {
                 id: r.id.node.clone(),
                 when,
@@ -519,7 +526,56 @@ impl Cx {
                     Some(w) => vec![w.span],
                     None => vec![],
                 },
+                requires,
             });
+        }
+        out
+    }
+
+    /// Resolves a rule's `requires` facts. Each must be an optional fact (one that can be absent)
+    /// that the rule reads; anything else is reported, since the clause would then say nothing.
+    fn requires(&mut self, r: &ast::RuleDecl, when: Option<&TExpr>, args: &[TExpr]) -> Vec<FieldId> {
+        let mut out = Vec::new();
+        for f in &r.requires {
+            let Some(id) = self.lookup_fact(&f.node, f.span) else { continue };
+            let Some(field) = self.schema.fields.get(id) else { continue };
+            let path = field.path.clone();
+            if out.contains(&id) {
+                self.diags.push(PolicyDiagnostic {
+                    severity: Severity::Warning,
+                    code: "check::requires-duplicate",
+                    message: format!("rule `{}` requires `{path}` twice", r.id.node),
+                    labels: vec![(f.span, "named again".into())],
+                    help: Some("name each fact once".into()),
+                });
+                continue;
+            }
+            if !field.optional {
+                self.diags.push(PolicyDiagnostic {
+                    severity: Severity::Warning,
+                    code: "check::requires-always-present",
+                    message: format!("fact `{path}` is never absent, so `requires` says nothing about it"),
+                    labels: vec![(f.span, "never absent".into())],
+                    help: Some(
+                        "`requires` is for facts declared with `?` (optional) that a rule reads on purpose; \
+                         drop it from the clause"
+                            .into(),
+                    ),
+                });
+            } else if !when.is_some_and(|w| reads(w, id)) && !args.iter().any(|a| reads(a, id)) {
+                self.diags.push(PolicyDiagnostic {
+                    severity: Severity::Warning,
+                    code: "check::requires-unread",
+                    message: format!("rule `{}` requires `{path}` but never reads it", r.id.node),
+                    labels: vec![(f.span, "not read by this rule".into())],
+                    help: Some(
+                        "`requires` marks an optional fact the rule reads on purpose, so that an entry without \
+                         it is an error there; drop it from the clause"
+                            .into(),
+                    ),
+                });
+            }
+            out.push(id);
         }
         out
     }
@@ -870,6 +926,18 @@ impl Cx {
                 Some((TExpr::Fact(id), ty))
             }
         }
+    }
+}
+
+/// Whether the expression reads the value of fact `id` (testing `present(...)` is not a read).
+fn reads(e: &TExpr, id: FieldId) -> bool {
+    match e {
+        TExpr::Fact(f) => *f == id,
+        TExpr::Const(_) | TExpr::AsOf | TExpr::Present(_) => false,
+        TExpr::Not(inner) => reads(inner, id),
+        TExpr::And(parts) | TExpr::Or(parts) => parts.iter().any(|p| reads(p, id)),
+        TExpr::Compare(_, l, r) | TExpr::Arith(_, l, r, _) => reads(l, id) || reads(r, id),
+        TExpr::In { value, set, .. } => reads(value, id) || set.iter().any(|s| reads(s, id)),
     }
 }
 

@@ -55,6 +55,7 @@ pub enum Command {
     #[command(after_help = EVAL_HELP)]
     Eval(EvalArgs),
     /// Check a policy: parse, names and types, then prove it complete and find dead and overlapping rules.
+    #[command(after_help = CHECK_HELP)]
     Check(CheckArgs),
     /// Explain verdicts: each rule tried with its conditions and the fact values they read, and the
     /// one-fact changes that would give another verdict.
@@ -175,6 +176,20 @@ pub enum CoverageFormat {
     Json,
 }
 
+const CHECK_HELP: &str = "\
+Examples:
+  handover check --rules my-rules/                     report; exit 0 unless the policy is invalid
+  handover check --deny warnings --deny absent-reads   exit 1 on warnings or unmarked absent reads
+  handover check --deny warnings,absent-reads --format json   the same, as JSON for CI
+
+A rule that reads an optional fact on purpose (an entry without it is an error there) says so
+with `requires`, and is then not reported as an absent read:
+
+  rule term_running {
+      requires subscription.term_end
+      when as_of <= subscription.term_end
+      ...";
+
 const EVAL_HELP: &str = "\
 A fact file holds one customer (the document) and its subscriptions (the entries):
 
@@ -237,9 +252,11 @@ pub struct CheckArgs {
     #[arg(long, value_enum, default_value_t = CheckFormat::Human)]
     pub format: CheckFormat,
 
-    /// Exit with status 1 when there are warnings (gaps, dead rules).
-    #[arg(long, value_enum, value_name = "WHAT")]
-    pub deny: Option<Deny>,
+    /// Exit with status 1 on findings of these kinds: `warnings` (gaps, dead rules, ...),
+    /// `absent-reads` (a rule reads an optional fact that can be absent, without `requires`).
+    /// Repeat the flag or give a comma-separated list.
+    #[arg(long, value_enum, value_name = "WHAT", value_delimiter = ',', action = clap::ArgAction::Append)]
+    pub deny: Vec<Deny>,
 
     /// Also show advice: overlapping rules and reads of facts that may be absent.
     #[arg(long, short)]
@@ -252,10 +269,36 @@ pub struct CheckArgs {
     pub max_regions: u64,
 }
 
+/// A kind of `check` finding that `--deny` turns into a failure.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Deny {
+    /// Every warning: gaps, dead rules, an incomplete analysis, ...
     Warnings,
+    /// Reads of an optional fact that can be absent there (`check::absent-read`), which are
+    /// otherwise advice shown with `--verbose`.
+    AbsentReads,
 }
+
+impl Deny {
+    /// The name given on the command line, as JSON output reports it.
+    fn name(self) -> &'static str {
+        match self {
+            Deny::Warnings => "warnings",
+            Deny::AbsentReads => "absent-reads",
+        }
+    }
+
+    /// Whether this category covers the diagnostic.
+    fn covers(self, d: &crate::diagnostic::PolicyDiagnostic) -> bool {
+        match self {
+            Deny::Warnings => d.severity == crate::diagnostic::Severity::Warning,
+            Deny::AbsentReads => d.code == ABSENT_READ,
+        }
+    }
+}
+
+/// The code of the advice `--deny absent-reads` makes a failure.
+const ABSENT_READ: &str = "check::absent-read";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum CheckFormat {
@@ -439,10 +482,20 @@ fn check(args: CheckArgs, out: &mut dyn Write, err: &mut dyn Write, color: bool)
     let mut diags: Vec<_> = policy.warnings().to_vec();
     diags.extend(crate::analysis::diagnostics(&policy, &analysis));
     let warnings = diags.iter().filter(|d| d.severity == Severity::Warning).count();
+    // Each diagnostic with the first denied category covering it, if any.
+    let denied_by = |d: &crate::diagnostic::PolicyDiagnostic| args.deny.iter().copied().find(|c| c.covers(d));
+    let denied: Vec<Option<Deny>> = diags.iter().map(denied_by).collect();
+    let absent_denied = diags.iter().zip(&denied).filter(|(d, c)| d.code == ABSENT_READ && c.is_some()).count();
+    // Denied advice is a failure: it is shown as an error, with or without `--verbose`.
+    for (d, c) in diags.iter_mut().zip(&denied) {
+        if c.is_some() && d.severity == Severity::Advice {
+            d.severity = Severity::Error;
+        }
+    }
     let advice = diags.iter().filter(|d| d.severity == Severity::Advice && d.code != "compile::no-diagram").count();
     let rules = policy.rule_ids().count();
     let dead = analysis.dead.len();
-    let code = if warnings > 0 && args.deny == Some(Deny::Warnings) { EXIT_SOME_FAILED } else { EXIT_OK };
+    let code = if denied.iter().any(Option::is_some) { EXIT_SOME_FAILED } else { EXIT_OK };
     if args.format == CheckFormat::Json {
         let ids: Vec<&str> = policy.rule_ids().collect();
         let dead_ids: Vec<&str> = analysis.dead.iter().filter_map(|d| ids.get(d.rule).copied()).collect();
@@ -454,7 +507,16 @@ fn check(args: CheckArgs, out: &mut dyn Write, err: &mut dyn Write, color: bool)
             "gaps": analysis.gap_count,
             "dead_rules": dead_ids,
             "overlaps": analysis.overlaps.len(),
-            "diagnostics": diagnostics_json(&diags, policy.sources()),
+            "diagnostics": diagnostics_json(&diags, policy.sources())
+                .into_iter()
+                .zip(&denied)
+                .map(|(mut v, c)| {
+                    if let (Some(c), Some(o)) = (c, v.as_object_mut()) {
+                        o.insert("denied".into(), c.name().into());
+                    }
+                    v
+                })
+                .collect::<Vec<_>>(),
         });
         out.write_all((serde_json::to_string_pretty(&doc).map_err(io::Error::other)? + "\n").as_bytes())?;
         return Ok(code);
@@ -484,7 +546,12 @@ fn check(args: CheckArgs, out: &mut dyn Write, err: &mut dyn Write, color: bool)
     } else {
         String::new()
     };
-    writeln!(out, "{rules} rules: {completeness}, {dead_text}, {warnings} warning(s){advice_text}")?;
+    let denied_text = if absent_denied > 0 {
+        format!(", {absent_denied} absent read(s) denied (--deny absent-reads)")
+    } else {
+        String::new()
+    };
+    writeln!(out, "{rules} rules: {completeness}, {dead_text}, {warnings} warning(s){denied_text}{advice_text}")?;
     Ok(code)
 }
 

@@ -57,6 +57,8 @@ pub(crate) struct CompiledRule {
     /// The condition's top-level `and` operands, each compiled alone, with its source span;
     /// used to explain a decision operand by operand.
     pub conjuncts: Vec<(Op, crate::ast::Span)>,
+    /// Optional facts the rule reads on purpose (its `requires` clause); evaluation ignores it.
+    pub requires: Vec<crate::schema::FieldId>,
 }
 
 pub(crate) fn compile(checked: Checked) -> (Schema, Vec<CompiledRule>) {
@@ -73,6 +75,7 @@ pub(crate) fn compile(checked: Checked) -> (Schema, Vec<CompiledRule>) {
                 None => vec![],
             },
             id_span: r.id_span,
+            requires: r.requires,
             args: r.args.iter().map(|a| op(&schema, a)).collect(),
             id: r.id,
             action: r.action,

@@ -238,6 +238,12 @@ impl Printer<'_> {
     fn rule(&mut self, r: &RuleDecl) {
         self.out.push_str(&format!("rule {} {{", r.id.node));
         self.end_line(r.id.span.end);
+        if let Some(span) = r.requires_span {
+            self.leading(span.start, INDENT);
+            let facts: Vec<String> = r.requires.iter().map(|f| path_text(&f.node)).collect();
+            self.out.push_str(&format!("{INDENT}requires {}", facts.join(", ")));
+            self.end_line(span.end);
+        }
         if let Some(w) = &r.when {
             // A comment inside a condition operand moves above the operand's line.
             match &w.node {

@@ -211,7 +211,7 @@ fn check_builtin_policy() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(
         stdout(&out),
-        "9 rules: complete (every fact combination is decided), no dead rules, 0 warning(s); 3 advice note(s) (overlaps, absent facts): see --verbose\n"
+        "9 rules: complete (every fact combination is decided), no dead rules, 0 warning(s); 2 advice note(s) (overlaps, absent facts): see --verbose\n"
     );
     assert!(stderr(&out).is_empty(), "{}", stderr(&out));
 }

@@ -520,14 +520,19 @@ fn rule_decl() -> BoxedStrategy<Vec<String>> {
     });
     (
         ident(),
+        prop::option::weighted(0.3, (prop::collection::vec(path(), 1..4), any::<bool>())),
         prop::option::weighted(0.85, expr_tokens()),
         ident(),
         prop::option::of((prop::collection::vec(arg, 0..4), any::<bool>())),
         string_lit(40),
         prop::option::of(string_lit(25)),
     )
-        .prop_map(|(id, when, action, args, reason, source)| {
+        .prop_map(|(id, requires, when, action, args, reason, source)| {
             let mut t = vec!["rule".to_string(), id, "{".into()];
+            if let Some((facts, trailing)) = requires {
+                t.push("requires".into());
+                t.extend(comma_list(facts.into_iter().map(|f| vec![f]).collect(), trailing));
+            }
             if let Some(w) = when {
                 t.push("when".into());
                 t.extend(w);
@@ -685,7 +690,7 @@ fn token_soup() -> BoxedStrategy<String> {
     let token = prop_oneof![
         6 => select(vec![
             "enum", "facts", "each", "in", "action", "rule", "when", "then", "reason", "source", "and", "or",
-            "not", "not in", "present", "true", "false", "as_of", "{", "}", "(", ")", "[", "]", ",", ":", "?",
+            "not", "not in", "present", "requires", "true", "false", "as_of", "{", "}", "(", ")", "[", "]", ",", ":", "?",
             "=", "==", "!=", "<", "<=", ">", ">=", "+", "-", "@", "@key", "@label", ".", "\"", "\\", "#", "\n",
             "\"a\\\"b\"", "\"\\q\"", "\"\\", "2024-03-15", "2023-02-30", "9999-99-99", "-5", "- 5",
             "99999999999999999999", "-9223372036854775809", "\u{FEFF}", "é", "→", "\r", "\t", "x.y", "x..y",

@@ -52,6 +52,7 @@ fn is_keyword_token(r: Rule) -> bool {
             | Rule::each_kw
             | Rule::action_kw
             | Rule::rule_kw
+            | Rule::requires_kw
             | Rule::when_kw
             | Rule::then_kw
             | Rule::reason_kw
@@ -209,12 +210,24 @@ impl Lower {
         let mut it = pair.clone().into_inner();
         let id = self.ident(&self.next(&pair, &mut it, Rule::ident)?);
         let mut when = None;
+        let mut requires = Vec::new();
+        let mut requires_span = None;
         let mut then = None;
         let mut reason = None;
         let mut source = None;
         for clause in it {
             let mut ci = clause.clone().into_inner();
             match clause.as_rule() {
+                Rule::requires_clause => {
+                    requires_span = Some(self.span(&clause));
+                    for p in ci.filter(|p| p.as_rule() != Rule::requires_kw) {
+                        if p.as_rule() != Rule::path {
+                            return Err(self.shape(&p));
+                        }
+                        let span = self.span(&p);
+                        requires.push(Node::new(p.into_inner().map(|seg| self.ident(&seg)).collect(), span));
+                    }
+                }
                 Rule::when_clause => when = Some(self.expr(self.next(&clause, &mut ci, Rule::expr)?)?),
                 Rule::then_clause => {
                     let then_span = self.span(&clause);
@@ -243,7 +256,20 @@ impl Lower {
             Some((s, sp)) => (Some(s), Some(sp)),
             None => (None, None),
         };
-        Ok(RuleDecl { id, when, action, args, then_span, reason, source, span, reason_span, source_span })
+        Ok(RuleDecl {
+            id,
+            requires,
+            requires_span,
+            when,
+            action,
+            args,
+            then_span,
+            reason,
+            source,
+            span,
+            reason_span,
+            source_span,
+        })
     }
 
     /// A string literal, escapes resolved, runs of whitespace (line breaks included) folded

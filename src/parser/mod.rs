@@ -148,6 +148,9 @@ fn describe(rule: Rule) -> Option<&'static str> {
         Rule::not_in => "`not in`",
         Rule::cmp_op => "a comparison operator",
         Rule::add_op => "`+` or `-`",
+        // A rule body missing its `then` is told `when` or `then`: the rarely used `requires`
+        // that may also open it would only lengthen the message.
+        Rule::requires_clause | Rule::requires_kw => return None,
         Rule::policy | Rule::WHITESPACE | Rule::COMMENT | Rule::ident_char => return None,
     })
 }
