@@ -31,8 +31,8 @@ Examples:
   handover fmt my-rules/                               canonical layout, comments kept
 
 Exit status: 0 success; 1 some entries could not be evaluated (eval, explain; all others were
-and are printed), a test failed, warnings with `check --deny warnings`, or files to format with
-`fmt --check`; 2 nothing could run (bad arguments, unreadable input, an invalid policy), or an
+and are printed), a test failed, findings of a category `check --deny` names (warnings,
+absent-reads), or files to format with `fmt --check`; 2 nothing could run (bad arguments, unreadable input, an invalid policy), or an
 input failed part-way, or the output could not be written; 141 the reader of the output went
 away (`handover eval ... | head`), quietly, as for a process ended by SIGPIPE.";
 
