@@ -432,6 +432,16 @@ fn schema(args: SchemaArgs, out: &mut dyn Write, err: &mut dyn Write, color: boo
     Ok(EXIT_OK)
 }
 
+/// The first `most` names joined by commas, and how many more there are (`--coverage json` lists
+/// them all).
+fn shortened(names: &[&str], most: usize) -> String {
+    let shown = names.iter().take(most).copied().collect::<Vec<_>>().join(", ");
+    match names.len().saturating_sub(most) {
+        0 => shown,
+        more => format!("{shown} and {more} more (`--coverage json` lists them all)"),
+    }
+}
+
 fn load_policy(rules: Option<&PathBuf>) -> Result<Policy, LoadError> {
     match rules {
         Some(p) => Policy::from_path(p),
@@ -916,7 +926,7 @@ fn test(args: TestArgs, out: &mut dyn Write, err: &mut dyn Write, color: bool, e
             "coverage: {} of {} rules exercised; not exercised: {}",
             report.coverage.len() - uncovered.len(),
             report.coverage.len(),
-            uncovered.join(", ")
+            shortened(&uncovered, 50)
         )?;
     }
     writeln!(out, "{} passed, {} failed", report.passed(), report.failed())?;

@@ -159,6 +159,15 @@ fn every_command_answers(name: &str, policy: &str, rules: usize, facts: &str, ca
     let out = run(d, &["test", "--rules", "p.handover", "cases.yaml"], GUARD);
     assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
     assert!(text(&out.stdout).contains(&format!("{} passed, 0 failed", expect.len())));
+    // The rules no case exercised are named up to 50, then counted.
+    let coverage = text(&out.stdout).lines().find(|l| l.starts_with("coverage:")).unwrap_or_default().to_string();
+    let unexercised = rules - expect.len();
+    if unexercised > 50 {
+        assert!(
+            coverage.ends_with(&format!("and {} more (`--coverage json` lists them all)", unexercised - 50)),
+            "{coverage}"
+        );
+    }
 
     let out = run(d, &["explain", "--rules", "p.handover", "--as-of", "2024-01-01", "facts.yaml"], GUARD);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
