@@ -61,45 +61,72 @@ pub(crate) struct CompiledRule {
     pub requires: Vec<crate::schema::FieldId>,
 }
 
-pub(crate) fn compile(checked: Checked) -> (Schema, Vec<CompiledRule>) {
+/// Compiles checked rules. The checker guarantees every fact id names a declared fact; should
+/// that ever not hold, the policy is refused with an internal error at the rule (never compiled
+/// into a condition that silently reads nothing).
+pub(crate) fn compile(checked: Checked) -> Result<(Schema, Vec<CompiledRule>), crate::diagnostic::PolicyDiagnostic> {
     let Checked { schema, rules, .. } = checked;
-    let compiled = rules
-        .into_iter()
-        .map(|r| CompiledRule {
-            when: r.when.as_ref().map(|w| op(&schema, w)).filter(|w| !matches!(w, Op::Const(Value::Bool(true)))),
-            conjuncts: match &r.when {
-                Some(TExpr::And(parts)) => {
-                    parts.iter().map(|p| op(&schema, p)).zip(r.conjunct_spans.iter().copied()).collect()
-                }
-                Some(w) => r.conjunct_spans.first().map(|s| vec![(op(&schema, w), *s)]).unwrap_or_default(),
+    let mut compiled = Vec::with_capacity(rules.len());
+    for r in rules {
+        let broken = |Undeclared(f): Undeclared| {
+            crate::diagnostic::PolicyDiagnostic::error(
+                "compile::internal",
+                format!("internal error: rule `{}` refers to fact number {f}, which the schema does not declare", r.id),
+                r.id_span,
+                "in this rule",
+            )
+        };
+        let when = match &r.when {
+            Some(w) => Some(op(&schema, w).map_err(broken)?).filter(|w| !matches!(w, Op::Const(Value::Bool(true)))),
+            None => None,
+        };
+        let conjuncts = match &r.when {
+            Some(TExpr::And(parts)) => parts
+                .iter()
+                .zip(r.conjunct_spans.iter().copied())
+                .map(|(p, span)| op(&schema, p).map(|o| (o, span)))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(broken)?,
+            Some(w) => match r.conjunct_spans.first() {
+                Some(span) => vec![(op(&schema, w).map_err(broken)?, *span)],
                 None => vec![],
             },
+            None => vec![],
+        };
+        let args = r.args.iter().map(|a| op(&schema, a)).collect::<Result<Vec<_>, _>>().map_err(broken)?;
+        compiled.push(CompiledRule {
+            when,
+            conjuncts,
             id_span: r.id_span,
             requires: r.requires,
-            args: r.args.iter().map(|a| op(&schema, a)).collect(),
+            args: args.into(),
             id: r.id,
             action: r.action,
             reason: r.reason,
             source: r.source,
-        })
-        .collect();
-    (schema, compiled)
+        });
+    }
+    Ok((schema, compiled))
 }
 
-fn op(schema: &Schema, e: &TExpr) -> Op {
-    match e {
+/// A fact id the schema does not declare (a broken checker invariant).
+struct Undeclared(crate::schema::FieldId);
+
+fn op(schema: &Schema, e: &TExpr) -> Result<Op, Undeclared> {
+    Ok(match e {
         TExpr::Const(v) => Op::Const(v.clone()),
         TExpr::Fact(f) => match schema.fields.get(*f) {
             Some(def) => Op::Load(def.slot, *f),
-            // The checker only produces ids of declared fields.
-            None => Op::Const(Value::Absent),
+            None => return Err(Undeclared(*f)),
         },
         TExpr::AsOf => Op::AsOf,
         TExpr::Present(f) => match schema.fields.get(*f) {
             Some(def) if def.optional => Op::Present(def.slot),
-            _ => Op::Const(Value::Bool(true)),
+            // A fact that is not optional always has a value (given, or its default).
+            Some(_) => Op::Const(Value::Bool(true)),
+            None => return Err(Undeclared(*f)),
         },
-        TExpr::Not(inner) => match op(schema, inner) {
+        TExpr::Not(inner) => match op(schema, inner)? {
             Op::Const(Value::Bool(b)) => Op::Const(Value::Bool(!b)),
             Op::EnumIn { slot, field, bits } => Op::EnumIn { slot, field, bits: complement(schema, field, &bits) },
             other => Op::Not(Box::new(other)),
@@ -108,13 +135,13 @@ fn op(schema: &Schema, e: &TExpr) -> Op {
             let is_and = matches!(e, TExpr::And(_));
             let mut ops = Vec::new();
             for p in parts {
-                match op(schema, p) {
+                match op(schema, p)? {
                     // `true and x` is `x`; `false or x` is `x`.
                     Op::Const(Value::Bool(b)) if b == is_and => {}
                     // `false and x` is false; `true or x` is true (x is never read, as at run time).
                     c @ Op::Const(Value::Bool(_)) => {
                         if ops.is_empty() {
-                            return c;
+                            return Ok(c);
                         }
                         ops.push(c);
                         break;
@@ -130,7 +157,7 @@ fn op(schema: &Schema, e: &TExpr) -> Op {
             }
         }
         TExpr::Compare(cmp, l, r) => {
-            let (l, r) = (op(schema, l), op(schema, r));
+            let (l, r) = (op(schema, l)?, op(schema, r)?);
             match (cmp, &l, &r) {
                 (CmpOp::Eq | CmpOp::Ne, Op::Load(slot, field), Op::Const(Value::Enum(v)))
                 | (CmpOp::Eq | CmpOp::Ne, Op::Const(Value::Enum(v)), Op::Load(slot, field)) => {
@@ -142,26 +169,26 @@ fn op(schema: &Schema, e: &TExpr) -> Op {
             }
         }
         TExpr::In { negated, value, set } => {
-            let value = op(schema, value);
-            let set: Vec<Op> = set.iter().map(|s| op(schema, s)).collect();
+            let value = op(schema, value)?;
+            let set: Vec<Op> = set.iter().map(|s| op(schema, s)).collect::<Result<_, _>>()?;
             if let Op::Load(slot, field) = value {
                 let consts: Option<Vec<u16>> =
                     set.iter().map(|s| if let Op::Const(Value::Enum(v)) = s { Some(*v) } else { None }).collect();
                 if let Some(values) = consts.filter(|_| is_enum(schema, field)) {
                     let bits = enum_bits(schema, field, values.into_iter());
                     let bits = if *negated { complement(schema, field, &bits) } else { bits };
-                    return Op::EnumIn { slot, field, bits };
+                    return Ok(Op::EnumIn { slot, field, bits });
                 }
             }
             fold(Op::In { negated: *negated, value: Box::new(value), set: set.into() })
         }
         TExpr::Arith(a, l, r, ty) => fold(Op::Arith {
             op: *a,
-            left: Box::new(op(schema, l)),
-            right: Box::new(op(schema, r)),
+            left: Box::new(op(schema, l)?),
+            right: Box::new(op(schema, r)?),
             date: *ty == Type::Date,
         }),
-    }
+    })
 }
 
 fn is_enum(schema: &Schema, field: FieldId) -> bool {
@@ -376,3 +403,36 @@ impl Fast {
 /// Numbers beyond this (days or integers) make a decision fall back to the interpreter, so
 /// that the diagram's difference tests can never disagree with checked arithmetic.
 pub(crate) const DIAGRAM_SAFE_MAGNITUDE: i64 = 70_000_000;
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+    use crate::ast::Span;
+    use crate::check::CheckedRule;
+
+    /// A fact id the schema does not declare cannot come out of the checker; if it ever did, the
+    /// rule is refused by name rather than compiled into a read of nothing.
+    #[test]
+    fn an_undeclared_fact_is_an_internal_error_not_an_absent_value() {
+        let rule = |when| CheckedRule {
+            id: "r".into(),
+            when: Some(when),
+            action: 0,
+            args: vec![],
+            reason: "x".into(),
+            source: None,
+            span: Span::default(),
+            id_span: Span::default(),
+            conjunct_spans: vec![Span::default()],
+            requires: vec![],
+        };
+        for when in [TExpr::Fact(7), TExpr::Present(7), TExpr::Not(Box::new(TExpr::Fact(7)))] {
+            let checked = Checked { schema: Schema::default(), rules: vec![rule(when)], warnings: vec![] };
+            let Err(d) = compile(checked) else { panic!("compiled an undeclared fact") };
+            assert_eq!(d.code, "compile::internal");
+            assert!(d.message.contains("rule `r` refers to fact number 7"), "{}", d.message);
+        }
+    }
+}

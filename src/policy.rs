@@ -194,7 +194,10 @@ impl Policy {
             Err(diagnostics) => return Err(LoadError::Invalid { sources, diagnostics }),
         };
         let mut warnings = checked.warnings.clone();
-        let (schema, rules) = compile::compile(checked);
+        let (schema, rules) = match compile::compile(checked) {
+            Ok(c) => c,
+            Err(broken) => return Err(LoadError::Invalid { sources, diagnostics: vec![broken] }),
+        };
         let diagram = crate::analysis::build_diagram(&schema, &rules);
         if let Err(why) = &diagram {
             warnings.extend(no_diagram_note(*why));
