@@ -259,12 +259,8 @@ impl<T: Send> Run<'_, T> {
             Ok(line) => facts::parse_json_line(self.policy.schema(), line, at),
             // Invalid UTF-8 fails this line alone, with the message a whole file gets.
             Err(e) => {
-                let valid = bytes.get(..e.valid_up_to()).unwrap_or_default();
-                // A byte-order mark dropped from line 1 still counts, as in the whole-file message.
-                let bom = usize::from(n == 1 && offset == 3);
-                let column = std::str::from_utf8(valid).map_or(0, |s| s.chars().count()) + 1 + bom;
-                let offset = usize::try_from(offset).unwrap_or(usize::MAX).saturating_add(valid.len());
-                let error = crate::source::ReadError::NotUtf8 { line: n, column, offset };
+                let start = usize::try_from(offset).unwrap_or(usize::MAX);
+                let error = crate::source::not_utf8(bytes, e.valid_up_to(), n, start, false, offset == 3);
                 facts::failed_document(&at, error.to_string())
             }
         };

@@ -701,22 +701,9 @@ fn csv_cells<'a>(frame: &CsvFrame, raw: &'a [u8]) -> Result<Vec<Cow<'a, str>>, S
         }
     };
     let text = std::str::from_utf8(raw).map_err(|e| {
-        let valid = raw.get(..e.valid_up_to()).unwrap_or_default();
-        let (mut l, mut last_break, mut after_cr) = (line, 0usize, false);
-        for (i, b) in valid.iter().enumerate() {
-            match b {
-                b'\n' if after_cr => (last_break, after_cr) = (i + 1, false),
-                b'\n' => (l, last_break, after_cr) = (l + 1, i + 1, false),
-                b'\r' => (l, last_break, after_cr) = (l + 1, i + 1, true),
-                _ => after_cr = false,
-            }
-        }
-        // A byte-order mark dropped from line 1 still counts, as in the whole-file message.
-        let bom = usize::from(l == 1 && offset == 3);
-        let column =
-            std::str::from_utf8(valid.get(last_break..).unwrap_or_default()).map_or(0, |s| s.chars().count()) + 1 + bom;
-        let offset = usize::try_from(offset).unwrap_or(usize::MAX).saturating_add(valid.len());
-        crate::source::ReadError::NotUtf8 { line: usize::try_from(l).unwrap_or(usize::MAX), column, offset }.to_string()
+        let line = usize::try_from(line).unwrap_or(usize::MAX);
+        let start = usize::try_from(offset).unwrap_or(usize::MAX);
+        crate::source::not_utf8(raw, e.valid_up_to(), line, start, true, offset == 3).to_string()
     })?;
     Ok(split_cells(text))
 }

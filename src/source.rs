@@ -91,14 +91,27 @@ pub fn read_text_from(mut reader: impl std::io::Read) -> Result<String, ReadErro
 }
 
 fn text_of(bytes: Vec<u8>) -> Result<String, ReadError> {
-    String::from_utf8(bytes).map_err(|e| {
-        let offset = e.utf8_error().valid_up_to();
-        let valid = e.as_bytes().get(..offset).unwrap_or_default();
-        let line_start = valid.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
-        let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
-        // The prefix is valid UTF-8 by definition of `valid_up_to`.
-        let column =
-            std::str::from_utf8(valid.get(line_start..).unwrap_or_default()).map_or(0, |s| s.chars().count()) + 1;
-        ReadError::NotUtf8 { line, column, offset }
-    })
+    String::from_utf8(bytes).map_err(|e| not_utf8(e.as_bytes(), e.utf8_error().valid_up_to(), 1, 0, false, false))
+}
+
+/// The error for `bytes` whose first `valid` bytes are UTF-8 and the next one is not, placed in
+/// the input: `bytes` starts on line `line` at byte `offset`. `lone_cr` counts a `\r` without a
+/// `\n` after it as a line break (CSV does); `bom` says a byte-order mark was dropped just before
+/// `bytes`, which still counts in a column of line 1, as in the message for the whole file.
+pub(crate) fn not_utf8(bytes: &[u8], valid: usize, line: usize, offset: usize, lone_cr: bool, bom: bool) -> ReadError {
+    let prefix = bytes.get(..valid).unwrap_or_default();
+    let (mut line, mut line_start, mut after_cr) = (line, 0usize, false);
+    for (i, b) in prefix.iter().enumerate() {
+        match b {
+            b'\n' if after_cr => (line_start, after_cr) = (i + 1, false),
+            b'\n' => (line, line_start, after_cr) = (line + 1, i + 1, false),
+            b'\r' if lone_cr => (line, line_start, after_cr) = (line + 1, i + 1, true),
+            _ => after_cr = false,
+        }
+    }
+    // The prefix is valid UTF-8 by definition of `valid`.
+    let column = std::str::from_utf8(prefix.get(line_start..).unwrap_or_default()).map_or(0, |s| s.chars().count())
+        + 1
+        + usize::from(bom && line == 1);
+    ReadError::NotUtf8 { line, column, offset: offset.saturating_add(valid) }
 }
