@@ -1025,8 +1025,13 @@ fn plan_inputs(
     Ok(planned)
 }
 
+/// An input named in a message: `standard input`, or the path in backticks.
+fn input_words(path: &str) -> String {
+    if path == "-" || path == "<stdin>" { "standard input".to_string() } else { format!("`{path}`") }
+}
+
 fn too_large(name: &str, size: Option<u64>, max: u64) -> String {
-    let what = if name == "-" { "standard input".to_string() } else { format!("`{name}`") };
+    let what = input_words(name);
     let size = match size {
         Some(n) => format!("is {n} bytes, more than the {max} bytes"),
         None => format!("holds more than {max} bytes, the most"),
@@ -1042,13 +1047,7 @@ fn too_large(name: &str, size: Option<u64>, max: u64) -> String {
 fn open_input(p: &Planned, max_bytes: u64) -> Result<Input, String> {
     use std::io::Read;
     let name = display_name(&p.path);
-    let cannot = |e: ReadError| {
-        if p.path == "-" {
-            format!("cannot read standard input: {e}")
-        } else {
-            format!("cannot read `{}`: {e}", p.path)
-        }
-    };
+    let cannot = |e: ReadError| format!("cannot read {}: {e}", input_words(&p.path));
     let body = if p.streamed && p.path == "-" {
         Body::Stdin
     } else if p.streamed {
@@ -1088,8 +1087,11 @@ impl<R: io::Read> io::Read for Named<R> {
             if e.kind() == io::ErrorKind::Interrupted {
                 return e;
             }
-            let what = if self.name == "<stdin>" { "standard input".to_string() } else { format!("`{}`", self.name) };
-            let message = format!("cannot read {what}: {}", ReadError::from(io::Error::new(e.kind(), e.to_string())));
+            let message = format!(
+                "cannot read {}: {}",
+                input_words(&self.name),
+                ReadError::from(io::Error::new(e.kind(), e.to_string()))
+            );
             *self.failed.borrow_mut() = Some(message.clone());
             io::Error::new(e.kind(), InputError(message))
         })
