@@ -1332,7 +1332,8 @@ impl Held {
             (Some((action, params, rule, reason)), _) => {
                 Ok(crate::verdict::Decision { action, params, rule, reason, citation: None })
             }
-            (None, e) => Err(e.unwrap_or_default()),
+            (None, Some(e)) => Err(e),
+            (None, None) => return Err(io::Error::other("a held result lost its outcome")),
         };
         let r = Record {
             source: self.source,
