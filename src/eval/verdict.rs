@@ -4,8 +4,8 @@
 use chrono::NaiveDate;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
+use crate::language::schema::Type;
 use crate::policy::Policy;
-use crate::schema::Type;
 use crate::value::Value;
 
 /// The decision for one entry. Borrows the policy it came from.

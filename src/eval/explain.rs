@@ -3,8 +3,8 @@
 
 use crate::compile::Op;
 use crate::eval::{self, Env, EvalError};
+use crate::language::schema::{FieldId, Scope, Type};
 use crate::policy::Policy;
-use crate::schema::{FieldId, Scope, Type};
 use crate::value::{Date, Value};
 
 /// One top-level condition of a rule (an operand of its `and`), as evaluated.

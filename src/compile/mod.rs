@@ -4,9 +4,9 @@
 //! and one mask test), and constant sub-expressions are folded. Nothing in the compiled form
 //! is looked up by name while deciding.
 
-use crate::ast::{ArithOp, CmpOp};
-use crate::check::{Checked, TExpr};
-use crate::schema::{FieldId, Schema, Slot, Type};
+use crate::language::ast::{ArithOp, CmpOp};
+use crate::language::check::{Checked, TExpr};
+use crate::language::schema::{FieldId, Schema, Slot, Type};
 use crate::value::Value;
 
 /// A set of enum values as bits; enums of up to 64 values need no heap.
@@ -53,12 +53,12 @@ pub(crate) struct CompiledRule {
     pub args: Box<[Op]>,
     pub reason: String,
     pub source: Option<String>,
-    pub id_span: crate::ast::Span,
+    pub id_span: crate::language::ast::Span,
     /// The condition's top-level `and` operands, each compiled alone, with its source span;
     /// used to explain a decision operand by operand.
-    pub conjuncts: Vec<(Op, crate::ast::Span)>,
+    pub conjuncts: Vec<(Op, crate::language::ast::Span)>,
     /// Optional facts the rule reads on purpose (its `requires` clause); evaluation ignores it.
-    pub requires: Vec<crate::schema::FieldId>,
+    pub requires: Vec<crate::language::schema::FieldId>,
 }
 
 /// Compiles checked rules. The checker guarantees every fact id names a declared fact; should
@@ -110,7 +110,7 @@ pub(crate) fn compile(checked: Checked) -> Result<(Schema, Vec<CompiledRule>), c
 }
 
 /// A fact id the schema does not declare (a broken checker invariant).
-struct Undeclared(crate::schema::FieldId);
+struct Undeclared(crate::language::schema::FieldId);
 
 fn op(schema: &Schema, e: &TExpr) -> Result<Op, Undeclared> {
     Ok(match e {
@@ -382,7 +382,7 @@ impl Fast {
 
     fn of(node: &DNode) -> Fast {
         let other = Fast { kind: Fast::OTHER, document: false, slot: 0, bits: 0, yes: 0, no: 0 };
-        let place = |s: &Slot| (s.scope == crate::schema::Scope::Document, u32::try_from(s.index).ok());
+        let place = |s: &Slot| (s.scope == crate::language::schema::Scope::Document, u32::try_from(s.index).ok());
         match node {
             DNode::Enum { slot, bits, yes, no, .. } if bits.len() == 1 => match (place(slot), bits.first()) {
                 ((document, Some(slot)), Some(bits)) => {
@@ -409,8 +409,8 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
     use super::*;
-    use crate::ast::Span;
-    use crate::check::CheckedRule;
+    use crate::language::ast::Span;
+    use crate::language::check::CheckedRule;
 
     /// A fact id the schema does not declare cannot come out of the checker; if it ever did, the
     /// rule is refused by name rather than compiled into a read of nothing.
