@@ -487,10 +487,9 @@ fn check(args: CheckArgs, out: &mut dyn Write, err: &mut dyn Write, color: bool)
             return Ok(EXIT_FAILURE);
         }
     };
-    let analysis =
-        crate::analysis::analyze_with_budget(&policy, 5, usize::try_from(args.max_regions).unwrap_or(usize::MAX));
+    let analysis = policy.analyze_with_budget(5, usize::try_from(args.max_regions).unwrap_or(usize::MAX));
     let mut diags: Vec<_> = policy.warnings().to_vec();
-    diags.extend(crate::analysis::diagnostics(&policy, &analysis));
+    diags.extend(policy.analysis_diagnostics(&analysis));
     let warnings = diags.iter().filter(|d| d.severity == Severity::Warning).count();
     // Each diagnostic with the first denied category covering it, if any.
     let denied_by = |d: &crate::diagnostic::PolicyDiagnostic| args.deny.iter().copied().find(|c| c.covers(d));
@@ -1173,6 +1172,7 @@ fn eval(args: EvalArgs, out: &mut dyn Write, err: &mut dyn Write, out_color: boo
     let mut failed = 0usize;
     let mut total = 0usize;
     let jsonl = args.format == OutputFormat::Jsonl;
+    let json_lines = crate::output::jsonl::JsonLines::new(&policy);
     let mut sink = Sink::new(args.format, args.as_of, today, out_color);
     // Inputs are opened one at a time, each closed before the next is opened.
     for p in &planned {
@@ -1190,7 +1190,7 @@ fn eval(args: EvalArgs, out: &mut dyn Write, err: &mut dyn Write, out_color: boo
         // Each JSON Lines record carries the date it was decided at: lines have no shared header.
         let to_jsonl = |doc: &crate::facts::Document, date: Date| {
             let mut buf = Vec::new();
-            let (lines, errors) = policy.write_json_lines(doc, date, true, &mut buf);
+            let (lines, errors) = json_lines.write(doc, date, true, &mut buf);
             (lines, errors, buf)
         };
         let to_records = |doc: &crate::facts::Document, date: Date| {
