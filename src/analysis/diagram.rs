@@ -179,7 +179,7 @@ pub(crate) const DIAGRAM_SAFE_MAGNITUDE: i64 = 70_000_000;
 /// Largest diagram built; beyond it decisions use the interpreter.
 pub const DIAGRAM_NODE_LIMIT: usize = 100_000;
 
-/// Steps (see [`Budget`]) building the decision diagram may take; beyond them decisions use
+/// Steps building the decision diagram may take; beyond them decisions use
 /// the interpreter. The shipped policy takes under 1,000 and a generated 1,000-rule policy
 /// under 10,000 (`benches/load.rs`); reaching the limit takes a few tenths of a second.
 pub const DIAGRAM_BUDGET: usize = 1_000_000;

@@ -26,7 +26,7 @@ use crate::compile::{CompiledRule, Op};
 use crate::language::schema::{FieldId, Schema, Slot, Type};
 use crate::value::{Date, Value};
 
-/// Steps (see [`analyze_with_budget`]) the whole analysis may take before it stops and
+/// Steps (see [`crate::Policy::analyze_with_budget`]) the whole analysis may take before it stops and
 /// reports partial results.
 pub const DEFAULT_BUDGET: usize = 10_000_000;
 
@@ -75,7 +75,7 @@ pub struct AbsentRead {
     pub witness: Witness,
 }
 
-/// Everything [`analyze`] found.
+/// Everything [`crate::Policy::analyze`] found.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Analysis {
     /// Regions no rule matches, each with a witness (at most `max_witnesses`).
