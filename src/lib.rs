@@ -136,6 +136,8 @@ pub mod batch;
 pub mod cli;
 pub mod output;
 pub mod policy;
+#[cfg(feature = "serve")]
+pub mod serve;
 pub mod testing;
 
 pub use policy::{LoadError, Policy};

@@ -13,6 +13,9 @@ use crate::policy::{LoadError, Policy};
 use crate::source::{ReadError, read_text, read_text_from};
 use crate::value::Date;
 
+#[cfg(feature = "serve")]
+mod serve;
+
 /// Exit status: every entry got a verdict.
 pub const EXIT_OK: u8 = 0;
 /// Exit status: some entries could not be evaluated (the rest were, and are printed).
@@ -68,6 +71,10 @@ pub enum Command {
     /// Print the schema of the fact files a policy reads, as JSON Schema for editors and tools.
     #[command(after_help = SCHEMA_HELP)]
     Schema(SchemaArgs),
+    /// Serve decisions over HTTP: the same verdicts and JSON as `eval`, with hot reload of the rules.
+    #[cfg(feature = "serve")]
+    #[command(after_help = serve::SERVE_HELP)]
+    Serve(serve::ServeArgs),
 }
 
 const SCHEMA_HELP: &str = "\
@@ -372,6 +379,8 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
         Command::Explain(args) => explain(args, &mut out, err, out_color, err_color),
         Command::Fmt(args) => fmt(args, &mut out, err, err_color),
         Command::Schema(args) => schema(args, &mut out, err, err_color),
+        #[cfg(feature = "serve")]
+        Command::Serve(args) => serve::serve(args, &mut out, err),
     };
     let result = result.and_then(|code| out.flush().map(|()| code));
     match result {
