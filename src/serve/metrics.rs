@@ -21,6 +21,8 @@ struct Histogram {
 struct Inner {
     /// (route, method, status) → requests.
     requests: BTreeMap<(String, String, u16), Histogram>,
+    /// route → requests being answered.
+    in_flight: BTreeMap<String, i64>,
     /// (action, rule) → verdicts.
     verdicts: BTreeMap<(String, String), u64>,
     entry_errors: u64,
@@ -43,6 +45,14 @@ impl Metrics {
         }
     }
 
+    /// A request has begun; it counts as in flight until the guard is dropped (answered, or
+    /// given up when the client went away).
+    pub fn begin<'a>(&'a self, route: &'a str) -> InFlight<'a> {
+        self.with(|i| *i.in_flight.entry(route.to_string()).or_default() += 1);
+        InFlight { metrics: self, route }
+    }
+
+    /// A request has been answered (its head; a streamed body may still be on its way).
     pub fn request(&self, route: &str, method: &str, status: u16, took: Duration) {
         let secs = took.as_secs_f64();
         self.with(|i| {
@@ -83,6 +93,18 @@ impl Metrics {
     }
 }
 
+/// A request in flight (see [`Metrics::begin`]).
+pub struct InFlight<'a> {
+    metrics: &'a Metrics,
+    route: &'a str,
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.metrics.with(|i| *i.in_flight.entry(self.route.to_string()).or_default() -= 1);
+    }
+}
+
 fn label(v: &str) -> String {
     v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
 }
@@ -110,6 +132,11 @@ fn render_into(i: &Inner, out: &mut String) -> std::fmt::Result {
         writeln!(out, "handover_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}", h.count)?;
         writeln!(out, "handover_http_request_duration_seconds_sum{{{labels}}} {}", h.sum)?;
         writeln!(out, "handover_http_request_duration_seconds_count{{{labels}}} {}", h.count)?;
+    }
+    writeln!(out, "# HELP handover_http_requests_in_flight Requests being answered, by route.")?;
+    writeln!(out, "# TYPE handover_http_requests_in_flight gauge")?;
+    for (route, n) in &i.in_flight {
+        writeln!(out, "handover_http_requests_in_flight{{route=\"{}\"}} {n}", label(route))?;
     }
     writeln!(out, "# HELP handover_verdicts_total Entries decided, by action and deciding rule.")?;
     writeln!(out, "# TYPE handover_verdicts_total counter")?;

@@ -71,7 +71,8 @@ pub fn router(state: Arc<State>, config: &Config) -> Router {
 /// not check, an address that cannot be bound).
 pub fn run(config: Config, out: &mut dyn Write) -> Result<(), String> {
     let _ = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
+        .with_writer(log_writer())
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
@@ -87,7 +88,7 @@ pub fn run(config: Config, out: &mut dyn Write) -> Result<(), String> {
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the server's threads: {e}"))?;
-    runtime.block_on(async move {
+    let served = runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(config.addr)
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", config.addr))?;
@@ -107,7 +108,24 @@ pub fn run(config: Config, out: &mut dyn Write) -> Result<(), String> {
             .map_err(|e| format!("the server stopped: {e}"))?;
         tracing::info!("stopped: every request in flight was answered");
         Ok(())
-    })
+    });
+    // The watcher and any reload still running are not waited for.
+    runtime.shutdown_timeout(Duration::from_millis(500));
+    served
+}
+
+/// Where logs go: standard error, through a descriptor of its own, so that logging from any
+/// thread never waits for the standard error lock the caller may hold (the binary holds it for
+/// the whole run).
+fn log_writer() -> tracing_subscriber::fmt::writer::BoxMakeWriter {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsFd;
+        if let Ok(fd) = std::io::stderr().as_fd().try_clone_to_owned() {
+            return tracing_subscriber::fmt::writer::BoxMakeWriter::new(std::sync::Mutex::new(std::fs::File::from(fd)));
+        }
+    }
+    tracing_subscriber::fmt::writer::BoxMakeWriter::new(std::io::stderr)
 }
 
 /// SIGHUP → a reload now.

@@ -94,8 +94,10 @@ pub struct ExplainedEntry {
     pub as_of: String,
     /// Every rule tried, the deciding one, and the one-fact changes that would give another verdict.
     #[schema(value_type = Option<Object>)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub explanation: Option<serde_json::Value>,
-    /// Why the entry could not be explained (its facts are not valid).
+    /// Why the entry could not be explained (its facts are not valid); in place of `explanation`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
 
@@ -636,7 +638,9 @@ pub async fn track(AxState(state): AxState<Shared>, req: Request, next: Next) ->
         "GET" | "POST" | "HEAD" | "PUT" | "DELETE" | "OPTIONS" | "PATCH" => method,
         _ => "other".to_string(),
     };
+    let in_flight = state.metrics.begin(route);
     let r = next.run(req).await;
     state.metrics.request(route, &method, r.status().as_u16(), start.elapsed());
+    drop(in_flight);
     r
 }
