@@ -35,7 +35,8 @@ pub(crate) enum V<'a> {
 }
 
 /// Why one entry could not be decided.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum EvalErrorKind {
     /// The rule read an optional fact that has no value.
     AbsentFact { fact: FieldId },
@@ -53,6 +54,18 @@ pub struct EvalError {
     /// Index of the rule being evaluated, or `None` when no rule matched.
     pub rule: Option<usize>,
     pub kind: EvalErrorKind,
+}
+
+impl EvalErrorKind {
+    /// The stable code of this kind (`eval::no-rule-matched`, …), as listed in the README.
+    pub fn code(&self) -> &'static str {
+        match self {
+            EvalErrorKind::AbsentFact { .. } => "eval::absent-fact",
+            EvalErrorKind::Overflow => "eval::overflow",
+            EvalErrorKind::DateOutOfRange => "eval::date-out-of-range",
+            EvalErrorKind::NoRuleMatched => "eval::no-rule-matched",
+        }
+    }
 }
 
 impl fmt::Display for EvalErrorKind {

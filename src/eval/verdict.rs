@@ -5,6 +5,8 @@ use chrono::NaiveDate;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
 use crate::compile::Compiled;
+use crate::eval::EvalErrorKind;
+use crate::facts::FactError;
 use crate::language::schema::Type;
 use crate::value::Value;
 
@@ -152,7 +154,60 @@ pub struct Record {
     pub label: Option<String>,
     pub key_name: String,
     pub key: Option<String>,
-    pub outcome: Result<Decision, String>,
+    pub outcome: Result<Decision, EntryError>,
+}
+
+/// Why an entry has no verdict. `Display` is the message the CLI prints.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum EntryError {
+    /// The entry's facts, or its document's shared facts, do not follow the policy's schema (a
+    /// problem with the input; a server answers it as a client error).
+    Facts(Vec<FactError>),
+    /// The facts are valid, but the policy cannot decide them: no rule matches (a gap in the
+    /// policy), or the deciding rule reads a fact that has no value, or its arithmetic fails.
+    Decide {
+        kind: EvalErrorKind,
+        /// The rule being evaluated, when there is one.
+        rule: Option<String>,
+        /// What went wrong in words: which fact, which rule, what to do.
+        message: String,
+    },
+}
+
+impl EntryError {
+    /// The stable code of the error (`facts::missing`, `eval::no-rule-matched`, …): for
+    /// several fact errors, the first one's.
+    pub fn code(&self) -> &'static str {
+        match self {
+            EntryError::Facts(errs) => errs.first().map_or("facts::unreadable", |e| e.kind.code()),
+            EntryError::Decide { kind, .. } => kind.code(),
+        }
+    }
+}
+
+impl std::fmt::Display for EntryError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EntryError::Facts(errs) => {
+                for (i, e) in errs.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str("; ")?;
+                    }
+                    write!(f, "{e}")?;
+                }
+                Ok(())
+            }
+            EntryError::Decide { message, .. } => f.write_str(message),
+        }
+    }
+}
+
+impl std::error::Error for EntryError {}
+
+impl miette::Diagnostic for EntryError {
+    fn code<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        Some(Box::new(EntryError::code(self)))
+    }
 }
 
 impl Serialize for Record {
@@ -182,7 +237,7 @@ impl Serialize for Dated<'_> {
                 m.serialize_entry("rule", &d.rule)?;
                 m.serialize_entry("reason", &d.reason)?;
             }
-            Err(e) => m.serialize_entry("error", e)?,
+            Err(e) => m.serialize_entry("error", &e.to_string())?,
         }
         if let Some(d) = self.as_of {
             m.serialize_entry("as_of", &d.to_string())?;

@@ -130,7 +130,7 @@ impl<'p> JsonLines<'p> {
                 Err(e) => {
                     errors += 1;
                     out.extend_from_slice(b",\"error\":");
-                    write_str(out, &e);
+                    write_str(out, &e.to_string());
                 }
             }
             out.extend_from_slice(&end);
