@@ -235,6 +235,7 @@ fn a_body_that_is_not_a_fact_document_is_400_with_the_clis_error_text() {
         let err = a.json();
         assert_eq!(err["details"][0]["error"].as_str(), Some(cli_error.as_str()), "{body}");
         assert_eq!(err["details"][0]["source"], "<stdin>");
+        assert!(err["details"][0]["code"].as_str().unwrap().starts_with("facts::"), "{err}");
         assert!(err["error"].as_str().unwrap().ends_with(&cli_error));
     }
 }
@@ -414,12 +415,7 @@ fn hostile_bodies_get_4xx_and_the_server_stays_up() {
         let a = post(&server, "/v1/evaluate", content_type, &body);
         // A JSON Lines line is an entry of a batch: its error is a line of a 200 answer.
         let expected = if content_type == "application/x-ndjson" { 200..201 } else { 400..401 };
-        assert!(
-            expected.contains(&a.status),
-            "{what}: {} {}",
-            a.status,
-            a.body.chars().take(300).collect::<String>()
-        );
+        assert!(expected.contains(&a.status), "{what}: {} {}", a.status, a.body.chars().take(300).collect::<String>());
         assert!(a.body.contains("error"), "{what}: {}", a.body.chars().take(300).collect::<String>());
         assert_eq!(get(&server, "/healthz").status, 200, "{what}: the server went down");
     }
@@ -461,7 +457,9 @@ fn over_the_concurrency_limit_is_503() {
     // Holds the only slot: its body never completes until the test ends.
     let mut holder = TcpStream::connect(&server.addr).unwrap();
     holder
-        .write_all(b"POST /v1/evaluate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{")
+        .write_all(
+            b"POST /v1/evaluate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{",
+        )
         .unwrap();
     let mut refused = None;
     // Until the held request has taken the slot (bounded).
@@ -631,7 +629,8 @@ fn reload_under_load_is_all_or_nothing() {
     let sent = Arc::new(AtomicUsize::new(0));
     let clients: Vec<_> = (0..4)
         .map(|_| {
-            let (server, stop, seen, sent) = (Arc::clone(&server), Arc::clone(&stop), Arc::clone(&seen), Arc::clone(&sent));
+            let (server, stop, seen, sent) =
+                (Arc::clone(&server), Arc::clone(&stop), Arc::clone(&seen), Arc::clone(&sent));
             std::thread::spawn(move || {
                 // Bounded in count too.
                 for _ in 0..200_000 {
@@ -736,4 +735,33 @@ fn sighup_reloads_the_rules() {
         std::thread::sleep(Duration::from_millis(20));
     }
     assert!(server.log().contains("policy reloaded"), "{}", server.log());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Packaging
+
+/// The server stack is optional and only the `serve` feature (part of `default`, for the binary)
+/// turns it on: the library built with `default-features = false` stays free of it.
+#[test]
+fn the_server_stack_is_only_in_the_serve_feature() {
+    let manifest = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml")).unwrap();
+    let (deps, rest) = manifest.split_once("[dependencies]").unwrap().1.split_once("[dev-dependencies]").unwrap();
+    let _ = rest;
+    let features = manifest.split_once("[features]").unwrap().1.split_once("[dependencies]").unwrap().0;
+    for name in ["tokio", "axum", "tower", "tower-http", "tracing", "tracing-subscriber", "utoipa", "arc-swap"] {
+        let line = deps.lines().find(|l| l.starts_with(&format!("{name} ="))).unwrap_or_else(|| panic!("no {name}"));
+        assert!(line.contains("optional = true"), "{name} is not optional: {line}");
+        let enabling: Vec<&str> = features
+            .split("\n\n")
+            .flat_map(|block| block.lines())
+            .filter(|l| l.contains(&format!("\"dep:{name}\"")))
+            .collect();
+        assert_eq!(enabling.len(), 1, "{name} is enabled by {enabling:?}");
+    }
+    let serve_feature = features.split("serve = [").nth(1).unwrap().split(']').next().unwrap();
+    assert!(serve_feature.contains("\"dep:tokio\""));
+    for other in ["cli = [", "fancy = [", "parallel = ["] {
+        let block = features.split(other).nth(1).unwrap().split(']').next().unwrap();
+        assert!(!block.contains("serve"), "`{other}` turns on serve");
+    }
 }

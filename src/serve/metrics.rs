@@ -146,7 +146,10 @@ fn render_into(i: &Inner, out: &mut String) -> std::fmt::Result {
     writeln!(out, "# HELP handover_entry_errors_total Entries that could not be decided (bad facts, gaps).")?;
     writeln!(out, "# TYPE handover_entry_errors_total counter")?;
     writeln!(out, "handover_entry_errors_total {}", i.entry_errors)?;
-    writeln!(out, "# HELP handover_policy_reloads_total Policy reloads, by result (a failed one keeps the running policy).")?;
+    writeln!(
+        out,
+        "# HELP handover_policy_reloads_total Policy reloads, by result (a failed one keeps the running policy)."
+    )?;
     writeln!(out, "# TYPE handover_policy_reloads_total counter")?;
     writeln!(out, "handover_policy_reloads_total{{result=\"ok\"}} {}", i.reloads_ok)?;
     writeln!(out, "handover_policy_reloads_total{{result=\"error\"}} {}", i.reloads_failed)?;

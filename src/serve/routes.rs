@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::state::{Loaded, State};
+use crate::eval::verdict::{EntryError, Record};
 use crate::facts::{self, Document, FactError, Format as FactFormat};
 use crate::output::{self, Format};
 use crate::value::Date;
@@ -47,6 +48,8 @@ pub struct ErrorDetail {
     /// The document: `?source=` (default `request`), with `:LINE` for a multi-document body.
     pub source: String,
     pub error: String,
+    /// The stable code of the error (`facts::unreadable`, `facts::bad-value`, …; see the README).
+    pub code: String,
 }
 
 /// The query of `POST /v1/evaluate`.
@@ -258,7 +261,13 @@ fn query_error(e: &QueryRejection) -> Response {
 fn not_documents(docs: &[Document], loaded: &Loaded) -> Option<Response> {
     let details: Vec<ErrorDetail> = docs
         .iter()
-        .filter_map(|d| d.shared.as_ref().err().map(|errs| ErrorDetail { source: d.source.clone(), error: join(errs) }))
+        .filter_map(|d| {
+            d.shared.as_ref().err().map(|errs| {
+                // Exactly the error an entry of this document gets in `eval`'s output.
+                let e = EntryError::Facts(errs.clone());
+                ErrorDetail { source: d.source.clone(), error: e.to_string(), code: e.code().to_string() }
+            })
+        })
         .collect();
     if details.is_empty() {
         return None;
@@ -355,16 +364,22 @@ pub async fn evaluate(
             records.extend(loaded.policy.records(d, date).into_iter().map(|r| (date, r)));
         }
         let errors = records.iter().filter(|(_, r)| r.outcome.is_err()).count();
-        state.metrics.verdicts(
-            records.iter().filter_map(|(_, r)| r.outcome.as_ref().ok().map(|d| (d.action.as_str(), d.rule.as_str()))),
-            errors as u64,
-        );
+        count(&state, records.iter().map(|(_, r)| r));
         let text = output::render(Format::Json, records, as_of, today);
         let mut r = with_policy(json_body(StatusCode::OK, text), &loaded);
         r.headers_mut().insert(EXIT_STATUS_HEADER, HeaderValue::from_static(if errors > 0 { "1" } else { "0" }));
         r
     })
     .await
+}
+
+/// Counts verdicts by action and rule, and entries in error.
+fn count<'a>(state: &State, records: impl IntoIterator<Item = &'a Record> + Clone) {
+    let errors = records.clone().into_iter().filter(|r| r.outcome.is_err()).count() as u64;
+    state.metrics.verdicts(
+        records.into_iter().filter_map(|r| r.outcome.as_ref().ok().map(|d| (d.action.as_str(), d.rule.as_str()))),
+        errors,
+    );
 }
 
 /// Bytes of output gathered before they are sent.
@@ -376,9 +391,7 @@ fn stream_lines(state: Shared, loaded: Arc<Loaded>, body: Bytes, source: String,
     tokio::task::spawn_blocking(move || {
         let text = std::str::from_utf8(&body).unwrap_or_default();
         let today = today();
-        let writer = output::jsonl::JsonLines::new(&loaded.policy);
         let mut buf = Vec::with_capacity(CHUNK_BYTES);
-        let mut errors = 0u64;
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         for (i, line) in text.lines().enumerate() {
             if line.trim().is_empty() {
@@ -386,14 +399,17 @@ fn stream_lines(state: Shared, loaded: Arc<Loaded>, body: Bytes, source: String,
             }
             let doc = facts::parse_json_line(loaded.policy.schema(), line, format!("{source}:{}", i + 1));
             let date = as_of.or(doc.as_of).unwrap_or(today);
-            let (_, failed) = writer.write(&doc, date, true, &mut buf);
-            errors += failed as u64;
+            let records = loaded.policy.records(&doc, date);
+            count(&state, &records);
+            // The lines `eval --format jsonl` writes: each record with the date it was decided at.
+            buf.extend_from_slice(
+                output::render(Format::Jsonl, records.into_iter().map(|r| (date, r)), as_of, today).as_bytes(),
+            );
             if buf.len() >= CHUNK_BYTES && tx.blocking_send(Ok(Bytes::from(std::mem::take(&mut buf)))).is_err() {
                 // The client went away.
                 return;
             }
         }
-        state.metrics.verdicts([], errors);
         if !buf.is_empty() {
             let _ = tx.blocking_send(Ok(Bytes::from(buf)));
         }
