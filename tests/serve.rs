@@ -461,9 +461,16 @@ fn over_the_concurrency_limit_is_503() {
             b"POST /v1/evaluate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{",
         )
         .unwrap();
+    // Bounded wait until the held request is in flight.
+    let in_flight = "handover_http_requests_in_flight{route=\"/v1/evaluate\"} 1";
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !get(&server, "/metrics").body.contains(in_flight) {
+        assert!(Instant::now() < deadline, "the held request never arrived: {}", get(&server, "/metrics").body);
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let mut refused = None;
     // Until the held request has taken the slot (bounded).
-    for _ in 0..200 {
+    for _ in 0..500 {
         let a = post(&server, "/v1/evaluate", "application/yaml", CONTOSO.as_bytes());
         if a.status == 503 {
             refused = Some(a);
@@ -472,7 +479,9 @@ fn over_the_concurrency_limit_is_503() {
         assert_eq!(a.status, 200, "{}", a.body);
         std::thread::sleep(Duration::from_millis(20));
     }
-    let refused = refused.expect("a request over the limit was answered 503");
+    let refused = refused.unwrap_or_else(|| {
+        panic!("no request over the limit was answered 503:\n{}\n{}", get(&server, "/metrics").body, server.log())
+    });
     assert!(refused.json()["error"].as_str().unwrap().contains("--max-concurrency"));
     // Routes outside the decision limit still answer.
     assert_eq!(get(&server, "/healthz").status, 200);
@@ -563,6 +572,12 @@ fn serve_help_teaches_the_routes_statuses_and_reload() {
     assert_eq!(code, 0);
     for text in ["POST /v1/evaluate", "x-handover-exit-status", "413", "503", "SIGHUP", "--max-concurrency", "curl"] {
         assert!(help.contains(text), "`{text}` not in\n{help}");
+    }
+    for zero in ["--timeout", "--max-body", "--max-concurrency"] {
+        let dir = Scratch::new("serve-args", &[]);
+        let out = util::run_in(dir.path(), &["serve", zero, "0"], b"", Duration::from_secs(60));
+        assert_eq!(out.status.code(), Some(2), "{zero} 0");
+        assert!(String::from_utf8_lossy(&out.stderr).contains(&format!("invalid value '0' for '{zero}")));
     }
 }
 

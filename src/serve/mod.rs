@@ -94,16 +94,17 @@ pub fn run(config: Config, out: &mut dyn Write) -> Result<(), String> {
             .map_err(|e| format!("cannot listen on {}: {e}", config.addr))?;
         let bound = listener.local_addr().map_err(|e| format!("cannot listen on {}: {e}", config.addr))?;
         tracing::info!(addr = %bound, identity = %loaded.identity, files = loaded.files.len(), "serving");
+        let signals = Signals::listen();
         let state = Arc::new(State::new(loaded, config.rules.clone(), config.max_body));
         let hup = Arc::new(tokio::sync::Notify::new());
         tokio::spawn(state::watch(Arc::clone(&state), config.poll, Arc::clone(&hup)));
-        tokio::spawn(forward_hangups(hup));
+        tokio::spawn(forward_hangups(signals.hangup, hup));
         let app = router(Arc::clone(&state), &config);
         writeln!(out, "listening on http://{bound}")
             .and_then(|()| out.flush())
             .map_err(|e| format!("cannot write to standard output: {e}"))?;
         axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown(Arc::clone(&state)))
+            .with_graceful_shutdown(shutdown(signals.terminate, signals.interrupt, Arc::clone(&state)))
             .await
             .map_err(|e| format!("the server stopped: {e}"))?;
         tracing::info!("stopped: every request in flight was answered");
@@ -128,45 +129,76 @@ fn log_writer() -> tracing_subscriber::fmt::writer::BoxMakeWriter {
     tracing_subscriber::fmt::writer::BoxMakeWriter::new(std::io::stderr)
 }
 
-/// SIGHUP → a reload now.
-async fn forward_hangups(hup: Arc<tokio::sync::Notify>) {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let Ok(mut hangups) = signal(SignalKind::hangup()) else {
-            tracing::warn!("cannot listen for SIGHUP: reloads follow changes of the rules only");
-            return;
-        };
-        while hangups.recv().await.is_some() {
-            hup.notify_one();
-        }
-    }
-    #[cfg(not(unix))]
-    drop(hup);
+/// The signals the service answers, listened for from the start (before the address is
+/// printed), so that none sent once the service is up is missed or takes the default action.
+struct Signals {
+    hangup: Option<Signal>,
+    terminate: Option<Signal>,
+    interrupt: Option<Signal>,
 }
 
-/// Resolves on ctrl-c or SIGTERM, after marking the service as draining.
-async fn shutdown(state: Arc<State>) {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let term = async {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+#[cfg(unix)]
+type Signal = tokio::signal::unix::Signal;
+/// Elsewhere no signal is listened for (the process stops as the system stops it).
+#[cfg(not(unix))]
+type Signal = std::convert::Infallible;
+
+impl Signals {
+    fn listen() -> Signals {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let listen = |kind: SignalKind, name: &str| match signal(kind) {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    tracing::warn!("cannot listen for {name}: {e}");
+                    None
+                }
+            };
+            Signals {
+                hangup: listen(SignalKind::hangup(), "SIGHUP"),
+                terminate: listen(SignalKind::terminate(), "SIGTERM"),
+                interrupt: listen(SignalKind::interrupt(), "SIGINT"),
             }
-            Err(_) => std::future::pending::<()>().await,
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
+        #[cfg(not(unix))]
+        Signals { hangup: None, terminate: None, interrupt: None }
+    }
+}
+
+/// Resolves when `signal` arrives; never when it could not be listened for.
+#[cfg(unix)]
+async fn arrival(signal: Option<&mut Signal>) {
+    match signal {
+        Some(s) => {
+            if s.recv().await.is_none() {
+                std::future::pending::<()>().await;
+            }
+        }
+        None => std::future::pending::<()>().await,
+    }
+}
+
+#[cfg(not(unix))]
+async fn arrival(_: Option<&mut Signal>) {
+    std::future::pending::<()>().await;
+}
+
+/// SIGHUP → a reload now.
+async fn forward_hangups(hangup: Option<Signal>, hup: Arc<tokio::sync::Notify>) {
+    let mut hangup = hangup;
+    loop {
+        arrival(hangup.as_mut()).await;
+        hup.notify_one();
+    }
+}
+
+/// Resolves on SIGINT (ctrl-c) or SIGTERM, after marking the service as draining.
+async fn shutdown(terminate: Option<Signal>, interrupt: Option<Signal>, state: Arc<State>) {
+    let (mut terminate, mut interrupt) = (terminate, interrupt);
     tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
+        () = arrival(terminate.as_mut()) => {},
+        () = arrival(interrupt.as_mut()) => {},
     }
     state.draining.store(true, std::sync::atomic::Ordering::Relaxed);
     tracing::info!("shutting down: no new connections; draining the requests in flight");

@@ -191,6 +191,15 @@ fn join(errs: &[FactError]) -> String {
     errs.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
 }
 
+/// A request refused before any work: the status and the message of its error answer.
+struct Refusal(StatusCode, String);
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        error(self.0, self.1)
+    }
+}
+
 /// The fact format a request's content type names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum BodyKind {
@@ -202,10 +211,10 @@ enum BodyKind {
 const MEDIA_TYPES: &str = "application/json, application/yaml (or application/x-yaml, text/yaml), \
                            application/x-ndjson (one document per line)";
 
-fn body_kind(headers: &HeaderMap) -> Result<BodyKind, Response> {
+fn body_kind(headers: &HeaderMap) -> Result<BodyKind, Refusal> {
     let given = headers.get(header::CONTENT_TYPE).map(|v| String::from_utf8_lossy(v.as_bytes()).to_ascii_lowercase());
     let Some(given) = given else {
-        return Err(error(
+        return Err(Refusal(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             format!("the request has no Content-Type: expected one of {MEDIA_TYPES}"),
         ));
@@ -216,7 +225,7 @@ fn body_kind(headers: &HeaderMap) -> Result<BodyKind, Response> {
         "application/yaml" | "application/x-yaml" | "text/yaml" | "text/x-yaml" => Ok(BodyKind::Yaml),
         "application/x-ndjson" | "application/jsonl" | "application/jsonlines" => Ok(BodyKind::Ndjson),
         other if other.ends_with("+json") => Ok(BodyKind::Json),
-        other => Err(error(
+        other => Err(Refusal(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             format!("Content-Type `{other}` is not a fact format: expected one of {MEDIA_TYPES}"),
         )),
@@ -235,19 +244,22 @@ fn body_error(state: &State, e: &BytesRejection) -> Response {
 }
 
 /// The body as text, or a 400 naming where it stops being UTF-8.
-fn utf8(body: &[u8]) -> Result<&str, Response> {
+fn utf8(body: &[u8]) -> Result<&str, Refusal> {
     std::str::from_utf8(body).map_err(|e| {
         let at = e.valid_up_to();
         let line = body.get(..at).map_or(0, |b| b.iter().filter(|c| **c == b'\n').count()) + 1;
-        error(StatusCode::BAD_REQUEST, format!("the body is not UTF-8 text: invalid byte at offset {at} (line {line})"))
+        Refusal(
+            StatusCode::BAD_REQUEST,
+            format!("the body is not UTF-8 text: invalid byte at offset {at} (line {line})"),
+        )
     })
 }
 
-fn parse_as_of(given: Option<&str>) -> Result<Option<Date>, Response> {
+fn parse_as_of(given: Option<&str>) -> Result<Option<Date>, Refusal> {
     match given {
         None => Ok(None),
         Some(s) => Date::parse(s).map(Some).ok_or_else(|| {
-            error(StatusCode::BAD_REQUEST, format!("query `as_of`: `{s}` is not a date: expected YYYY-MM-DD"))
+            Refusal(StatusCode::BAD_REQUEST, format!("query `as_of`: `{s}` is not a date: expected YYYY-MM-DD"))
         }),
     }
 }
@@ -333,18 +345,18 @@ pub async fn evaluate(
     };
     let as_of = match parse_as_of(q.as_of.as_deref()) {
         Ok(d) => d,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let kind = match body_kind(&headers) {
         Ok(k) => k,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let body = match body {
         Ok(b) => b,
         Err(e) => return body_error(&state, &e),
     };
     if let Err(r) = utf8(&body) {
-        return r;
+        return r.into_response();
     }
     let source = q.source.unwrap_or_else(|| DEFAULT_SOURCE.to_string());
     if kind == BodyKind::Ndjson {
@@ -460,7 +472,7 @@ pub async fn explain(
     };
     let as_of = match parse_as_of(q.as_of.as_deref()) {
         Ok(d) => d,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let format = match body_kind(&headers) {
         Ok(BodyKind::Json) => FactFormat::Json,
@@ -471,14 +483,14 @@ pub async fn explain(
                 "`/v1/explain` takes one document (application/json or application/yaml), not a stream",
             );
         }
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let body = match body {
         Ok(b) => b,
         Err(e) => return body_error(&state, &e),
     };
     if let Err(r) = utf8(&body) {
-        return r;
+        return r.into_response();
     }
     let source = q.source.unwrap_or_else(|| DEFAULT_SOURCE.to_string());
     decide(body.len(), move || {
