@@ -53,6 +53,9 @@ pub struct CheckedRule {
     pub conjunct_spans: Vec<Span>,
     /// The facts named in its `requires` clause: optional facts it reads on purpose.
     pub requires: Vec<FieldId>,
+    /// The days the rule is in force (its own period within its block's). When bounded, `when`
+    /// starts with the condition on `as_of` it means, and `conjunct_spans` with its span.
+    pub period: crate::period::Period,
 }
 
 /// A policy whose names and types are all known to be right.
@@ -89,6 +92,9 @@ struct Cx {
     /// declaration has an error already reported: uses of them are not reported again.
     poisoned: Vec<String>,
 }
+
+/// The code of the error a rule whose period holds no day gets (it ends before it starts).
+pub const EMPTY_PERIOD: &str = "check::empty-period";
 
 /// The code of the error a policy without rules gets.
 pub const NO_RULES: &str = "check::no-rules";
@@ -512,6 +518,23 @@ impl Cx {
                 continue;
             };
             let requires = self.requires(r, when.as_ref(), &args);
+            let Some((period, period_span)) = self.period(r) else { continue };
+            let mut conjunct_spans = match &r.when {
+                Some(ast::Node { node: ExprKind::And(parts), .. }) => parts.iter().map(|p| p.span).collect(),
+                Some(w) => vec![w.span],
+                None => vec![],
+            };
+            // The period is one more condition, tried first: a rule out of force reads no fact.
+            let when = match (period.condition(), when) {
+                (None, when) => when,
+                // Kept one condition (a period with both bounds is itself an `and`).
+                (Some(p), None) => Some(TExpr::And(vec![p])),
+                (Some(p), Some(TExpr::And(parts))) => Some(TExpr::And(std::iter::once(p).chain(parts).collect())),
+                (Some(p), Some(w)) => Some(TExpr::And(vec![p, w])),
+            };
+            if let Some(span) = period_span.filter(|_| !period.is_always()) {
+                conjunct_spans.insert(0, span);
+            }
             out.push(CheckedRule {
                 id: r.id.node.clone(),
                 when,
@@ -521,15 +544,56 @@ impl Cx {
                 source: r.source.clone(),
                 span: r.span,
                 id_span: r.id.span,
-                conjunct_spans: match &r.when {
-                    Some(ast::Node { node: ExprKind::And(parts), .. }) => parts.iter().map(|p| p.span).collect(),
-                    Some(w) => vec![w.span],
-                    None => vec![],
-                },
+                conjunct_spans,
                 requires,
+                period,
             });
         }
         out
+    }
+
+    /// The rule's period (its own within its block's) and where it is written; `None` when it
+    /// holds on no day, which is reported.
+    fn period(&mut self, r: &ast::RuleDecl) -> Option<(crate::period::Period, Option<Span>)> {
+        use crate::period::Period;
+        let of = |p: &ast::PeriodDecl| Period {
+            from: p.from.as_ref().map(|d| Date::from_naive(d.node)),
+            until: p.until.as_ref().map(|d| Date::from_naive(d.node)),
+        };
+        let own = r.period.as_ref().map(of).unwrap_or_default();
+        let block = r.block.as_ref().map(of).unwrap_or_default();
+        let period = block.intersect(own);
+        let span = r.period.as_ref().or(r.block.as_ref()).map(|p| p.span);
+        if !period.is_empty() {
+            return Some((period, span));
+        }
+        let (from, until) = (period.from.map(|d| d.to_string()), period.until.map(|d| d.to_string()));
+        let (from, until) = (from.unwrap_or_default(), until.unwrap_or_default());
+        let mut d = PolicyDiagnostic::error(
+            EMPTY_PERIOD,
+            format!(
+                "rule `{}` is never in force: it would hold from {from} until {until}, which ends before it starts",
+                r.id.node
+            ),
+            r.period.as_ref().or(r.block.as_ref()).map_or(r.id.span, |p| p.span),
+            "no day is in this period",
+        );
+        match (&r.period, &r.block) {
+            (Some(_), Some(b)) => {
+                d = d.with_label(b.span, "within the period of this block").with_help(
+                    "a rule in an `in force` block holds only on days in both periods; move the rule out of the \
+                     block or correct one of the dates",
+                );
+            }
+            _ => {
+                d = d.with_help(
+                    "`in force from A until B` holds from day A to day B, both included, so B must not be before \
+                     A; swap the dates or correct one",
+                );
+            }
+        }
+        self.err(d);
+        None
     }
 
     /// Resolves a rule's `requires` facts. Each must be an optional fact (one that can be absent)

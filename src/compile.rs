@@ -59,6 +59,9 @@ pub(crate) struct CompiledRule {
     pub conjuncts: Vec<(Op, crate::ast::Span)>,
     /// Optional facts the rule reads on purpose (its `requires` clause); evaluation ignores it.
     pub requires: Vec<crate::schema::FieldId>,
+    /// The days the rule is in force. Evaluation ignores it (`when` holds the condition on
+    /// `as_of` it means); when bounded, it is the first of `conjuncts`.
+    pub period: crate::period::Period,
 }
 
 /// Compiles checked rules. The checker guarantees every fact id names a declared fact; should
@@ -99,6 +102,7 @@ pub(crate) fn compile(checked: Checked) -> Result<(Schema, Vec<CompiledRule>), c
             conjuncts,
             id_span: r.id_span,
             requires: r.requires,
+            period: r.period,
             args: args.into(),
             id: r.id,
             action: r.action,
@@ -427,6 +431,7 @@ mod tests {
             id_span: Span::default(),
             conjunct_spans: vec![Span::default()],
             requires: vec![],
+            period: crate::period::Period::ALWAYS,
         };
         for when in [TExpr::Fact(7), TExpr::Present(7), TExpr::Not(Box::new(TExpr::Fact(7)))] {
             let checked = Checked { schema: Schema::default(), rules: vec![rule(when)], warnings: vec![] };

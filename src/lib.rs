@@ -129,6 +129,7 @@ pub mod facts;
 pub mod fmt;
 pub mod jsonl;
 pub mod parser;
+pub mod period;
 pub mod policy;
 pub mod schema;
 pub mod source;

@@ -223,6 +223,12 @@ impl Policy {
         self.rules.iter().map(|r| r.id.as_str())
     }
 
+    /// The days rule `id` is in force (`None`: no such rule); a rule without a period gets
+    /// [`Period::ALWAYS`](crate::period::Period::ALWAYS).
+    pub fn rule_period(&self, id: &str) -> Option<crate::period::Period> {
+        self.rules.iter().find(|r| r.id == id).map(|r| r.period)
+    }
+
     pub(crate) fn rules(&self) -> &[CompiledRule] {
         &self.rules
     }

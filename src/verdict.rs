@@ -82,6 +82,12 @@ impl<'p> Verdict<'p> {
         self.policy.rules().get(self.rule).and_then(|r| r.source.as_deref())
     }
 
+    /// The days the deciding rule is in force ([`Period::ALWAYS`](crate::period::Period::ALWAYS)
+    /// for a rule without a period).
+    pub fn period(&self) -> crate::period::Period {
+        self.policy.rules().get(self.rule).map(|r| r.period).unwrap_or_default()
+    }
+
     /// Parameters in declaration order, by name.
     pub fn params(&self) -> impl Iterator<Item = (&'p str, ParamValue<'_>)> + '_ {
         let schema = self.policy.schema();

@@ -124,7 +124,8 @@ fn describe(rule: Rule) -> Option<&'static str> {
         | Rule::facts_decl
         | Rule::each_decl
         | Rule::action_decl
-        | Rule::rule_decl => "a declaration (`enum`, `facts`, `each`, `action` or `rule`)",
+        | Rule::rule_decl
+        | Rule::period_block => "a declaration (`enum`, `facts`, `each`, `action` or `rule`)",
         Rule::enum_value => "an enum value",
         Rule::field => "a field (`name: type`)",
         Rule::optional_mark => "`?`",
@@ -151,6 +152,10 @@ fn describe(rule: Rule) -> Option<&'static str> {
         // A rule body missing its `then` is told `when` or `then`: the rarely used `requires`
         // that may also open it would only lengthen the message.
         Rule::requires_clause | Rule::requires_kw => return None,
+        Rule::period => return None,
+        Rule::in_force_kw => return None,
+        Rule::from_kw => "`from`",
+        Rule::until_kw => "`until`",
         Rule::policy | Rule::WHITESPACE | Rule::COMMENT | Rule::ident_char => return None,
     })
 }
