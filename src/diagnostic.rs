@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use miette::{LabeledSpan, SourceSpan};
 
-use crate::ast::Span;
+use crate::language::ast::Span;
 use crate::source::Sources;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]

@@ -2,16 +2,16 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::check;
 use crate::compile::{self, CompiledRule};
 use crate::diagnostic::{PolicyDiagnostic, render};
+use crate::eval::verdict::{Decision, Record, Verdict};
 use crate::eval::{self, Env, EvalError};
 use crate::facts::{self, Document, FactError, Format};
-use crate::parser;
-use crate::schema::Schema;
+use crate::language::check;
+use crate::language::parser;
+use crate::language::schema::Schema;
 use crate::source::Sources;
 use crate::value::{Date, Value};
-use crate::verdict::{Decision, Record, Verdict};
 
 include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
 
@@ -120,7 +120,7 @@ pub struct Policy {
     /// The rules as a decision diagram, or why they are decided one by one.
     diagram: Result<crate::compile::Diagram, crate::analysis::NoDiagram>,
     /// JSON fragments for fast JSON Lines output, made on first use.
-    json: std::sync::OnceLock<crate::jsonl::Fragments>,
+    json: std::sync::OnceLock<crate::output::jsonl::Fragments>,
 }
 
 impl Policy {
@@ -178,7 +178,7 @@ impl Policy {
 
     /// Parses, checks and compiles a set of files. All problems of every file are reported.
     pub fn from_sources(sources: Sources) -> Result<Policy, LoadError> {
-        let mut ast = crate::ast::Policy::default();
+        let mut ast = crate::language::ast::Policy::default();
         let mut diagnostics = Vec::new();
         for (i, f) in sources.files().iter().enumerate() {
             match parser::parse_file(i, &f.text) {
@@ -224,8 +224,8 @@ impl Policy {
     }
 
     /// The days rule `id` is in force (`None`: no such rule); a rule without a period gets
-    /// [`Period::ALWAYS`](crate::period::Period::ALWAYS).
-    pub fn rule_period(&self, id: &str) -> Option<crate::period::Period> {
+    /// [`Period::ALWAYS`](crate::language::period::Period::ALWAYS).
+    pub fn rule_period(&self, id: &str) -> Option<crate::language::period::Period> {
         self.rules.iter().find(|r| r.id == id).map(|r| r.period)
     }
 
@@ -233,7 +233,7 @@ impl Policy {
         &self.rules
     }
 
-    pub(crate) fn json_cache(&self) -> &std::sync::OnceLock<crate::jsonl::Fragments> {
+    pub(crate) fn json_cache(&self) -> &std::sync::OnceLock<crate::output::jsonl::Fragments> {
         &self.json
     }
 

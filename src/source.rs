@@ -11,7 +11,7 @@ pub struct SourceFile {
     pub text: Arc<str>,
 }
 
-/// All the files of one policy, in load order. A [`crate::ast::Span`] names a file by its index here.
+/// All the files of one policy, in load order. A [`crate::language::ast::Span`] names a file by its index here.
 #[derive(Clone, Debug, Default)]
 pub struct Sources {
     files: Vec<SourceFile>,

@@ -25,10 +25,10 @@
 
 use std::path::Path;
 
+use crate::eval::verdict::Record;
 use crate::facts::{self, Raw};
 use crate::policy::Policy;
 use crate::value::Date;
-use crate::verdict::Record;
 
 /// What a case expects.
 #[derive(Clone, Debug, Default, PartialEq)]

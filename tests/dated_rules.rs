@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use handover::analysis::analyze;
 use handover::facts::Format;
-use handover::period::Period;
+use handover::language::period::Period;
 use handover::{Date, LoadError, Policy};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
@@ -242,14 +242,16 @@ fn explain_says_a_rule_is_not_in_force_in_words() {
 #[test]
 fn fmt_round_trips_periods_blocks_and_their_comments() {
     let text = "action stop \"Stop.\"\n# the old rules\nin force   until 2024-08-31{ # old\n# first\nrule a { in force from 2024-01-01 then stop reason \"a\" }\nrule b {then stop reason \"b\"}\n}\nrule c { in force\n from 2024-09-01 until 2025-01-01 then stop reason \"c\" }\n";
-    let once = handover::fmt::format_text(text).unwrap();
+    let once = handover::language::fmt::format_text(text).unwrap();
     assert_eq!(
         once,
         "action stop\n    \"Stop.\"\n\n# the old rules\nin force until 2024-08-31 {  # old\n    # first\n    rule a {\n        in force from 2024-01-01\n        then stop\n        reason \"a\"\n    }\n\n    rule b {\n        then stop\n        reason \"b\"\n    }\n}\n\nrule c {\n    in force from 2024-09-01 until 2025-01-01\n    then stop\n    reason \"c\"\n}\n"
     );
-    assert_eq!(handover::fmt::format_text(&once).unwrap(), once, "formatting is idempotent");
-    let (before, after) =
-        (handover::parser::parse_file(0, text).unwrap(), handover::parser::parse_file(0, &once).unwrap());
+    assert_eq!(handover::language::fmt::format_text(&once).unwrap(), once, "formatting is idempotent");
+    let (before, after) = (
+        handover::language::parser::parse_file(0, text).unwrap(),
+        handover::language::parser::parse_file(0, &once).unwrap(),
+    );
     assert_eq!(before, after, "formatting keeps the syntax tree");
     assert_eq!(after.blocks.len(), 1);
     assert_eq!(after.rules.iter().filter(|r| r.block.is_some()).count(), 2);
@@ -259,7 +261,7 @@ fn fmt_round_trips_periods_blocks_and_their_comments() {
 fn the_shipped_rules_are_formatted() {
     for name in ["multichannel.handover", "since-2024.handover"] {
         let text = std::fs::read_to_string(format!("{ROOT}/rules/{name}")).unwrap();
-        assert_eq!(handover::fmt::format_text(&text).unwrap(), text, "{name} is not in the canonical layout");
+        assert_eq!(handover::language::fmt::format_text(&text).unwrap(), text, "{name} is not in the canonical layout");
     }
 }
 
@@ -371,7 +373,7 @@ fn the_shipped_policy_is_complete_in_both_periods_with_every_rule_cited() {
     assert!(a.regions_per_rule.iter().all(|n| *n > 0), "{:?}", a.regions_per_rule);
     for text in ["multichannel.handover", "since-2024.handover"] {
         let text = std::fs::read_to_string(format!("{ROOT}/rules/{text}")).unwrap();
-        let ast = handover::parser::parse_file(0, &text).unwrap();
+        let ast = handover::language::parser::parse_file(0, &text).unwrap();
         for r in &ast.rules {
             assert!(r.source.as_ref().is_some_and(|s| !s.is_empty()), "rule `{}` has no `source`", r.id.node);
         }

@@ -7,8 +7,8 @@
 
 use std::process::Command;
 
+use handover::eval::verdict::Dated;
 use handover::facts::Document;
-use handover::verdict::Dated;
 use handover::{Date, LoadError, Policy};
 use proptest::prelude::*;
 use serde_json::{Value as Json, json};

@@ -12,8 +12,8 @@ use std::sync::OnceLock;
 use handover::batch::Run;
 use handover::eval::EvalError;
 use handover::facts::{self, Document, Format};
-use handover::schema::{Schema, Scope};
-use handover::verdict::Dated;
+use handover::language::schema::{Schema, Scope};
+use handover::eval::verdict::Dated;
 use handover::{Date, Decision, Policy, Record, Value};
 
 /// The shipped policy, loaded once per fuzzing process.

@@ -19,7 +19,7 @@ use common::{Rng, compare_eval, edge_days, known, slots};
 use handover::analysis::{self, Analysis, Witness};
 use handover::diagnostic::render;
 use handover::facts::{self, Format};
-use handover::schema::{Schema, Type};
+use handover::language::schema::{Schema, Type};
 use handover::{Date, Policy, Value};
 use libfuzzer_sys::fuzz_target;
 

@@ -4,9 +4,9 @@
 //! and one mask test), and constant sub-expressions are folded. Nothing in the compiled form
 //! is looked up by name while deciding.
 
-use crate::ast::{ArithOp, CmpOp};
-use crate::check::{Checked, TExpr};
-use crate::schema::{FieldId, Schema, Slot, Type};
+use crate::language::ast::{ArithOp, CmpOp};
+use crate::language::check::{Checked, TExpr};
+use crate::language::schema::{FieldId, Schema, Slot, Type};
 use crate::value::Value;
 
 /// A set of enum values as bits; enums of up to 64 values need no heap.
@@ -53,15 +53,15 @@ pub(crate) struct CompiledRule {
     pub args: Box<[Op]>,
     pub reason: String,
     pub source: Option<String>,
-    pub id_span: crate::ast::Span,
+    pub id_span: crate::language::ast::Span,
     /// The condition's top-level `and` operands, each compiled alone, with its source span;
     /// used to explain a decision operand by operand.
-    pub conjuncts: Vec<(Op, crate::ast::Span)>,
+    pub conjuncts: Vec<(Op, crate::language::ast::Span)>,
     /// Optional facts the rule reads on purpose (its `requires` clause); evaluation ignores it.
-    pub requires: Vec<crate::schema::FieldId>,
+    pub requires: Vec<crate::language::schema::FieldId>,
     /// The days the rule is in force. Evaluation ignores it (`when` holds the condition on
     /// `as_of` it means); when bounded, it is the first of `conjuncts`.
-    pub period: crate::period::Period,
+    pub period: crate::language::period::Period,
 }
 
 /// Compiles checked rules. The checker guarantees every fact id names a declared fact; should
@@ -114,7 +114,7 @@ pub(crate) fn compile(checked: Checked) -> Result<(Schema, Vec<CompiledRule>), c
 }
 
 /// A fact id the schema does not declare (a broken checker invariant).
-struct Undeclared(crate::schema::FieldId);
+struct Undeclared(crate::language::schema::FieldId);
 
 fn op(schema: &Schema, e: &TExpr) -> Result<Op, Undeclared> {
     Ok(match e {
@@ -386,7 +386,7 @@ impl Fast {
 
     fn of(node: &DNode) -> Fast {
         let other = Fast { kind: Fast::OTHER, document: false, slot: 0, bits: 0, yes: 0, no: 0 };
-        let place = |s: &Slot| (s.scope == crate::schema::Scope::Document, u32::try_from(s.index).ok());
+        let place = |s: &Slot| (s.scope == crate::language::schema::Scope::Document, u32::try_from(s.index).ok());
         match node {
             DNode::Enum { slot, bits, yes, no, .. } if bits.len() == 1 => match (place(slot), bits.first()) {
                 ((document, Some(slot)), Some(bits)) => {
@@ -413,8 +413,8 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
     use super::*;
-    use crate::ast::Span;
-    use crate::check::CheckedRule;
+    use crate::language::ast::Span;
+    use crate::language::check::CheckedRule;
 
     /// A fact id the schema does not declare cannot come out of the checker; if it ever did, the
     /// rule is refused by name rather than compiled into a read of nothing.
@@ -431,7 +431,7 @@ mod tests {
             id_span: Span::default(),
             conjunct_spans: vec![Span::default()],
             requires: vec![],
-            period: crate::period::Period::ALWAYS,
+            period: crate::language::period::Period::ALWAYS,
         };
         for when in [TExpr::Fact(7), TExpr::Present(7), TExpr::Not(Box::new(TExpr::Fact(7)))] {
             let checked = Checked { schema: Schema::default(), rules: vec![rule(when)], warnings: vec![] };

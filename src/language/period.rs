@@ -8,8 +8,8 @@
 
 use std::fmt;
 
-use crate::ast::CmpOp;
-use crate::check::TExpr;
+use crate::language::ast::CmpOp;
+use crate::language::check::TExpr;
 use crate::value::{Date, Value};
 
 /// The days a rule is in force; a bound that is `None` is open.

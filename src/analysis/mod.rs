@@ -14,14 +14,14 @@
 //! (text, sums of three terms) are treated as free booleans, which is sound but may report a gap
 //! that cannot occur; such witnesses say what they assume.
 
-use crate::ast::{ArithOp, CmpOp};
+use crate::language::ast::{ArithOp, CmpOp};
 use std::collections::HashMap;
 
 use crate::compile::{
     Bits, CompiledRule, DIAGRAM_SAFE_MAGNITUDE, DNode, Diagram, Op, Table, TableKind, TableVar, VarRef,
 };
+use crate::language::schema::{FieldId, Schema, Slot, Type};
 use crate::policy::Policy;
-use crate::schema::{FieldId, Schema, Slot, Type};
 use crate::value::{Date, Value};
 
 /// Steps (see [`analyze_with_budget`]) the whole analysis may take before it stops and
@@ -351,7 +351,7 @@ fn build_table(schema: &Schema, nodes: &[DNode], root: u32) -> Option<Table> {
         if size > TABLE_LIMIT {
             return None;
         }
-        let document = def.slot.scope == crate::schema::Scope::Document;
+        let document = def.slot.scope == crate::language::schema::Scope::Document;
         vars.push((TableVar { document, slot: u32::try_from(def.slot.index).ok()?, kind, stride }, *f));
     }
     let mut entries = Vec::with_capacity(usize::try_from(size).ok()?);

@@ -7,11 +7,11 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand, ValueEnum};
 use owo_colors::OwoColorize;
 
+use crate::eval::verdict::Record;
 use crate::facts::Format;
 use crate::policy::{LoadError, Policy};
 use crate::source::{ReadError, read_text, read_text_from};
 use crate::value::Date;
-use crate::verdict::Record;
 
 /// Exit status: every entry got a verdict.
 pub const EXIT_OK: u8 = 0;
@@ -611,7 +611,7 @@ fn fmt(args: FmtArgs, out: &mut dyn Write, err: &mut dyn Write, color: bool) -> 
                     return Ok(EXIT_FAILURE);
                 }
             };
-            return match crate::fmt::format_text(&text) {
+            return match crate::language::fmt::format_text(&text) {
                 Ok(f) => {
                     out.write_all(f.as_bytes())?;
                     Ok(EXIT_OK)
@@ -654,14 +654,14 @@ fn fmt(args: FmtArgs, out: &mut dyn Write, err: &mut dyn Write, color: bool) -> 
                 continue;
             }
         };
-        match crate::fmt::format_text(&text) {
+        match crate::language::fmt::format_text(&text) {
             Ok(formatted) if formatted == text => {}
             Ok(formatted) => {
                 unformatted += 1;
                 if args.check {
                     writeln!(out, "{}", f.display())?;
                 } else {
-                    match crate::fmt::write_in_place(&f, formatted.as_bytes()) {
+                    match crate::language::fmt::write_in_place(&f, formatted.as_bytes()) {
                         Ok(()) => writeln!(err, "formatted {}", f.display())?,
                         Err(e) => {
                             writeln!(err, "error: cannot write `{}`: {e}; the file is unchanged", f.display())?;
@@ -780,7 +780,7 @@ fn explain(
     Ok(if failed > 0 { EXIT_SOME_FAILED } else { EXIT_OK })
 }
 
-fn human_explanation(x: &crate::explain::Explanation, out: &mut dyn Write, color: bool) -> io::Result<()> {
+fn human_explanation(x: &crate::eval::explain::Explanation, out: &mut dyn Write, color: bool) -> io::Result<()> {
     for (i, r) in x.rules.iter().enumerate() {
         let status = match r.matched {
             Some(true) => {
@@ -1330,7 +1330,7 @@ impl Held {
         let date = Date::parse(&self.date).ok_or_else(|| io::Error::other("a held result lost its date"))?;
         let outcome = match (self.decision, self.error) {
             (Some((action, params, rule, reason)), _) => {
-                Ok(crate::verdict::Decision { action, params, rule, reason, citation: None })
+                Ok(crate::eval::verdict::Decision { action, params, rule, reason, citation: None })
             }
             (None, Some(e)) => Err(e),
             (None, None) => return Err(io::Error::other("a held result lost its outcome")),

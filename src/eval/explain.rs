@@ -3,8 +3,8 @@
 
 use crate::compile::Op;
 use crate::eval::{self, Env, EvalError};
+use crate::language::schema::{FieldId, Scope, Type};
 use crate::policy::Policy;
-use crate::schema::{FieldId, Scope, Type};
 use crate::value::{Date, Value};
 
 /// One top-level condition of a rule (an operand of its `and`), as evaluated.
@@ -28,7 +28,7 @@ pub struct RuleTrace {
     pub conditions: Vec<ConditionTrace>,
     /// The days the rule is in force, for a dated rule (its first condition then states it).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub period: Option<crate::period::Period>,
+    pub period: Option<crate::language::period::Period>,
 }
 
 /// A one-fact change that gives another verdict.
@@ -107,7 +107,7 @@ impl Policy {
     }
 
     /// The policy text at `span`, its whitespace folded.
-    fn source_text(&self, span: crate::ast::Span) -> String {
+    fn source_text(&self, span: crate::language::ast::Span) -> String {
         self.sources()
             .get(span.file)
             .and_then(|f| f.text.get(span.start..span.end))

@@ -1,14 +1,14 @@
 //! Fast JSON Lines output for batch runs: each result is written straight into a byte buffer
 //! from JSON fragments prepared once per policy (escaped rule ids, actions, reasons, parameter
-//! names), instead of building an owned [`Record`](crate::verdict::Record) and serialising it.
+//! names), instead of building an owned [`Record`](crate::eval::verdict::Record) and serialising it.
 //! The bytes are exactly those of serialising the record.
 
 use std::io::Write as _;
 
+use crate::eval::verdict::ParamValue;
 use crate::facts::Document;
 use crate::policy::Policy;
 use crate::value::Date;
-use crate::verdict::ParamValue;
 
 /// Escaped pieces of every result line.
 #[derive(Clone, Debug)]
@@ -66,7 +66,7 @@ impl Policy {
     /// records always do. Returns (lines, errors).
     ///
     /// Each line is byte for byte `serde_json::to_string` of the entry's
-    /// [`Dated`](crate::verdict::Dated) record (tested in `tests/output_contract.rs`).
+    /// [`Dated`](crate::eval::verdict::Dated) record (tested in `tests/output_contract.rs`).
     pub fn write_json_lines(&self, doc: &Document, as_of: Date, show_as_of: bool, out: &mut Vec<u8>) -> (usize, usize) {
         let f = self.json_fragments();
         out.reserve(512);

@@ -4,8 +4,8 @@
 use chrono::NaiveDate;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
+use crate::language::schema::Type;
 use crate::policy::Policy;
-use crate::schema::Type;
 use crate::value::Value;
 
 /// The decision for one entry. Borrows the policy it came from.
@@ -82,9 +82,9 @@ impl<'p> Verdict<'p> {
         self.policy.rules().get(self.rule).and_then(|r| r.source.as_deref())
     }
 
-    /// The days the deciding rule is in force ([`Period::ALWAYS`](crate::period::Period::ALWAYS)
+    /// The days the deciding rule is in force ([`Period::ALWAYS`](crate::language::period::Period::ALWAYS)
     /// for a rule without a period).
-    pub fn period(&self) -> crate::period::Period {
+    pub fn period(&self) -> crate::language::period::Period {
         self.policy.rules().get(self.rule).map(|r| r.period).unwrap_or_default()
     }
 

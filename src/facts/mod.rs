@@ -11,9 +11,9 @@ use std::fmt;
 
 use serde::de::{self, DeserializeSeed as _, Deserializer, IntoDeserializer, MapAccess, SeqAccess, Visitor};
 
-use crate::check::AS_OF;
 use crate::diagnostic::did_you_mean;
-use crate::schema::{FieldDef, Schema, Scope, Type};
+use crate::language::check::AS_OF;
+use crate::language::schema::{FieldDef, Schema, Scope, Type};
 use crate::value::{Date, Value};
 
 mod from_rust;

@@ -5,11 +5,14 @@
 //! them, so `present(x) and x > ...` never reads an absent `x`; reading an absent optional fact
 //! anywhere else is an [`EvalError`] naming the fact and the rule, never a silent `false`.
 
+pub mod explain;
+pub mod verdict;
+
 use std::fmt;
 
-use crate::ast::{ArithOp, CmpOp};
 use crate::compile::{CompiledRule, DIAGRAM_SAFE_MAGNITUDE, DNode, Diagram, Fast, Op, Table, TableKind, VarRef};
-use crate::schema::{FieldId, Scope, Slot};
+use crate::language::ast::{ArithOp, CmpOp};
+use crate::language::schema::{FieldId, Scope, Slot};
 use crate::value::{Date, Value};
 
 /// The values one decision reads: the document's shared facts and one entry's facts.

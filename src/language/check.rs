@@ -7,9 +7,9 @@
 
 use std::collections::HashMap;
 
-use crate::ast::{self, ArithOp, CmpOp, ExprKind, Span};
 use crate::diagnostic::{PolicyDiagnostic, Severity, did_you_mean};
-use crate::schema::*;
+use crate::language::ast::{self, ArithOp, CmpOp, ExprKind, Span};
+use crate::language::schema::*;
 use crate::value::{Date, Value};
 
 /// The name every policy can use for the evaluation date.
@@ -55,7 +55,7 @@ pub struct CheckedRule {
     pub requires: Vec<FieldId>,
     /// The days the rule is in force (its own period within its block's). When bounded, `when`
     /// starts with the condition on `as_of` it means, and `conjunct_spans` with its span.
-    pub period: crate::period::Period,
+    pub period: crate::language::period::Period,
 }
 
 /// A policy whose names and types are all known to be right.
@@ -554,8 +554,8 @@ impl Cx {
 
     /// The rule's period (its own within its block's) and where it is written; `None` when it
     /// holds on no day, which is reported.
-    fn period(&mut self, r: &ast::RuleDecl) -> Option<(crate::period::Period, Option<Span>)> {
-        use crate::period::Period;
+    fn period(&mut self, r: &ast::RuleDecl) -> Option<(crate::language::period::Period, Option<Span>)> {
+        use crate::language::period::Period;
         let of = |p: &ast::PeriodDecl| Period {
             from: p.from.as_ref().map(|d| Date::from_naive(d.node)),
             until: p.until.as_ref().map(|d| Date::from_naive(d.node)),

@@ -1,0 +1,3 @@
+//! Output: the result of a run as documents people and programs read.
+
+pub mod jsonl;
