@@ -428,3 +428,16 @@ fn the_binary_reports_an_empty_period_and_a_dated_gap() {
     assert!(all.contains("check::gap"), "{all}");
     assert!(all.contains("as_of: 2024-09-01"), "the witness is the first day without a rule: {all}");
 }
+
+#[test]
+fn the_dated_shipped_policy_is_still_decided_through_the_decision_diagram() {
+    let shipped = Policy::builtin().unwrap();
+    let old = rules_of_2020_undated();
+    let (new_size, old_size) = (shipped.diagram_size(), old.diagram_size());
+    eprintln!("decision diagram nodes: both periods {new_size:?}, the 2020 rules alone {old_size:?}");
+    let (Some(new_size), Some(old_size)) = (new_size, old_size) else {
+        panic!("no diagram: {:?} / {:?}", shipped.no_diagram(), old.no_diagram())
+    };
+    // Two periods of about the same rules: the period is one more split on `as_of`, not a blow-up.
+    assert!(new_size <= 4 * old_size, "{new_size} nodes for both periods, {old_size} for the 2020 rules");
+}
