@@ -5,12 +5,15 @@
 //! language (the shipped one lives in `rules/` and is embedded as [`Policy::builtin`]). A policy
 //! goes through one stage per module, in one direction:
 //!
-//! text → `parser` (pest) → `ast` → `check` (names, types, all problems at once) →
-//! `compile` (slots, enum bit-sets, folded constants) → [`eval`] (pure, first match wins) →
-//! `verdict`.
+//! text → [`language`] (pest grammar, AST, checker: names, types, every problem at once) →
+//! `compile` (slots, enum bit-sets, folded constants) → [`analysis`] (the exploration of the
+//! fact space that builds the decision diagram and finds gaps and dead rules) → [`eval`] (pure,
+//! first match wins) → a [`Verdict`].
 //!
-//! Facts arrive at the edge through [`facts`] (YAML, JSON, JSON Lines), validated against the
-//! schema the policy declares.
+//! Facts arrive at the edge through [`facts`] (YAML, JSON, JSON Lines, CSV, or any
+//! `serde::Serialize` value), validated against the schema the policy declares. [`Policy`] ties
+//! the stages together; [`output`] renders results (human, JSON, JSON Lines, YAML) for any front
+//! end, [`batch`] streams large inventories, [`testing`] runs a policy's test cases.
 //!
 //! # Example
 //!

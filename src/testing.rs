@@ -21,7 +21,6 @@
 //! ```
 //!
 //! `rules/tests/multichannel.yaml` is a complete example.
-//! ```
 
 use std::path::Path;
 

@@ -1,4 +1,4 @@
-//! Text → [`ast::Policy`](crate::language::ast::Policy). The only module that knows pest exists.
+//! Text → [`crate::language::ast::Policy`]. The only module that knows pest exists.
 //!
 //! [`parse_file`] runs the grammar in `policy.pest` and lowers the parse tree into the
 //! pest-free AST. Syntax errors become [`PolicyDiagnostic`]s whose expectations are phrased in
