@@ -9,7 +9,6 @@ mod util;
 
 use std::time::Duration;
 
-use handover::analysis::analyze;
 use handover::facts::Format;
 use handover::language::period::Period;
 use handover::{Date, LoadError, Policy};
@@ -179,7 +178,7 @@ fn the_period_keywords_stay_usable_as_names() {
 fn a_gap_in_one_period_has_a_witness_dated_in_that_period() {
     // The new period forgets kind `b`.
     let p = load(&TWO_PERIODS.replace("    rule new_rest { then stop reason \"new rest\" }\n", ""));
-    let a = analyze(&p, 5);
+    let a = p.analyze(5);
     assert!(a.exhaustive);
     assert_eq!(a.gap_count, 1, "{:?}", a.gaps);
     let w = &a.gaps[0].witness;
@@ -199,7 +198,7 @@ fn a_rule_shadowed_within_its_period_is_dead_and_disjoint_periods_do_not_overlap
         "    rule new_rest { then stop reason \"new rest\" }\n",
         "    rule new_rest { then stop reason \"new rest\" }\n    rule never { in force from 2025-01-01 then go(days: 0) reason \"late\" }\n",
     ));
-    let a = analyze(&p, 5);
+    let a = p.analyze(5);
     let ids: Vec<&str> = p.rule_ids().collect();
     let dead: Vec<&str> = a.dead.iter().map(|d| ids[d.rule]).collect();
     assert_eq!(dead, ["never"]);
@@ -367,7 +366,7 @@ fn the_shipped_policy_is_complete_in_both_periods_with_every_rule_cited() {
     assert_eq!(out.status.code(), Some(0), "{}", util::report(&out));
     assert!(stdout.contains("complete (every fact combination is decided), no dead rules"), "{stdout}");
     let shipped = Policy::builtin().unwrap();
-    let a = analyze(&shipped, 5);
+    let a = shipped.analyze(5);
     assert!(a.exhaustive && a.gap_count == 0 && a.dead.is_empty());
     // Every rule decides some region, and has its citation.
     assert!(a.regions_per_rule.iter().all(|n| *n > 0), "{:?}", a.regions_per_rule);

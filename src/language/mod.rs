@@ -10,5 +10,7 @@ pub mod ast;
 pub mod check;
 pub mod fmt;
 pub mod parser;
-pub mod period;
 pub mod schema;
+
+/// The days a dated rule is in force (`in force from ... until ...`).
+pub use check::period;
