@@ -440,3 +440,29 @@ fn the_dated_shipped_policy_is_still_decided_through_the_decision_diagram() {
     // Two periods of about the same rules: the period is one more split on `as_of`, not a blow-up.
     assert!(new_size <= 4 * old_size, "{new_size} nodes for both periods, {old_size} for the 2020 rules");
 }
+
+#[test]
+fn a_misplaced_period_or_block_content_is_a_syntax_error_saying_where_it_goes() {
+    let help_of = |text: &str| match Policy::from_text("dated.handover", text) {
+        Err(LoadError::Invalid { diagnostics, .. }) => {
+            assert_eq!(diagnostics.len(), 1, "{diagnostics:?}");
+            assert_eq!(diagnostics[0].code, "parse::syntax");
+            (diagnostics[0].message.clone(), diagnostics[0].help.clone().unwrap_or_default())
+        }
+        other => panic!("expected a syntax error, got {:?}", other.map(|_| ())),
+    };
+    let (message, help) =
+        help_of("action stop \"S.\"\nrule r { when true in force from 2024-01-01 then stop reason \"x\" }\n");
+    assert!(message.contains("found `force`"), "{message}");
+    assert!(help.contains("comes first in its body"), "{help}");
+    let (message, help) = help_of("action stop \"S.\"\nin force from 2024-01-01 { action go \"G.\" }\n");
+    assert!(message.contains("found `action`"), "{message}");
+    assert!(help.contains("holds rules only"), "{help}");
+    let (_, help) = help_of("action stop \"S.\"\nin force from 2024-01-01 { in force until 2025-01-01 { } }\n");
+    assert!(help.contains("do not nest blocks"), "{help}");
+    let (message, _) = help_of("action stop \"S.\"\nrule r { in force then stop reason \"x\" }\n");
+    assert!(message.contains("expected `from` or `until`, found `then`"), "{message}");
+    let (message, _) =
+        help_of("action stop \"S.\"\nrule r { in force from 2024-01-01 until then stop reason \"x\" }\n");
+    assert!(message.contains("expected a date (YYYY-MM-DD), found `then`"), "{message}");
+}

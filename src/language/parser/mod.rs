@@ -71,6 +71,17 @@ fn syntax_error(file: usize, text: &str, err: pest::error::Error<Rule>) -> Polic
             let mut d = PolicyDiagnostic::error("parse::syntax", message, span, "here");
             if KEYWORDS.contains(&token) && expected.contains(&"a name") {
                 d = d.with_help(format!("`{token}` is a keyword and cannot be used as a name; choose another name"));
+            } else if token == "force" {
+                d = d.with_help(
+                    "a rule's period, `in force from DATE until DATE`, comes first in its body, before `requires` and `when`",
+                );
+            } else if ["enum", "facts", "each", "action", "in"].contains(&token)
+                && expected.iter().any(|e| e.starts_with("a declaration"))
+            {
+                // Where a declaration is expected, only inside an `in force` block is one refused.
+                d = d.with_help(
+                    "an `in force ... { }` block holds rules only; declare enums, facts and actions outside it, and do not nest blocks",
+                );
             } else if token == "=" {
                 d = d.with_help("compare with `==`; `=` only gives a fact its default in a declaration");
             } else if token.strip_prefix('"').is_some_and(|rest| !rest.contains('"')) {
