@@ -466,3 +466,26 @@ fn a_misplaced_period_or_block_content_is_a_syntax_error_saying_where_it_goes() 
         help_of("action stop \"S.\"\nrule r { in force from 2024-01-01 until then stop reason \"x\" }\n");
     assert!(message.contains("expected a date (YYYY-MM-DD), found `then`"), "{message}");
 }
+
+#[test]
+fn the_decision_diagram_agrees_with_the_interpreter_on_every_day_around_the_change() {
+    let shipped = Policy::builtin().unwrap();
+    assert!(shipped.diagram_size().is_some());
+    let days = ["2020-01-01", "2024-08-30", "2024-08-31", "2024-09-01", "2024-09-02", "2025-06-30", "2025-07-01"];
+    for facts in fact_files_of_2020().iter().step_by(3) {
+        let docs = handover::facts::parse(shipped.schema(), facts, Format::Yaml, "f");
+        let doc = docs.first().unwrap();
+        let shared = doc.shared.as_ref().unwrap();
+        for entry in &doc.entries {
+            let item = entry.values.as_ref().unwrap();
+            for as_of in days {
+                let show = |r: Result<handover::Verdict<'_>, handover::eval::EvalError>| {
+                    r.map(|v| handover::Decision::from_verdict(&v)).map_err(|e| shipped.describe_error(&e))
+                };
+                let diagram = show(shipped.evaluate(shared, item, day(as_of)));
+                let interpreted = show(shipped.evaluate_interpreted(shared, item, day(as_of)));
+                assert_eq!(diagram, interpreted, "as of {as_of}:\n{facts}");
+            }
+        }
+    }
+}
