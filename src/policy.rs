@@ -270,7 +270,7 @@ impl Policy {
             Ok(d) => eval::decide_diagram(d, &self.compiled.rules, &env, true)?,
             Err(_) => eval::decide(&self.compiled.rules, &env)?,
         };
-        Ok(Verdict::new(&self.compiled, rule, params))
+        Verdict::new(&self.compiled, rule, params)
     }
 
     /// Which rule decides, without computing its parameters: for counting or routing, where the
@@ -281,7 +281,11 @@ impl Policy {
             Ok(d) => eval::decide_diagram(d, &self.compiled.rules, &env, false)?,
             Err(_) => eval::decide(&self.compiled.rules, &env)?,
         };
-        Ok(self.compiled.rules.get(rule).map_or("", |r| r.id.as_str()))
+        self.compiled
+            .rules
+            .get(rule)
+            .map(|r| r.id.as_str())
+            .ok_or(EvalError { rule: Some(rule), kind: eval::EvalErrorKind::Internal })
     }
 
     /// [`Policy::evaluate`] by trying the rules one by one, without the decision diagram: the
