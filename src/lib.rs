@@ -128,6 +128,8 @@ pub mod explain;
 pub mod facts;
 pub mod fmt;
 pub mod jsonl;
+#[cfg(feature = "cli")]
+pub mod lsp;
 pub mod parser;
 pub mod policy;
 pub mod schema;
