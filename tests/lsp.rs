@@ -510,3 +510,34 @@ fn unsaved_buffer_with_a_syntax_error() {
     assert_eq!(reply["error"]["code"], -32601, "{reply}");
     c.shutdown();
 }
+
+/// The VS Code grammar (editors/vscode) highlights every keyword of the language's grammar, and
+/// its JSON files parse.
+#[test]
+fn editor_grammar_knows_every_keyword() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let pest = std::fs::read_to_string(root.join("src/parser/policy.pest")).unwrap();
+    let rule = pest.split("keyword = @{").nth(1).unwrap().split('}').next().unwrap();
+    let keywords: Vec<&str> = rule.split('"').skip(1).step_by(2).collect();
+    assert!(keywords.len() >= 16 && keywords.contains(&"rule"), "{keywords:?}");
+    let vscode = root.join("editors/vscode");
+    let grammar = std::fs::read_to_string(vscode.join("syntaxes/handover.tmLanguage.json")).unwrap();
+    let grammar: Value = serde_json::from_str(&grammar).unwrap();
+    let text = grammar.to_string();
+    for k in keywords.iter().copied().chain(["requires", "as_of", "bool", "int", "date", "text"]) {
+        assert!(
+            text.contains(&format!("({k})"))
+                || text.contains(&format!("|{k}"))
+                || text.contains(&format!("{k}|"))
+                || text.contains(&format!("\\\\b{k}\\\\b")),
+            "`{k}` is not highlighted"
+        );
+    }
+    for f in ["package.json", "language-configuration.json"] {
+        let v: Value = serde_json::from_str(&std::fs::read_to_string(vscode.join(f)).unwrap()).unwrap();
+        assert!(v.is_object(), "{f}");
+    }
+    let package: Value = serde_json::from_str(&std::fs::read_to_string(vscode.join("package.json")).unwrap()).unwrap();
+    assert_eq!(package["contributes"]["grammars"][0]["scopeName"], grammar["scopeName"]);
+    assert_eq!(package["contributes"]["languages"][0]["extensions"][0], ".handover");
+}

@@ -281,14 +281,30 @@ impl Server {
                     .ok()
                     .map(|p| self.workspace.reload(&p.text_document.uri))
             }
+            notification::DidChangeWatchedFiles::METHOD => {
+                let changed = serde_json::from_value::<lsp_types::DidChangeWatchedFilesParams>(extract(&n));
+                let mut roots: Vec<Root> = changed
+                    .map(|p| p.changes.iter().map(|c| self.workspace.reload(&c.uri)).collect())
+                    .unwrap_or_default();
+                roots.dedup();
+                for root in roots {
+                    self.changed(connection, root);
+                }
+                None
+            }
             _ => None,
         };
         if let Some(root) = root {
-            let snapshot = self.workspace.snapshot(&root);
-            self.publish(connection, diagnostics::of_snapshot(&snapshot, None));
-            self.pending.insert(root);
-            self.due = Some(Instant::now() + ANALYSIS_DELAY);
+            self.changed(connection, root);
         }
+    }
+
+    /// A policy changed: its diagnostics now, its analysis after a pause.
+    fn changed(&mut self, connection: &Connection, root: Root) {
+        let snapshot = self.workspace.snapshot(&root);
+        self.publish(connection, diagnostics::of_snapshot(&snapshot, None));
+        self.pending.insert(root);
+        self.due = Some(Instant::now() + ANALYSIS_DELAY);
     }
 
     /// Typing paused: the changed policies that load get their analysis warnings too.
