@@ -39,7 +39,8 @@ fn bench(c: &mut Criterion) {
         let at = Position::new(0, 0);
         let (end, text) = if typed { (Position::new(0, 1), "") } else { (at, " ") };
         typed = !typed;
-        let change = TextDocumentContentChangeEvent { range: Some(Range::new(at, end)), range_length: None, text: text.into() };
+        let change =
+            TextDocumentContentChangeEvent { range: Some(Range::new(at, end)), range_length: None, text: text.into() };
         ws.change(&rules, version, vec![change]).unwrap()
     };
 
