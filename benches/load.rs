@@ -43,7 +43,7 @@ fn bench(c: &mut Criterion) {
     let big = Policy::from_sources(sources(&generated)).map_err(|e| e.render(false)).unwrap();
     assert_eq!(big.rule_ids().count(), 1000);
     assert!(big.diagram_size().is_some(), "{:?}", big.no_diagram());
-    let a = handover::analysis::analyze(&big, 5);
+    let a = big.analyze(5);
     assert!(a.exhaustive);
     eprintln!(
         "generated policy: {} gaps, {} dead rules, {} overlaps, diagram {:?} nodes",
@@ -69,8 +69,8 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("check");
     g.sample_size(10);
     let shipped = Policy::builtin().unwrap();
-    g.bench_function("shipped_policy", |b| b.iter(|| handover::analysis::analyze(&shipped, 5)));
-    g.bench_function("generated_1000_rules", |b| b.iter(|| handover::analysis::analyze(&big, 5)));
+    g.bench_function("shipped_policy", |b| b.iter(|| shipped.analyze(5)));
+    g.bench_function("generated_1000_rules", |b| b.iter(|| big.analyze(5)));
     g.finish();
 }
 

@@ -67,7 +67,7 @@ fn bench(c: &mut Criterion) {
             let root = edit(&mut ws);
             let snapshot = ws.snapshot(&root);
             let policy = snapshot.policy.as_ref().unwrap();
-            let analysis = handover::analysis::analyze(policy, 3);
+            let analysis = policy.analyze(3);
             diagnostics::of_snapshot(&snapshot, Some(&analysis))
         })
     });

@@ -110,10 +110,11 @@ fn bench(c: &mut Criterion) {
         common::generate(n, 7).iter().enumerate().map(|(i, s)| common::json_line(i, s) + "\n").collect();
     let today = Date::parse("2024-03-15").unwrap();
 
+    let json_lines = handover::output::jsonl::JsonLines::new(&policy);
     let handover_run = |out: &mut Vec<u8>| {
         let decide = |doc: &handover::facts::Document, date: Date| {
             let mut buf = Vec::new();
-            policy.write_json_lines(doc, date, false, &mut buf);
+            json_lines.write(doc, date, false, &mut buf);
             buf
         };
         let run = handover::batch::Run {

@@ -12,11 +12,7 @@ use crate::value::Date;
 /// Lines (or rows) decided per chunk.
 pub const CHUNK: usize = 16 * 1024;
 
-/// The longest JSON Lines line or CSV row read by default (64 MiB): a longer one is an error
-/// record, skipped without being held in memory (a CSV row whose quoted cell runs across lines
-/// past it ends the reading: its end cannot be told). One line is one document, so this bounds
-/// one customer's size. The whole-text CSV reader uses it too.
-pub const DEFAULT_MAX_LINE_BYTES: usize = 64 << 20;
+pub use crate::facts::DEFAULT_MAX_LINE_BYTES;
 
 /// Counts of one run.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use miette::{LabeledSpan, SourceSpan};
 
-use crate::ast::Span;
 use crate::source::Sources;
+use crate::source::Span;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "lowercase")]

@@ -5,12 +5,15 @@
 //! language (the shipped one lives in `rules/` and is embedded as [`Policy::builtin`]). A policy
 //! goes through one stage per module, in one direction:
 //!
-//! text → [`parser`] (pest) → [`ast`] → [`check`] (names, types, all problems at once) →
-//! `compile` (slots, enum bit-sets, folded constants) → [`eval`] (pure, first match wins) →
-//! [`verdict`].
+//! text → [`language`] (pest grammar, AST, checker: names, types, every problem at once) →
+//! `compile` (slots, enum bit-sets, folded constants) → [`analysis`] (the exploration of the
+//! fact space that builds the decision diagram and finds gaps and dead rules) → [`eval`] (pure,
+//! first match wins) → a [`Verdict`].
 //!
-//! Facts arrive at the edge through [`facts`] (YAML, JSON, JSON Lines), validated against the
-//! schema the policy declares.
+//! Facts arrive at the edge through [`facts`] (YAML, JSON, JSON Lines, CSV, or any
+//! `serde::Serialize` value), validated against the schema the policy declares. [`Policy`] ties
+//! the stages together; [`output`] renders results (human, JSON, JSON Lines, YAML) for any front
+//! end, [`batch`] streams large inventories, [`testing`] runs a policy's test cases.
 //!
 //! # Example
 //!
@@ -115,28 +118,27 @@
 // string slicing are denied in the library; lookups use `get`.
 #![deny(clippy::indexing_slicing, clippy::string_slice)]
 
+// Foundations, shared by every stage.
+pub mod diagnostic;
+pub mod source;
+pub mod value;
+
+// The stages, in the order a policy goes through them; each depends only on those above it.
 pub mod analysis;
-pub mod ast;
+mod compile;
+pub mod eval;
+pub mod facts;
+pub mod language;
+
+// The front door: a loaded policy, and what is built on it.
 pub mod batch;
-pub mod check;
 #[cfg(feature = "cli")]
 pub mod cli;
-mod compile;
-pub mod diagnostic;
-pub mod eval;
-pub mod explain;
-pub mod facts;
-pub mod fmt;
-pub mod jsonl;
 #[cfg(feature = "cli")]
 pub mod lsp;
-pub mod parser;
+pub mod output;
 pub mod policy;
-pub mod schema;
-pub mod source;
 pub mod testing;
-pub mod value;
-pub mod verdict;
 
 pub use policy::{LoadError, Policy};
 
@@ -145,5 +147,5 @@ pub use policy::{LoadError, Policy};
 #[cfg(doctest)]
 #[doc = include_str!(concat!(env!("OUT_DIR"), "/readme_library.md"))]
 pub struct ReadmeLibraryExample;
+pub use eval::verdict::{Decision, ParamValue, Record, Verdict};
 pub use value::{Date, Value};
-pub use verdict::{Decision, ParamValue, Record, Verdict};

@@ -2,16 +2,17 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::check;
-use crate::compile::{self, CompiledRule};
+use crate::analysis::{self, Analysis};
+use crate::compile::{self, Compiled, CompiledRule};
 use crate::diagnostic::{PolicyDiagnostic, render};
+use crate::eval::verdict::{Decision, Record, Verdict};
 use crate::eval::{self, Env, EvalError};
 use crate::facts::{self, Document, FactError, Format};
-use crate::parser;
-use crate::schema::Schema;
+use crate::language::check;
+use crate::language::parser;
+use crate::language::schema::Schema;
 use crate::source::Sources;
 use crate::value::{Date, Value};
-use crate::verdict::{Decision, Record, Verdict};
 
 include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
 
@@ -113,14 +114,11 @@ impl LoadError {
 /// A checked, compiled policy. Cheap to share between threads (`Send + Sync`).
 #[derive(Clone, Debug)]
 pub struct Policy {
-    sources: Sources,
-    schema: Schema,
-    rules: Vec<CompiledRule>,
+    /// The text, the schema and the rules.
+    compiled: Compiled,
     warnings: Vec<PolicyDiagnostic>,
     /// The rules as a decision diagram, or why they are decided one by one.
-    diagram: Result<crate::compile::Diagram, crate::analysis::NoDiagram>,
-    /// JSON fragments for fast JSON Lines output, made on first use.
-    json: std::sync::OnceLock<crate::jsonl::Fragments>,
+    diagram: Result<crate::analysis::diagram::Diagram, crate::analysis::diagram::NoDiagram>,
 }
 
 impl Policy {
@@ -178,7 +176,7 @@ impl Policy {
 
     /// Parses, checks and compiles a set of files. All problems of every file are reported.
     pub fn from_sources(sources: Sources) -> Result<Policy, LoadError> {
-        let mut ast = crate::ast::Policy::default();
+        let mut ast = crate::language::ast::Policy::default();
         let mut diagnostics = Vec::new();
         for (i, f) in sources.files().iter().enumerate() {
             match parser::parse_file(i, &f.text) {
@@ -194,23 +192,23 @@ impl Policy {
             Err(diagnostics) => return Err(LoadError::Invalid { sources, diagnostics }),
         };
         let mut warnings = checked.warnings.clone();
-        let (schema, rules) = match compile::compile(checked) {
+        let (schema, rules) = match compile::compile(checked, eval::constant) {
             Ok(c) => c,
             Err(broken) => return Err(LoadError::Invalid { sources, diagnostics: vec![broken] }),
         };
-        let diagram = crate::analysis::build_diagram(&schema, &rules);
+        let diagram = crate::analysis::diagram::build_diagram(&schema, &rules);
         if let Err(why) = &diagram {
             warnings.extend(no_diagram_note(*why));
         }
-        Ok(Policy { sources, schema, rules, warnings, diagram, json: std::sync::OnceLock::new() })
+        Ok(Policy { compiled: Compiled { sources, schema, rules }, warnings, diagram })
     }
 
     pub fn schema(&self) -> &Schema {
-        &self.schema
+        &self.compiled.schema
     }
 
     pub fn sources(&self) -> &Sources {
-        &self.sources
+        &self.compiled.sources
     }
 
     /// Warnings found while checking (the policy is usable regardless).
@@ -220,15 +218,11 @@ impl Policy {
 
     /// Rule ids in evaluation order.
     pub fn rule_ids(&self) -> impl Iterator<Item = &str> {
-        self.rules.iter().map(|r| r.id.as_str())
+        self.compiled.rules.iter().map(|r| r.id.as_str())
     }
 
     pub(crate) fn rules(&self) -> &[CompiledRule] {
-        &self.rules
-    }
-
-    pub(crate) fn json_cache(&self) -> &std::sync::OnceLock<crate::jsonl::Fragments> {
-        &self.json
+        &self.compiled.rules
     }
 
     /// Decides one entry: `document` holds the document-scoped facts in slot order, `item` the
@@ -244,10 +238,10 @@ impl Policy {
     pub fn evaluate(&self, document: &[Value], item: &[Value], as_of: Date) -> Result<Verdict<'_>, EvalError> {
         let env = Env { document, item, as_of };
         let (rule, params) = match &self.diagram {
-            Ok(d) => eval::decide_diagram(d, &self.rules, &env, true)?,
-            Err(_) => eval::decide(&self.rules, &env)?,
+            Ok(d) => eval::decide_diagram(d, &self.compiled.rules, &env, true)?,
+            Err(_) => eval::decide(&self.compiled.rules, &env)?,
         };
-        Ok(Verdict::new(self, rule, params))
+        Ok(Verdict::new(&self.compiled, rule, params))
     }
 
     /// Which rule decides, without computing its parameters: for counting or routing, where the
@@ -255,10 +249,10 @@ impl Policy {
     pub fn deciding_rule(&self, document: &[Value], item: &[Value], as_of: Date) -> Result<&str, EvalError> {
         let env = Env { document, item, as_of };
         let (rule, _) = match &self.diagram {
-            Ok(d) => eval::decide_diagram(d, &self.rules, &env, false)?,
-            Err(_) => eval::decide(&self.rules, &env)?,
+            Ok(d) => eval::decide_diagram(d, &self.compiled.rules, &env, false)?,
+            Err(_) => eval::decide(&self.compiled.rules, &env)?,
         };
-        Ok(self.rules.get(rule).map_or("", |r| r.id.as_str()))
+        Ok(self.compiled.rules.get(rule).map_or("", |r| r.id.as_str()))
     }
 
     /// [`Policy::evaluate`] by trying the rules one by one, without the decision diagram: the
@@ -269,9 +263,7 @@ impl Policy {
         item: &[Value],
         as_of: Date,
     ) -> Result<Verdict<'_>, EvalError> {
-        let env = Env { document, item, as_of };
-        let (rule, params) = eval::decide(&self.rules, &env)?;
-        Ok(Verdict::new(self, rule, params))
+        self.compiled.evaluate_interpreted(document, item, as_of)
     }
 
     /// Size of the decision diagram the rules compiled to (`None`: decided rule by rule).
@@ -280,33 +272,45 @@ impl Policy {
     }
 
     /// Why the rules are decided one by one (`None`: through the decision diagram).
-    pub fn no_diagram(&self) -> Option<crate::analysis::NoDiagram> {
+    pub fn no_diagram(&self) -> Option<crate::analysis::diagram::NoDiagram> {
         self.diagram.as_ref().err().copied()
+    }
+
+    /// Explains the decision for one entry (the same arguments as [`Policy::evaluate`]): every
+    /// rule tried, each condition's value and the facts it read, and what would change the verdict.
+    pub fn explain(&self, document: &[Value], item: &[Value], as_of: Date) -> crate::eval::explain::Explanation {
+        self.compiled.explain(document, item, as_of)
+    }
+
+    /// Analyses the policy with the default budget: gaps, dead rules, overlaps and reads of
+    /// absent facts (see [`crate::analysis`]). `max_witnesses` bounds the number of gap
+    /// witnesses kept.
+    pub fn analyze(&self, max_witnesses: usize) -> Analysis {
+        analysis::analyze_with_budget(&self.compiled, max_witnesses, analysis::DEFAULT_BUDGET)
+    }
+
+    /// [`Policy::analyze`] within `budget` steps for the whole analysis (see
+    /// [`analysis::DEFAULT_BUDGET`]); past it the results are partial and say so.
+    pub fn analyze_with_budget(&self, max_witnesses: usize, budget: usize) -> Analysis {
+        analysis::analyze_with_budget(&self.compiled, max_witnesses, budget)
+    }
+
+    /// The findings of an analysis as diagnostics, pointing into the policy's text.
+    pub fn analysis_diagnostics(&self, analysis: &Analysis) -> Vec<PolicyDiagnostic> {
+        analysis::diagnostics(&self.compiled, analysis)
     }
 
     /// Describes an evaluation error in words: which fact, which rule.
     pub fn describe_error(&self, err: &EvalError) -> String {
-        use crate::eval::EvalErrorKind as K;
-        let rule = err.rule.and_then(|r| self.rules.get(r)).map(|r| r.id.as_str());
-        match (&err.kind, rule) {
-            (K::AbsentFact { fact }, Some(rule)) => {
-                let path = self.schema.fields.get(*fact).map_or("?", |f| f.path.as_str());
-                format!(
-                    "rule `{rule}` needs `{path}`, which has no value; give `{path}` or have the rule test `present({path})` first"
-                )
-            }
-            (K::NoRuleMatched, _) => "no rule matched these facts; the policy has a gap here".to_string(),
-            (kind, Some(rule)) => format!("rule `{rule}`: {kind}"),
-            (kind, None) => kind.to_string(),
-        }
+        self.compiled.describe_error(err)
     }
 }
 
 /// The note saying that a policy too large or too intertwined for the decision diagram is
 /// decided rule by rule (a policy the diagram cannot represent exactly needs none: that is by
 /// design, not a limit).
-fn no_diagram_note(why: crate::analysis::NoDiagram) -> Option<PolicyDiagnostic> {
-    use crate::analysis::{DIAGRAM_BUDGET, DIAGRAM_NODE_LIMIT, NoDiagram};
+fn no_diagram_note(why: crate::analysis::diagram::NoDiagram) -> Option<PolicyDiagnostic> {
+    use crate::analysis::diagram::{DIAGRAM_BUDGET, DIAGRAM_NODE_LIMIT, NoDiagram};
     let what = match why {
         NoDiagram::Budget => format!("building it took more than {DIAGRAM_BUDGET} steps"),
         NoDiagram::TooLarge => format!("it would have more than {DIAGRAM_NODE_LIMIT} nodes"),
@@ -350,7 +354,7 @@ impl Policy {
     /// The output keys naming a document and an entry: the `@label` fact's group and the
     /// repeated group (`customer` and `subscription` for the shipped policy).
     pub fn output_keys(&self) -> (&str, &str) {
-        self.schema.output_keys()
+        self.compiled.schema.output_keys()
     }
 
     /// Each entry of a document with its `@key` and its verdict or error message, in order. A
@@ -394,7 +398,7 @@ impl Policy {
         as_of: Option<Date>,
         today: Date,
     ) -> Vec<(Date, Record)> {
-        facts::parse(&self.schema, text, format, source)
+        facts::parse(&self.compiled.schema, text, format, source)
             .iter()
             .flat_map(|doc| {
                 let date = as_of.or(doc.as_of).unwrap_or(today);
@@ -407,7 +411,7 @@ impl Policy {
     /// `serde_json::Value`) against the policy's schema, exactly as a fact file with the same
     /// content: see [`facts::from_value`]. `source` names the document in records and errors.
     pub fn document_from_value<T: serde::Serialize + ?Sized>(&self, value: &T, source: &str) -> Document {
-        facts::from_value(&self.schema, value, source)
+        facts::from_value(&self.compiled.schema, value, source)
     }
 
     /// [`Policy::evaluate_text`] for facts held in a Rust value: the same records as a file with

@@ -11,7 +11,7 @@ pub struct SourceFile {
     pub text: Arc<str>,
 }
 
-/// All the files of one policy, in load order. A [`crate::ast::Span`] names a file by its index here.
+/// All the files of one policy, in load order. A [`Span`] names a file by its index here.
 #[derive(Clone, Debug, Default)]
 pub struct Sources {
     files: Vec<SourceFile>,
@@ -114,4 +114,39 @@ pub(crate) fn not_utf8(bytes: &[u8], valid: usize, line: usize, offset: usize, l
         + 1
         + usize::from(bom && line == 1);
     ReadError::NotUtf8 { line, column, offset: offset.saturating_add(valid) }
+}
+
+/// A byte range in one source file of the policy.
+#[derive(Clone, Copy, Debug, Default, Eq)]
+pub struct Span {
+    /// Index of the file in the policy's [`Sources`].
+    pub file: usize,
+    pub start: usize,
+    pub end: usize,
+}
+
+impl Span {
+    pub fn new(file: usize, start: usize, end: usize) -> Self {
+        Span { file, start, end }
+    }
+
+    /// The smallest span covering both (same file assumed).
+    pub fn to(self, other: Span) -> Span {
+        Span { file: self.file, start: self.start.min(other.start), end: self.end.max(other.end) }
+    }
+
+    pub fn len(&self) -> usize {
+        self.end - self.start
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.end == self.start
+    }
+}
+
+/// Spans never take part in equality: layout does not change meaning.
+impl PartialEq for Span {
+    fn eq(&self, _other: &Span) -> bool {
+        true
+    }
 }

@@ -21,14 +21,13 @@
 //! ```
 //!
 //! `rules/tests/multichannel.yaml` is a complete example.
-//! ```
 
 use std::path::Path;
 
+use crate::eval::verdict::Record;
 use crate::facts::{self, Raw};
 use crate::policy::Policy;
 use crate::value::Date;
-use crate::verdict::Record;
 
 /// What a case expects.
 #[derive(Clone, Debug, Default, PartialEq)]

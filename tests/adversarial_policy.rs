@@ -385,7 +385,7 @@ fn check_of_two_hundred_dead_rules_is_bounded() {
 fn the_shipped_and_a_generated_thousand_rule_policy_stay_exhaustive_and_on_the_diagram() {
     let shipped = Policy::builtin().unwrap();
     assert!(shipped.diagram_size().is_some());
-    let a = handover::analysis::analyze(&shipped, 5);
+    let a = shipped.analyze(5);
     assert!(a.exhaustive && a.space_explored);
 
     let mut sources = handover::source::Sources::new();
@@ -396,7 +396,7 @@ fn the_shipped_and_a_generated_thousand_rule_policy_stay_exhaustive_and_on_the_d
     let big = Policy::from_sources(sources).map_err(|e| e.render(false)).unwrap();
     assert!(big.diagram_size().is_some(), "{:?}", big.no_diagram());
     // A fifth of the default budget is enough: the default leaves room for larger policies.
-    let a = handover::analysis::analyze_with_budget(&big, 5, handover::analysis::DEFAULT_BUDGET / 5);
+    let a = big.analyze_with_budget(5, handover::analysis::DEFAULT_BUDGET / 5);
     assert!(a.exhaustive, "{} dead, {} overlaps", a.dead.len(), a.overlaps.len());
     assert_eq!((a.gap_count, a.dead.len(), a.overlaps.len()), (0, 914, 729));
 }
@@ -407,9 +407,9 @@ fn partial_results_claim_only_what_holds() {
     let mut policy = clauses(12);
     policy = policy.replace("rule rest {\n    then b", "rule rest {\n    when subscription.b0\n    then b");
     let p = Policy::from_text("p", &policy).unwrap();
-    let full = handover::analysis::analyze_with_budget(&p, 5, usize::MAX);
+    let full = p.analyze_with_budget(5, usize::MAX);
     assert!(full.exhaustive && full.gap_count > 0);
-    let part = handover::analysis::analyze_with_budget(&p, 5, 2_000);
+    let part = p.analyze_with_budget(5, 2_000);
     assert!(!part.exhaustive && !part.space_explored);
     assert!(part.gap_count > 0 && part.dead.is_empty());
     let as_of = Date::parse("2024-01-01").unwrap();

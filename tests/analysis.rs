@@ -3,7 +3,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use handover::analysis::analyze;
 use handover::facts::Format;
 use handover::source::Sources;
 use handover::{Date, Policy};
@@ -55,7 +54,7 @@ fn ids(p: &Policy) -> Vec<String> {
 #[test]
 fn shipped_policy_is_complete_without_dead_rules() {
     let policy = Policy::builtin().unwrap();
-    let a = analyze(&policy, 5);
+    let a = policy.analyze(5);
     assert!(a.exhaustive);
     assert_eq!(a.gap_count, 0, "{:?}", a.gaps);
     assert!(a.dead.is_empty(), "{:?}", a.dead);
@@ -86,7 +85,7 @@ fn deleting_any_routing_rule_leaves_a_real_gap() {
     for id in routing {
         let (policy, _) = shipped_with(|t| t.replace(rule_text(t, id), ""));
         assert!(!ids(&policy).contains(&id.to_string()));
-        let a = analyze(&policy, 5);
+        let a = policy.analyze(5);
         assert!(a.gap_count > 0, "deleting `{id}` must leave a gap");
         for gap in &a.gaps {
             let doc = gap.witness.to_document(policy.schema());
@@ -106,7 +105,7 @@ fn a_copy_below_its_twin_is_dead_and_names_the_twin() {
             let copy = original.replacen(&format!("rule {id} {{"), &format!("rule {id}_copy {{"), 1);
             t.replacen(original, &format!("{original}\n{copy}"), 1)
         });
-        let a = analyze(&policy, 5);
+        let a = policy.analyze(5);
         assert_eq!(a.gap_count, 0);
         assert_eq!(a.dead.len(), 1, "{:?}", a.dead);
         let names = ids(&policy);
@@ -136,7 +135,7 @@ fn complementary_date_comparisons_are_complete() {
         rule after  { when as_of >= item.start then no reason "r" }
         "#,
     );
-    let a = analyze(&p, 5);
+    let a = p.analyze(5);
     assert_eq!(a.gap_count, 0);
     assert!(a.dead.is_empty());
 }
@@ -150,7 +149,7 @@ fn contradictory_date_comparisons_make_a_rule_dead() {
         rule rest       { then yes(days: 0) reason "r" }
         "#,
     );
-    let a = analyze(&p, 5);
+    let a = p.analyze(5);
     assert_eq!(a.gap_count, 0);
     assert_eq!(a.dead.len(), 1);
     assert_eq!(a.dead[0].rule, 0);
@@ -167,7 +166,7 @@ fn gap_witness_respects_date_arithmetic() {
         rule late { when as_of > item.start then no reason "r" }
         "#,
     );
-    let a = analyze(&p, 5);
+    let a = p.analyze(5);
     assert_eq!(a.gap_count, 1, "start in (as_of, as_of + 10) is not covered");
     let doc = a.gaps[0].witness.to_document(p.schema());
     let records = p.evaluate_text(&doc, Format::Yaml, "w", None, Date::parse("2024-01-01").unwrap());
@@ -236,7 +235,7 @@ fn integer_constants_near_the_ends_of_i64_are_exact() {
     )
     .map_err(|e| e.render(false))
     .unwrap();
-    let a = analyze(&p, 5);
+    let a = p.analyze(5);
     assert!(a.exhaustive);
     assert_eq!(a.gap_count, 0, "{:?}", a.gaps);
     assert!(a.regions_per_rule[0] > 0 && a.regions_per_rule[2] > 0, "{:?}", a.regions_per_rule);
@@ -261,7 +260,7 @@ fn witnesses_stay_within_the_dates_a_fact_file_can_write() {
         rule never { when as_of > 9999-12-31 or item.start < 0000-01-01 then no reason "r" }
         "#,
     );
-    let a = analyze(&p, 5);
+    let a = p.analyze(5);
     assert!(a.regions_per_rule[0] > 0 && a.regions_per_rule[1] > 0, "{:?}", a.regions_per_rule);
     assert_eq!(a.dead.iter().map(|d| d.rule).collect::<Vec<_>>(), vec![2], "no fact file can match `never`");
     assert!(a.gap_count > 0);
@@ -279,7 +278,7 @@ fn witnesses_stay_within_the_dates_a_fact_file_can_write() {
         rule early { when as_of <= 9999-12-31 then no reason "r" }
         "#,
     );
-    assert_eq!(analyze(&p, 5).gap_count, 0);
+    assert_eq!(p.analyze(5).gap_count, 0);
 }
 
 #[test]

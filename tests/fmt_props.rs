@@ -1,4 +1,4 @@
-//! Properties of the policy formatter, `handover::fmt::format_text`:
+//! Properties of the policy formatter, `handover::language::fmt::format_text`:
 //!
 //! - the shipped rules are canonically formatted, and formatting keeps their AST;
 //! - for random valid policy text (random layout, redundant parentheses, comments anywhere a
@@ -13,8 +13,8 @@
 
 use std::path::PathBuf;
 
-use handover::fmt::format_text;
-use handover::parser::parse_file;
+use handover::language::fmt::format_text;
+use handover::language::parser::parse_file;
 use proptest::prelude::*;
 use proptest::sample::select;
 use proptest::strategy::BoxedStrategy;

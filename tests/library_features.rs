@@ -10,8 +10,8 @@
 
 use std::path::Path;
 
-use handover::check::NO_RULES;
 use handover::diagnostic::Severity;
+use handover::language::check::NO_RULES;
 use handover::{LoadError, Policy};
 
 mod util;

@@ -516,7 +516,7 @@ fn unsaved_buffer_with_a_syntax_error() {
 #[test]
 fn editor_grammar_knows_every_keyword() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let pest = std::fs::read_to_string(root.join("src/parser/policy.pest")).unwrap();
+    let pest = std::fs::read_to_string(root.join("src/language/parser/policy.pest")).unwrap();
     let rule = pest.split("keyword = @{").nth(1).unwrap().split('}').next().unwrap();
     let keywords: Vec<&str> = rule.split('"').skip(1).step_by(2).collect();
     assert!(keywords.len() >= 16 && keywords.contains(&"rule"), "{keywords:?}");

@@ -7,8 +7,8 @@
 
 use std::process::Command;
 
+use handover::eval::verdict::Dated;
 use handover::facts::Document;
-use handover::verdict::Dated;
 use handover::{Date, LoadError, Policy};
 use proptest::prelude::*;
 use serde_json::{Value as Json, json};
@@ -158,12 +158,12 @@ fn policy() -> &'static Policy {
     })
 }
 
-/// Each line `write_json_lines` writes for `doc` is the serde serialisation of its record.
+/// Each line `JsonLines::write` writes for `doc` is the serde serialisation of its record.
 fn check_lines(policy: &Policy, doc: &Document, date: Date) {
     let records = policy.records(doc, date);
     for show_as_of in [true, false] {
         let mut fast = Vec::new();
-        let (lines, errors) = policy.write_json_lines(doc, date, show_as_of, &mut fast);
+        let (lines, errors) = handover::output::jsonl::JsonLines::new(policy).write(doc, date, show_as_of, &mut fast);
         let fast = String::from_utf8(fast).expect("JSON Lines output is UTF-8");
         assert!(fast.ends_with('\n') || fast.is_empty());
         assert_eq!(lines, records.len());

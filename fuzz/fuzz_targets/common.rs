@@ -12,8 +12,8 @@ use std::sync::OnceLock;
 use handover::batch::Run;
 use handover::eval::EvalError;
 use handover::facts::{self, Document, Format};
-use handover::schema::{Schema, Scope};
-use handover::verdict::Dated;
+use handover::language::schema::{Schema, Scope};
+use handover::eval::verdict::Dated;
 use handover::{Date, Decision, Policy, Record, Value};
 
 /// The shipped policy, loaded once per fuzzing process.
@@ -110,7 +110,7 @@ fn expected_records(doc: &Document) -> usize {
 /// - non-empty input gives at least one record (a document whose list is empty or null is an
 ///   error record, not nothing);
 /// - a record is a verdict only when its document's shared facts and its entry were valid;
-/// - the fast JSON Lines writer (`Policy::write_json_lines`) writes exactly the serialised
+/// - the fast JSON Lines writer (`output::jsonl::JsonLines`) writes exactly the serialised
 ///   records, with and without the trailing `as_of`;
 /// - diagram and interpreter agree on every valid entry.
 ///
@@ -168,12 +168,12 @@ pub fn check_facts(policy: &Policy, text: &str, format: Format) -> Vec<(Date, Re
     records
 }
 
-/// `Policy::write_json_lines` must write, byte for byte, the serialised records.
+/// `output::jsonl::JsonLines` must write, byte for byte, the serialised records.
 pub fn check_json_lines(policy: &Policy, doc: &Document, date: Date) {
     let records = policy.records(doc, date);
     for show_as_of in [false, true] {
         let mut fast = Vec::new();
-        let (lines, errors) = policy.write_json_lines(doc, date, show_as_of, &mut fast);
+        let (lines, errors) = handover::output::jsonl::JsonLines::new(policy).write(doc, date, show_as_of, &mut fast);
         let mut slow = String::new();
         for r in &records {
             let dated = Dated { record: r, as_of: show_as_of.then_some(date) };

@@ -17,7 +17,7 @@ mod common;
 use arbitrary::Arbitrary;
 use common::{builtin, compare_eval, edge_days};
 use handover::facts::{self, Format};
-use handover::schema::{Scope, Type};
+use handover::language::schema::{Scope, Type};
 use handover::{Date, Value};
 use libfuzzer_sys::fuzz_target;
 use serde_json::{Map, Value as Json, json};

@@ -1,7 +1,7 @@
 //! Arbitrary text as a whole policy: loading (parse → check → compile → decision diagram)
 //! never panics or hangs, and every load error renders. A policy that loads is then
 //!
-//! - analysed (`analysis::analyze(&policy, 3)`), its warnings and analysis diagnostics rendered;
+//! - analysed (`Policy::analyze`), its warnings and analysis diagnostics rendered;
 //! - used on a small fixed YAML fact document (`common::check_facts`: records, fast JSON Lines
 //!   output, diagram against interpreter);
 //! - used on every witness the analysis found: each witness's fact document (`to_document`)
@@ -16,10 +16,10 @@
 mod common;
 
 use common::{Rng, compare_eval, edge_days, known, slots};
-use handover::analysis::{self, Analysis, Witness};
+use handover::analysis::{Analysis, Witness};
 use handover::diagnostic::render;
 use handover::facts::{self, Format};
-use handover::schema::{Schema, Type};
+use handover::language::schema::{Schema, Type};
 use handover::{Date, Policy, Value};
 use libfuzzer_sys::fuzz_target;
 
@@ -63,8 +63,8 @@ fn int_literals(text: &str) -> Vec<i64> {
 fn check_policy(policy: &Policy, text: &str, data: &[u8]) {
     let schema = policy.schema();
     let _ = render(policy.warnings(), policy.sources(), false);
-    let a = analysis::analyze(policy, 3);
-    let _ = render(&analysis::diagnostics(policy, &a), policy.sources(), false);
+    let a = policy.analyze(3);
+    let _ = render(&policy.analysis_diagnostics(&a), policy.sources(), false);
 
     common::check_facts(policy, FIXED, Format::Yaml);
 

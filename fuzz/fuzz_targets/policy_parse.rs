@@ -12,8 +12,8 @@
 #![no_main]
 
 use handover::diagnostic::render;
-use handover::fmt::format_text;
-use handover::parser::parse_file;
+use handover::language::fmt::format_text;
+use handover::language::parser::parse_file;
 use handover::source::Sources;
 use libfuzzer_sys::fuzz_target;
 

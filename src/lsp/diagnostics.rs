@@ -8,8 +8,8 @@ use lsp_types::{
 
 use super::workspace::Snapshot;
 use crate::analysis::Analysis;
-use crate::ast::Span;
 use crate::diagnostic::{PolicyDiagnostic, Severity};
+use crate::source::Span;
 
 /// The diagnostics to publish for one file.
 #[derive(Clone, Debug)]
@@ -52,7 +52,7 @@ pub fn of_snapshot(snapshot: &Snapshot, analysis: Option<&Analysis>) -> Vec<File
                 // A finding about no rule in particular (a gap) is shown at the last rule, where
                 // a rule for it would go.
                 let last = rules.last().map(|r| r.id_span);
-                for d in crate::analysis::diagnostics(policy, a) {
+                for d in policy.analysis_diagnostics(a) {
                     let related = match (d.code, d.span()) {
                         ("check::dead-rule", Some(at)) => catching_rules(policy, a, at),
                         _ => Vec::new(),

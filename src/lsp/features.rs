@@ -13,7 +13,8 @@ use super::diagnostics::REPLACEMENT;
 use super::index::Symbol;
 use super::text::Text;
 use super::workspace::Snapshot;
-use crate::ast::{self, Span};
+use crate::language::ast;
+use crate::source::Span;
 
 /// The keywords of the language, for completion (the grammar's, and `requires`).
 const KEYWORDS: &[&str] = &[
@@ -376,7 +377,7 @@ pub fn symbols(snapshot: &Snapshot, file: usize) -> Vec<DocumentSymbol> {
 /// The edits that format a document in the canonical layout: none when it already is, `None`
 /// when it does not parse (there is nothing safe to do then).
 pub fn formatting(text: &Text) -> Option<Vec<TextEdit>> {
-    let formatted = crate::fmt::format_text(text.as_str()).ok()?;
+    let formatted = crate::language::fmt::format_text(text.as_str()).ok()?;
     if formatted == text.as_str() {
         return Some(Vec::new());
     }

@@ -2,8 +2,9 @@
 //! find references and completion. Built from the syntax trees of the files that parse, so it
 //! keeps working while another file of the policy has an error.
 
-use crate::ast::{self, ExprKind, Span};
-use crate::check::AS_OF;
+use crate::language::ast::{self, ExprKind};
+use crate::language::check::AS_OF;
+use crate::source::Span;
 
 /// Something a name can stand for.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]

@@ -13,7 +13,7 @@
 //! - [`diagnostics`]: the policy's errors and warnings as LSP diagnostics, at once on every
 //!   change, and the analysis' (gaps, dead rules) after a short pause in typing;
 //! - [`features`]: hover, go to definition, find references, completion, the outline,
-//!   formatting ([`crate::fmt`]) and a quick fix for every did-you-mean.
+//!   formatting ([`crate::language::fmt`]) and a quick fix for every did-you-mean.
 
 pub mod diagnostics;
 pub mod features;
@@ -313,7 +313,7 @@ impl Server {
         for root in std::mem::take(&mut self.pending) {
             let snapshot = self.workspace.snapshot(&root);
             let Ok(policy) = &snapshot.policy else { continue };
-            let analysis = crate::analysis::analyze_with_budget(policy, MAX_WITNESSES, ANALYSIS_BUDGET);
+            let analysis = policy.analyze_with_budget(MAX_WITNESSES, ANALYSIS_BUDGET);
             self.publish(connection, diagnostics::of_snapshot(&snapshot, Some(&analysis)));
         }
     }

@@ -3,8 +3,8 @@
 
 use lsp_types::{Position, Range, TextDocumentContentChangeEvent};
 
-use crate::ast::Span;
 use crate::diagnostic::LineIndex;
+use crate::source::Span;
 
 /// A document's text with the start of each of its lines.
 #[derive(Clone, Debug)]

@@ -166,7 +166,7 @@ impl Workspace {
         let mut trees = Vec::new();
         for (i, (path, f)) in files.iter().enumerate() {
             sources.add(path.display().to_string(), f.text.as_str());
-            if let Ok(tree) = crate::parser::parse_file(i, f.text.as_str()) {
+            if let Ok(tree) = crate::language::parser::parse_file(i, f.text.as_str()) {
                 trees.push(tree);
             }
         }

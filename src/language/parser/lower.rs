@@ -6,8 +6,8 @@ use chrono::NaiveDate;
 use pest::iterators::{Pair, Pairs};
 
 use super::Rule;
-use crate::ast::*;
 use crate::diagnostic::PolicyDiagnostic;
+use crate::language::ast::*;
 
 type Result<T> = std::result::Result<T, PolicyDiagnostic>;
 

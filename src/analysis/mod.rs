@@ -14,17 +14,19 @@
 //! (text, sums of three terms) are treated as free booleans, which is sound but may report a gap
 //! that cannot occur; such witnesses say what they assume.
 
-use crate::ast::{ArithOp, CmpOp};
+pub(crate) mod diagram;
+
+pub use diagram::{DIAGRAM_BUDGET, DIAGRAM_NODE_LIMIT, NoDiagram};
+
+use crate::language::ast::{ArithOp, CmpOp};
 use std::collections::HashMap;
 
-use crate::compile::{
-    Bits, CompiledRule, DIAGRAM_SAFE_MAGNITUDE, DNode, Diagram, Op, Table, TableKind, TableVar, VarRef,
-};
-use crate::policy::Policy;
-use crate::schema::{FieldId, Schema, Slot, Type};
+use crate::compile::Compiled;
+use crate::compile::{CompiledRule, Op};
+use crate::language::schema::{FieldId, Schema, Slot, Type};
 use crate::value::{Date, Value};
 
-/// Steps (see [`analyze_with_budget`]) the whole analysis may take before it stops and
+/// Steps (see [`crate::Policy::analyze_with_budget`]) the whole analysis may take before it stops and
 /// reports partial results.
 pub const DEFAULT_BUDGET: usize = 10_000_000;
 
@@ -73,7 +75,7 @@ pub struct AbsentRead {
     pub witness: Witness,
 }
 
-/// Everything [`analyze`] found.
+/// Everything [`crate::Policy::analyze`] found.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Analysis {
     /// Regions no rule matches, each with a witness (at most `max_witnesses`).
@@ -94,12 +96,6 @@ pub struct Analysis {
     pub budget: usize,
 }
 
-/// Analyses a policy with the default budget. `max_witnesses` bounds the number of gap
-/// witnesses kept.
-pub fn analyze(policy: &Policy, max_witnesses: usize) -> Analysis {
-    analyze_with_budget(policy, max_witnesses, DEFAULT_BUDGET)
-}
-
 /// Analyses a policy within one budget of `budget` steps for the whole analysis: the
 /// exploration of the fact space (gaps, absent reads, which rules decide), then the rules that
 /// catch each dead rule's cases, then overlaps, witnesses included. A step is trying one rule's
@@ -107,7 +103,7 @@ pub fn analyze(policy: &Policy, max_witnesses: usize) -> Analysis {
 /// for more, so the budget bounds the time whatever the policy. Past it the results are
 /// partial (`exhaustive` is false): gaps found are real, and dead rules are claimed only when
 /// the whole space was explored (`space_explored`).
-pub fn analyze_with_budget(policy: &Policy, max_witnesses: usize, budget: usize) -> Analysis {
+pub(crate) fn analyze_with_budget(policy: &Compiled, max_witnesses: usize, budget: usize) -> Analysis {
     let ex = Explorer::writable(policy.schema(), policy.rules());
     let mut out =
         Analysis { regions_per_rule: vec![0; ex.rules.len()], exhaustive: true, budget, ..Analysis::default() };
@@ -248,202 +244,6 @@ fn summary_words(a: &[(FieldId, Box<[u64]>)], b: &[(FieldId, Box<[u64]>)]) -> us
 
 /// Per enum fact, the values a rule's top-level tests allow.
 type EnumSummary = Vec<(FieldId, Box<[u64]>)>;
-
-/// Largest diagram built; beyond it decisions use the interpreter.
-pub const DIAGRAM_NODE_LIMIT: usize = 100_000;
-
-/// Steps (see [`Budget`]) building the decision diagram may take; beyond them decisions use
-/// the interpreter. The shipped policy takes under 1,000 and a generated 1,000-rule policy
-/// under 10,000 (`benches/load.rs`); reaching the limit takes a few tenths of a second.
-pub const DIAGRAM_BUDGET: usize = 1_000_000;
-
-/// Why the rules are decided one by one rather than through a decision diagram.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum NoDiagram {
-    /// Exploring the rules took more than [`DIAGRAM_BUDGET`] steps.
-    Budget,
-    /// The diagram would have more than [`DIAGRAM_NODE_LIMIT`] nodes.
-    TooLarge,
-    /// The rules compare integer facts or use numbers the diagram cannot test exactly.
-    Unsupported,
-}
-
-/// Compiles ordered rules into a decision diagram, or says why not: the policy has conditions
-/// the diagram cannot represent exactly, or it would be too large or too long to build (the
-/// interpreter is then used, with the same verdicts).
-pub(crate) fn build_diagram(schema: &Schema, rules: &[CompiledRule]) -> Result<Diagram, NoDiagram> {
-    build_diagram_with_budget(schema, rules, DIAGRAM_BUDGET)
-}
-
-pub(crate) fn build_diagram_with_budget(
-    schema: &Schema,
-    rules: &[CompiledRule],
-    steps: usize,
-) -> Result<Diagram, NoDiagram> {
-    let ex = Explorer::new(schema, rules);
-    let mut b = TreeBuilder { nodes: Vec::new(), keys: HashMap::new(), ops: HashMap::new(), failed: None };
-    for r in rules {
-        if let Some(w) = &r.when {
-            collect_compares(w, &mut b.ops);
-        }
-    }
-    let budget = Budget::new(steps);
-    let root = ex.tree(ex.initial(), 0, &mut b, &budget);
-    let root = match (b.failed, root) {
-        (Some(why), _) => return Err(why),
-        (None, None) => return Err(NoDiagram::Unsupported),
-        (None, Some(root)) => root,
-    };
-    let table = build_table(schema, &b.nodes, root);
-    Ok(Diagram::new(b.nodes, root, table))
-}
-
-/// Points a split node at its two sub-diagrams.
-fn set_children(node: &mut DNode, yes_id: u32, no_id: u32) {
-    match node {
-        DNode::Enum { yes, no, .. }
-        | DNode::Bool { yes, no, .. }
-        | DNode::Present { yes, no, .. }
-        | DNode::Diff { yes, no, .. }
-        | DNode::Test { yes, no, .. } => {
-            *yes = yes_id;
-            *no = no_id;
-        }
-        DNode::Match(_) | DNode::NoRule | DNode::Absent { .. } => {}
-    }
-}
-
-/// Most combinations a [`Table`] may have (its entries are 4 bytes each).
-const TABLE_LIMIT: u64 = 1 << 16;
-
-/// Most tests followed while filling a [`Table`]; past them the diagram goes without one.
-const TABLE_WALK_LIMIT: usize = 1 << 22;
-
-/// Resolves the diagram's finite tests for every combination of the facts they read.
-fn build_table(schema: &Schema, nodes: &[DNode], root: u32) -> Option<Table> {
-    // The facts tested, each once.
-    let mut fields: Vec<FieldId> = Vec::new();
-    for n in nodes {
-        let f = match n {
-            DNode::Enum { field, .. } | DNode::Bool { field, .. } => Some(*field),
-            DNode::Present { slot, .. } => schema.fields.iter().position(|d| d.slot == *slot),
-            _ => None,
-        };
-        if let Some(f) = f.filter(|f| !fields.contains(f)) {
-            fields.push(f);
-        }
-    }
-    let mut vars = Vec::new();
-    let mut size: u64 = 1;
-    for f in &fields {
-        let def = schema.fields.get(*f)?;
-        let kind = match def.ty {
-            Type::Enum(e) => TableKind::Enum {
-                values: u32::try_from(schema.enums.get(e)?.values.len()).ok()?,
-                optional: def.optional,
-            },
-            Type::Bool => TableKind::Bool { optional: def.optional },
-            _ if def.optional => TableKind::Presence,
-            _ => continue,
-        };
-        let stride = u32::try_from(size).ok()?;
-        size = size.checked_mul(u64::from(kind.cardinality()))?;
-        if size > TABLE_LIMIT {
-            return None;
-        }
-        let document = def.slot.scope == crate::schema::Scope::Document;
-        vars.push((TableVar { document, slot: u32::try_from(def.slot.index).ok()?, kind, stride }, *f));
-    }
-    let mut entries = Vec::with_capacity(usize::try_from(size).ok()?);
-    // Each key walks the diagram's finite tests: many values times long chains of tests (an
-    // enum of thousands of values, one rule each) would take long, for a table that only
-    // saves a few steps per decision.
-    let mut walk_left = TABLE_WALK_LIMIT;
-    for key in 0..size {
-        // Each fact's value index under this key.
-        let index = |f: FieldId| {
-            vars.iter()
-                .find(|(_, g)| *g == f)
-                .map(|(v, _)| (key / u64::from(v.stride)) % u64::from(v.kind.cardinality()))
-        };
-        let mut n = root;
-        loop {
-            let next = match nodes.get(n as usize) {
-                Some(DNode::Enum { field, bits, yes, no, .. }) => {
-                    match (index(*field), schema.fields.get(*field).map(|d| d.ty)) {
-                        (Some(i), Some(Type::Enum(e)))
-                            if i < schema.enums.get(e).map_or(0, |d| d.values.len() as u64) =>
-                        {
-                            let i = usize::try_from(i).ok()?;
-                            if bits.get(i / 64).is_some_and(|w| w >> (i % 64) & 1 == 1) { *yes } else { *no }
-                        }
-                        // Absent: the walk reports it from here.
-                        _ => break,
-                    }
-                }
-                Some(DNode::Bool { field, yes, no, .. }) => match index(*field) {
-                    Some(1) => *yes,
-                    Some(0) => *no,
-                    _ => break,
-                },
-                Some(DNode::Present { slot, yes, no }) => {
-                    let Some(f) = schema.fields.iter().position(|d| d.slot == *slot) else { break };
-                    let absent = match vars.iter().find(|(_, g)| *g == f).map(|(v, _)| v.kind) {
-                        Some(TableKind::Presence) => index(f) == Some(1),
-                        Some(k) => index(f) == Some(u64::from(k.cardinality() - 1)),
-                        None => break,
-                    };
-                    if absent { *no } else { *yes }
-                }
-                _ => break,
-            };
-            if next >= n {
-                break;
-            }
-            n = next;
-            walk_left = walk_left.checked_sub(1)?;
-        }
-        entries.push(n);
-    }
-    Some(Table { vars: vars.into_iter().map(|(v, _)| v).collect(), entries })
-}
-
-fn collect_compares(op: &Op, out: &mut HashMap<usize, Op>) {
-    match op {
-        Op::Compare(..) => {
-            out.insert(op as *const Op as usize, op.clone());
-        }
-        Op::Not(x) => collect_compares(x, out),
-        Op::And(xs) | Op::Or(xs) => xs.iter().for_each(|x| collect_compares(x, out)),
-        _ => {}
-    }
-}
-
-struct TreeBuilder {
-    nodes: Vec<DNode>,
-    /// Structural hash-consing: equal sub-diagrams are one node.
-    keys: HashMap<String, u32>,
-    /// Comparisons the diagram may evaluate as opaque tests, by address.
-    ops: HashMap<usize, Op>,
-    failed: Option<NoDiagram>,
-}
-
-impl TreeBuilder {
-    fn add(&mut self, n: DNode) -> u32 {
-        let key = format!("{n:?}");
-        if let Some(id) = self.keys.get(&key) {
-            return *id;
-        }
-        if self.nodes.len() >= DIAGRAM_NODE_LIMIT {
-            self.failed = Some(NoDiagram::TooLarge);
-            return 0;
-        }
-        let id = u32::try_from(self.nodes.len()).unwrap_or(u32::MAX);
-        self.nodes.push(n);
-        self.keys.insert(key, id);
-        id
-    }
-}
 
 /// The enum tests a rule's condition makes at its top level (`a in [..] and b == x`), merged per field.
 fn enum_summary(rule: &CompiledRule) -> Option<EnumSummary> {
@@ -790,216 +590,6 @@ impl<'p> Explorer<'p> {
     fn field_of_slot(&self, slot: Slot) -> Option<FieldId> {
         self.schema.fields.iter().position(|f| f.slot == slot)
     }
-
-    // ---- decision diagram ---------------------------------------------------------------------
-
-    fn var_ref(&self, v: usize) -> Option<VarRef> {
-        match v {
-            0 => Some(VarRef::Zero),
-            1 => Some(VarRef::AsOf),
-            _ => {
-                let f = self.var_of.iter().position(|x| *x == Some(v))?;
-                Some(VarRef::Fact(self.schema.fields.get(f)?.slot, f))
-            }
-        }
-    }
-
-    /// The diagram for `rules[from..]` within region `st`, depth first: the regions still to
-    /// explore and the nodes still to make are kept on lists, not on the call stack, so that a
-    /// path through thousands of rules needs no deep recursion. Every region and every rule
-    /// tried spends from `budget`; `None` when it runs out or the diagram cannot be exact.
-    fn tree(&self, st: State, from: usize, b: &mut TreeBuilder, budget: &Budget) -> Option<u32> {
-        // Made once its children are: they are the last results, `yes` below `no`.
-        enum Task {
-            Visit(State, usize),
-            Make(DNode),
-            /// One link of a chain of single-value enum tests: `yes` is the last result, the
-            /// rest of the chain the one below it.
-            Link(DNode),
-        }
-        let mut tasks = vec![Task::Visit(st, from)];
-        let mut done: Vec<u32> = Vec::new();
-        while let Some(task) = tasks.pop() {
-            if b.failed.is_some() {
-                return None;
-            }
-            let st = match task {
-                Task::Visit(..) if !budget.spend(self.state_cost) => {
-                    b.failed = Some(NoDiagram::Budget);
-                    return None;
-                }
-                Task::Visit(st, from) => (st, from),
-                Task::Make(mut node) => {
-                    let (no, yes) = (done.pop()?, done.pop()?);
-                    set_children(&mut node, yes, no);
-                    let id = b.add(node);
-                    done.push(id);
-                    continue;
-                }
-                Task::Link(mut node) => {
-                    let (yes, rest) = (done.pop()?, done.pop()?);
-                    set_children(&mut node, yes, rest);
-                    let id = b.add(node);
-                    done.push(id);
-                    continue;
-                }
-            };
-            let (st, from) = st;
-            // `Some(Some(node))`: a leaf was made; `Some(None)`: regions to visit were added;
-            // `None`: no rule matches.
-            let mut made: Option<Option<u32>> = None;
-            for i in from..self.rules.len() {
-                let Some(rule) = self.rules.get(i) else { break };
-                if !budget.spend(self.cost(i)) {
-                    b.failed = Some(NoDiagram::Budget);
-                    return None;
-                }
-                let rule_id = u32::try_from(i).unwrap_or(u32::MAX);
-                let t = match &rule.when {
-                    None => Known(true),
-                    Some(c) => self.truth(c, &st),
-                };
-                let atom = match t {
-                    Known(false) => continue,
-                    Known(true) => {
-                        made = Some(Some(b.add(DNode::Match(rule_id))));
-                        break;
-                    }
-                    Absent(field) => {
-                        made = Some(Some(b.add(DNode::Absent { rule: rule_id, field })));
-                        break;
-                    }
-                    Need(atom) => atom,
-                };
-                let slot = |f: FieldId| self.schema.fields.get(f).map(|d| d.slot);
-                // The node for a two-way split, and the regions on either side.
-                let (node, yes, no) = match atom {
-                    Atom::Present(f) => {
-                        let slot = slot(f)?;
-                        let (mut yes, mut no) = (st.clone(), st);
-                        if let Some(v) = yes.present.get_mut(f) {
-                            *v = Some(true);
-                        }
-                        if let Some(v) = no.present.get_mut(f) {
-                            *v = Some(false);
-                        }
-                        (DNode::Present { slot, yes: 0, no: 0 }, yes, no)
-                    }
-                    Atom::Bool(f) => {
-                        let slot = slot(f)?;
-                        let (mut yes, mut no) = (st.clone(), st);
-                        if let Some(v) = yes.bools.get_mut(f) {
-                            *v = Some(true);
-                        }
-                        if let Some(v) = no.bools.get_mut(f) {
-                            *v = Some(false);
-                        }
-                        (DNode::Bool { slot, field: f, rule: rule_id, yes: 0, no: 0 }, yes, no)
-                    }
-                    Atom::EnumSplit(f, bits) => {
-                        let slot = slot(f)?;
-                        let allowed = st.enums.get(f).cloned().unwrap_or_default();
-                        let (mut yes, mut no) = (st.clone(), st);
-                        if let Some(v) = yes.enums.get_mut(f) {
-                            *v = allowed.iter().zip(bits.iter()).map(|(a, b)| a & b).collect();
-                        }
-                        if let Some(v) = no.enums.get_mut(f) {
-                            *v = allowed.iter().zip(bits.iter()).map(|(a, b)| a & !b).collect();
-                        }
-                        let bits = bits.iter().copied().collect();
-                        (DNode::Enum { slot, field: f, rule: rule_id, bits, yes: 0, no: 0 }, yes, no)
-                    }
-                    Atom::EnumEach(f) => {
-                        let slot = slot(f)?;
-                        // A chain of single-value tests; the last value needs no test. The last
-                        // part is explored first, then each earlier one and its link.
-                        let parts = self.refine(&st, &Atom::EnumEach(f));
-                        if parts.is_empty() {
-                            made = Some(Some(b.add(DNode::NoRule)));
-                            break;
-                        }
-                        let last = parts.len() - 1;
-                        for (n, part) in parts.into_iter().enumerate() {
-                            if n < last {
-                                let bits: Bits =
-                                    part.enums.get(f).map(|x| x.iter().copied().collect()).unwrap_or_default();
-                                tasks.push(Task::Link(DNode::Enum {
-                                    slot,
-                                    field: f,
-                                    rule: rule_id,
-                                    bits,
-                                    yes: 0,
-                                    no: 0,
-                                }));
-                            }
-                            tasks.push(Task::Visit(part, i));
-                        }
-                        made = Some(None);
-                        break;
-                    }
-                    Atom::Diff(x, y, k) => {
-                        let (xr, yr) = (self.var_ref(x)?, self.var_ref(y)?);
-                        // Integer facts can overflow the interpreter's checked arithmetic, which
-                        // the difference test cannot mirror: such policies are decided rule by rule.
-                        let int_fact = |v: VarRef| match v {
-                            VarRef::Fact(_, f) => self.schema.fields.get(f).is_some_and(|d| d.ty == Type::Int),
-                            _ => false,
-                        };
-                        let small = i64::try_from(k).ok().filter(|k| k.abs() <= DIAGRAM_SAFE_MAGNITUDE / 7);
-                        let (false, false, Some(small)) = (int_fact(xr), int_fact(yr), small) else {
-                            b.failed = Some(NoDiagram::Unsupported);
-                            return None;
-                        };
-                        let (mut yes, mut no) = (st.clone(), st);
-                        let yes_ok = self.add_constraint(&mut yes, x, y, k);
-                        let no_ok = self.add_constraint(&mut no, y, x, k.saturating_neg().saturating_sub(1));
-                        match (yes_ok, no_ok) {
-                            (true, true) => {
-                                (DNode::Diff { x: xr, y: yr, k: small, rule: rule_id, yes: 0, no: 0 }, yes, no)
-                            }
-                            (true, false) => {
-                                tasks.push(Task::Visit(yes, i));
-                                made = Some(None);
-                                break;
-                            }
-                            (false, _) => {
-                                tasks.push(Task::Visit(no, i));
-                                made = Some(None);
-                                break;
-                            }
-                        }
-                    }
-                    Atom::Opaque(id) => {
-                        let Some(op) = b.ops.get(&id).cloned() else {
-                            b.failed = Some(NoDiagram::Unsupported);
-                            return None;
-                        };
-                        let (mut yes, mut no) = (st.clone(), st);
-                        self.assume(&mut yes, id, true);
-                        self.assume(&mut no, id, false);
-                        (DNode::Test { op, rule: rule_id, yes: 0, no: 0 }, yes, no)
-                    }
-                };
-                tasks.push(Task::Make(node));
-                tasks.push(Task::Visit(no, i));
-                tasks.push(Task::Visit(yes, i));
-                made = Some(None);
-                break;
-            }
-            match made {
-                Some(Some(id)) => done.push(id),
-                Some(None) => {}
-                // Every rule was tried: none matches here.
-                None => done.push(b.add(DNode::NoRule)),
-            }
-        }
-        if b.failed.is_some() {
-            return None;
-        }
-        done.pop()
-    }
-
-    // ---- exploration ----------------------------------------------------------------------
 
     /// First match over `rules[from..to]`, reporting each leaf region (depth first, in the
     /// order the evaluator would meet them). The regions still to explore are kept on a list,
@@ -1621,7 +1211,7 @@ impl Witness {
 
 /// The analysis as diagnostics: gaps and dead rules are warnings; overlaps and reads of facts
 /// that may be absent are advice, except reads a rule declares intended with `requires`.
-pub fn diagnostics(policy: &Policy, a: &Analysis) -> Vec<crate::diagnostic::PolicyDiagnostic> {
+pub(crate) fn diagnostics(policy: &Compiled, a: &Analysis) -> Vec<crate::diagnostic::PolicyDiagnostic> {
     use crate::diagnostic::{PolicyDiagnostic, Severity};
     let schema = policy.schema();
     let rules = policy.rules();

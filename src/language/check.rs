@@ -7,9 +7,9 @@
 
 use std::collections::HashMap;
 
-use crate::ast::{self, ArithOp, CmpOp, ExprKind, Span};
 use crate::diagnostic::{PolicyDiagnostic, Severity, did_you_mean};
-use crate::schema::*;
+use crate::language::ast::{self, ArithOp, CmpOp, ExprKind, Span};
+use crate::language::schema::*;
 use crate::value::{Date, Value};
 
 /// The name every policy can use for the evaluation date.

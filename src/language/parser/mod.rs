@@ -1,4 +1,4 @@
-//! Text → [`ast::Policy`](crate::ast::Policy). The only module that knows pest exists.
+//! Text → [`crate::language::ast::Policy`]. The only module that knows pest exists.
 //!
 //! [`parse_file`] runs the grammar in `policy.pest` and lowers the parse tree into the
 //! pest-free AST. Syntax errors become [`PolicyDiagnostic`]s whose expectations are phrased in
@@ -9,11 +9,11 @@ mod lower;
 use pest::Parser as _;
 use pest::error::{ErrorVariant, InputLocation};
 
-use crate::ast;
 use crate::diagnostic::PolicyDiagnostic;
+use crate::language::ast;
 
 #[derive(pest_derive::Parser)]
-#[grammar = "parser/policy.pest"]
+#[grammar = "language/parser/policy.pest"]
 struct PolicyParser;
 
 /// Parses one policy file. `file` is the file's index in the policy's [`crate::source::Sources`].

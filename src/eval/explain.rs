@@ -1,10 +1,10 @@
 //! Explanations: for one entry, every rule tried in order with each condition's value and the
 //! fact values it read, and the smallest changes (one fact each) that would change the verdict.
 
+use crate::compile::Compiled;
 use crate::compile::Op;
 use crate::eval::{self, Env, EvalError};
-use crate::policy::Policy;
-use crate::schema::{FieldId, Scope, Type};
+use crate::language::schema::{FieldId, Scope, Type};
 use crate::value::{Date, Value};
 
 /// One top-level condition of a rule (an operand of its `and`), as evaluated.
@@ -50,9 +50,9 @@ pub struct Explanation {
     pub changes: Vec<Change>,
 }
 
-impl Policy {
-    /// Explains the decision for one entry (the same arguments as [`Policy::evaluate`]).
-    pub fn explain(&self, document: &[Value], item: &[Value], as_of: Date) -> Explanation {
+impl Compiled {
+    /// Explains the decision for one entry (see [`crate::Policy::explain`]).
+    pub(crate) fn explain(&self, document: &[Value], item: &[Value], as_of: Date) -> Explanation {
         let env = Env { document, item, as_of };
         let mut rules = Vec::new();
         for rule in self.rules() {
@@ -95,7 +95,7 @@ impl Policy {
                 break;
             }
         }
-        let verdict = self.evaluate(document, item, as_of);
+        let verdict = self.evaluate_interpreted(document, item, as_of);
         let (action, rule, error) = match &verdict {
             Ok(v) => (Some(v.action().to_string()), Some(v.rule_id().to_string()), None),
             Err(e) => (None, None, Some(self.describe_error(e))),
@@ -188,7 +188,7 @@ impl Policy {
                 };
                 let Some(slot) = slot else { continue };
                 *slot = cand.clone();
-                if let Ok(v) = self.evaluate(&doc, &it, as_of) {
+                if let Ok(v) = self.evaluate_interpreted(&doc, &it, as_of) {
                     if Some(v.action()) != action
                         && !out.iter().any(|c: &Change| c.fact == def.path && c.action == v.action())
                     {
@@ -207,7 +207,7 @@ impl Policy {
     }
 }
 
-fn collect_fields(op: &Op, policy: &Policy, out: &mut Vec<FieldId>) {
+fn collect_fields(op: &Op, policy: &Compiled, out: &mut Vec<FieldId>) {
     let mut push = |f: FieldId| {
         if !out.contains(&f) {
             out.push(f);

@@ -4,9 +4,9 @@
 //! and one mask test), and constant sub-expressions are folded. Nothing in the compiled form
 //! is looked up by name while deciding.
 
-use crate::ast::{ArithOp, CmpOp};
-use crate::check::{Checked, TExpr};
-use crate::schema::{FieldId, Schema, Slot, Type};
+use crate::language::ast::{ArithOp, CmpOp};
+use crate::language::check::{Checked, TExpr};
+use crate::language::schema::{FieldId, Schema, Slot, Type};
 use crate::value::Value;
 
 /// A set of enum values as bits; enums of up to 64 values need no heap.
@@ -53,19 +53,51 @@ pub(crate) struct CompiledRule {
     pub args: Box<[Op]>,
     pub reason: String,
     pub source: Option<String>,
-    pub id_span: crate::ast::Span,
+    pub id_span: crate::source::Span,
     /// The condition's top-level `and` operands, each compiled alone, with its source span;
     /// used to explain a decision operand by operand.
-    pub conjuncts: Vec<(Op, crate::ast::Span)>,
+    pub conjuncts: Vec<(Op, crate::source::Span)>,
     /// Optional facts the rule reads on purpose (its `requires` clause); evaluation ignores it.
-    pub requires: Vec<crate::schema::FieldId>,
+    pub requires: Vec<crate::language::schema::FieldId>,
+}
+
+/// A compiled policy: the text it came from, its fact schema, and its rules in evaluation
+/// order. What evaluation, explanation and analysis read; a `Policy` adds the decision diagram
+/// and the warnings.
+#[derive(Clone, Debug)]
+pub(crate) struct Compiled {
+    pub sources: crate::source::Sources,
+    pub schema: Schema,
+    pub rules: Vec<CompiledRule>,
+}
+
+impl Compiled {
+    pub(crate) fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    pub(crate) fn rules(&self) -> &[CompiledRule] {
+        &self.rules
+    }
+
+    pub(crate) fn sources(&self) -> &crate::source::Sources {
+        &self.sources
+    }
 }
 
 /// Compiles checked rules. The checker guarantees every fact id names a declared fact; should
 /// that ever not hold, the policy is refused with an internal error at the rule (never compiled
 /// into a condition that silently reads nothing).
-pub(crate) fn compile(checked: Checked) -> Result<(Schema, Vec<CompiledRule>), crate::diagnostic::PolicyDiagnostic> {
+///
+/// `constant` gives the value of an operation that reads no fact (the evaluator's, so that a
+/// folded constant is exactly what evaluating it would give; `None` when it fails, an overflow
+/// say, which then shows up when a rule uses it).
+pub(crate) fn compile(
+    checked: Checked,
+    constant: Constant,
+) -> Result<(Schema, Vec<CompiledRule>), crate::diagnostic::PolicyDiagnostic> {
     let Checked { schema, rules, .. } = checked;
+    let cx = Cx { schema: &schema, constant };
     let mut compiled = Vec::with_capacity(rules.len());
     for r in rules {
         let broken = |Undeclared(f): Undeclared| {
@@ -77,23 +109,23 @@ pub(crate) fn compile(checked: Checked) -> Result<(Schema, Vec<CompiledRule>), c
             )
         };
         let when = match &r.when {
-            Some(w) => Some(op(&schema, w).map_err(broken)?).filter(|w| !matches!(w, Op::Const(Value::Bool(true)))),
+            Some(w) => Some(op(&cx, w).map_err(broken)?).filter(|w| !matches!(w, Op::Const(Value::Bool(true)))),
             None => None,
         };
         let conjuncts = match &r.when {
             Some(TExpr::And(parts)) => parts
                 .iter()
                 .zip(r.conjunct_spans.iter().copied())
-                .map(|(p, span)| op(&schema, p).map(|o| (o, span)))
+                .map(|(p, span)| op(&cx, p).map(|o| (o, span)))
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(broken)?,
             Some(w) => match r.conjunct_spans.first() {
-                Some(span) => vec![(op(&schema, w).map_err(broken)?, *span)],
+                Some(span) => vec![(op(&cx, w).map_err(broken)?, *span)],
                 None => vec![],
             },
             None => vec![],
         };
-        let args = r.args.iter().map(|a| op(&schema, a)).collect::<Result<Vec<_>, _>>().map_err(broken)?;
+        let args = r.args.iter().map(|a| op(&cx, a)).collect::<Result<Vec<_>, _>>().map_err(broken)?;
         compiled.push(CompiledRule {
             when,
             conjuncts,
@@ -109,10 +141,20 @@ pub(crate) fn compile(checked: Checked) -> Result<(Schema, Vec<CompiledRule>), c
     Ok((schema, compiled))
 }
 
-/// A fact id the schema does not declare (a broken checker invariant).
-struct Undeclared(crate::schema::FieldId);
+/// Evaluates an operation that reads no fact (see [`compile`]).
+pub(crate) type Constant = fn(&Op) -> Option<Value>;
 
-fn op(schema: &Schema, e: &TExpr) -> Result<Op, Undeclared> {
+/// What lowering an expression needs.
+struct Cx<'a> {
+    schema: &'a Schema,
+    constant: Constant,
+}
+
+/// A fact id the schema does not declare (a broken checker invariant).
+struct Undeclared(crate::language::schema::FieldId);
+
+fn op(cx: &Cx<'_>, e: &TExpr) -> Result<Op, Undeclared> {
+    let schema = cx.schema;
     Ok(match e {
         TExpr::Const(v) => Op::Const(v.clone()),
         TExpr::Fact(f) => match schema.fields.get(*f) {
@@ -126,7 +168,7 @@ fn op(schema: &Schema, e: &TExpr) -> Result<Op, Undeclared> {
             Some(_) => Op::Const(Value::Bool(true)),
             None => return Err(Undeclared(*f)),
         },
-        TExpr::Not(inner) => match op(schema, inner)? {
+        TExpr::Not(inner) => match op(cx, inner)? {
             Op::Const(Value::Bool(b)) => Op::Const(Value::Bool(!b)),
             Op::EnumIn { slot, field, bits } => Op::EnumIn { slot, field, bits: complement(schema, field, &bits) },
             other => Op::Not(Box::new(other)),
@@ -135,7 +177,7 @@ fn op(schema: &Schema, e: &TExpr) -> Result<Op, Undeclared> {
             let is_and = matches!(e, TExpr::And(_));
             let mut ops = Vec::new();
             for p in parts {
-                match op(schema, p)? {
+                match op(cx, p)? {
                     // `true and x` is `x`; `false or x` is `x`.
                     Op::Const(Value::Bool(b)) if b == is_and => {}
                     // `false and x` is false; `true or x` is true (x is never read, as at run time).
@@ -157,7 +199,7 @@ fn op(schema: &Schema, e: &TExpr) -> Result<Op, Undeclared> {
             }
         }
         TExpr::Compare(cmp, l, r) => {
-            let (l, r) = (op(schema, l)?, op(schema, r)?);
+            let (l, r) = (op(cx, l)?, op(cx, r)?);
             match (cmp, &l, &r) {
                 (CmpOp::Eq | CmpOp::Ne, Op::Load(slot, field), Op::Const(Value::Enum(v)))
                 | (CmpOp::Eq | CmpOp::Ne, Op::Const(Value::Enum(v)), Op::Load(slot, field)) => {
@@ -165,12 +207,12 @@ fn op(schema: &Schema, e: &TExpr) -> Result<Op, Undeclared> {
                     let bits = if *cmp == CmpOp::Ne { complement(schema, *field, &bits) } else { bits };
                     Op::EnumIn { slot: *slot, field: *field, bits }
                 }
-                _ => fold(Op::Compare(*cmp, Box::new(l), Box::new(r))),
+                _ => fold(cx, Op::Compare(*cmp, Box::new(l), Box::new(r))),
             }
         }
         TExpr::In { negated, value, set } => {
-            let value = op(schema, value)?;
-            let set: Vec<Op> = set.iter().map(|s| op(schema, s)).collect::<Result<_, _>>()?;
+            let value = op(cx, value)?;
+            let set: Vec<Op> = set.iter().map(|s| op(cx, s)).collect::<Result<_, _>>()?;
             if let Op::Load(slot, field) = value {
                 let consts: Option<Vec<u16>> =
                     set.iter().map(|s| if let Op::Const(Value::Enum(v)) = s { Some(*v) } else { None }).collect();
@@ -180,14 +222,12 @@ fn op(schema: &Schema, e: &TExpr) -> Result<Op, Undeclared> {
                     return Ok(Op::EnumIn { slot, field, bits });
                 }
             }
-            fold(Op::In { negated: *negated, value: Box::new(value), set: set.into() })
+            fold(cx, Op::In { negated: *negated, value: Box::new(value), set: set.into() })
         }
-        TExpr::Arith(a, l, r, ty) => fold(Op::Arith {
-            op: *a,
-            left: Box::new(op(schema, l)?),
-            right: Box::new(op(schema, r)?),
-            date: *ty == Type::Date,
-        }),
+        TExpr::Arith(a, l, r, ty) => fold(
+            cx,
+            Op::Arith { op: *a, left: Box::new(op(cx, l)?), right: Box::new(op(cx, r)?), date: *ty == Type::Date },
+        ),
     })
 }
 
@@ -219,11 +259,11 @@ fn complement(schema: &Schema, field: FieldId, bits: &[u64]) -> Bits {
 }
 
 /// Replaces an expression that reads no fact and no date by its value.
-fn fold(op: Op) -> Op {
+fn fold(cx: &Cx<'_>, op: Op) -> Op {
     if !reads_nothing(&op) {
         return op;
     }
-    match crate::eval::constant(&op) {
+    match (cx.constant)(&op) {
         Some(v) => Op::Const(v),
         // It fails (an overflow, say): leave it, so the error shows up when a rule uses it.
         None => op,
@@ -241,176 +281,13 @@ fn reads_nothing(op: &Op) -> bool {
     }
 }
 
-/// A numeric variable of a difference test: the constant zero, `as_of`, or a fact.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub(crate) enum VarRef {
-    Zero,
-    AsOf,
-    Fact(Slot, FieldId),
-}
-
-/// A node of the decision diagram. Tests lead to `yes`/`no` node indexes; `rule` is the rule
-/// being tried when the test is made, for error messages.
-#[derive(Clone, Debug)]
-pub(crate) enum DNode {
-    /// This rule decides (its parameters are computed by the interpreter).
-    Match(u32),
-    /// No rule matches.
-    NoRule,
-    /// The rule reads an optional fact that is absent.
-    Absent {
-        rule: u32,
-        field: FieldId,
-    },
-    Enum {
-        slot: Slot,
-        field: FieldId,
-        rule: u32,
-        bits: Bits,
-        yes: u32,
-        no: u32,
-    },
-    Bool {
-        slot: Slot,
-        field: FieldId,
-        rule: u32,
-        yes: u32,
-        no: u32,
-    },
-    Present {
-        slot: Slot,
-        yes: u32,
-        no: u32,
-    },
-    /// `x - y <= k`.
-    Diff {
-        x: VarRef,
-        y: VarRef,
-        k: i64,
-        rule: u32,
-        yes: u32,
-        no: u32,
-    },
-    /// A condition the diagram does not split on, evaluated by the interpreter.
-    Test {
-        op: Op,
-        rule: u32,
-        yes: u32,
-        no: u32,
-    },
-}
-
-/// The ordered rules compiled into a decision diagram: a decision walks a few nodes, each one
-/// slot load and one test, instead of trying the rules one by one. Built by
-/// [`crate::analysis`], which explores the same space `check` does, so it follows the
-/// interpreter's semantics exactly (order, early exit, absent facts).
-#[derive(Clone, Debug)]
-pub(crate) struct Diagram {
-    pub nodes: Vec<DNode>,
-    /// The same nodes in a compact, uniform form for the common tests (see [`Fast`]).
-    pub fast: Vec<Fast>,
-    pub root: u32,
-    /// The diagram's enum, bool and presence tests resolved in advance for every combination of
-    /// those facts, when there are few enough combinations.
-    pub table: Option<Table>,
-}
-
-impl Diagram {
-    pub(crate) fn new(nodes: Vec<DNode>, root: u32, table: Option<Table>) -> Diagram {
-        let fast = nodes.iter().map(Fast::of).collect();
-        Diagram { nodes, fast, root, table }
-    }
-}
-
-/// The finite facts a diagram tests, and for each combination of their values the node the
-/// diagram reaches once all those tests are made: a decision computes one index from the facts
-/// (independent loads, no branches to mispredict) and starts there.
-#[derive(Clone, Debug)]
-pub(crate) struct Table {
-    pub vars: Vec<TableVar>,
-    pub entries: Vec<u32>,
-}
-
-/// One finite fact of a [`Table`]: its value's index times `stride` is its share of the key.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct TableVar {
-    pub document: bool,
-    pub slot: u32,
-    pub kind: TableKind,
-    pub stride: u32,
-}
-
-/// How a fact's value becomes an index: enum value or bool (`absent` is the last index when the
-/// fact is optional), or just present (0) / absent (1) for other optional facts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum TableKind {
-    Enum { values: u32, optional: bool },
-    Bool { optional: bool },
-    Presence,
-}
-
-impl TableKind {
-    pub(crate) fn cardinality(self) -> u32 {
-        match self {
-            TableKind::Enum { values, optional } => values + u32::from(optional),
-            TableKind::Bool { optional } => 2 + u32::from(optional),
-            TableKind::Presence => 2,
-        }
-    }
-}
-
-/// A diagram node in 24 bytes, so that a decision walks a small array with plain branches.
-/// Nodes of kind [`Fast::OTHER`] are handled from the full [`DNode`] at the same index.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Fast {
-    pub kind: u8,
-    /// The slot is in the document (else in the entry).
-    pub document: bool,
-    pub slot: u32,
-    /// For enum tests: the values that lead to `yes` (enums of at most 64 values).
-    pub bits: u64,
-    /// For [`Fast::MATCH`], the rule.
-    pub yes: u32,
-    pub no: u32,
-}
-
-impl Fast {
-    pub const ENUM: u8 = 0;
-    pub const BOOL: u8 = 1;
-    pub const MATCH: u8 = 2;
-    pub const OTHER: u8 = 3;
-
-    fn of(node: &DNode) -> Fast {
-        let other = Fast { kind: Fast::OTHER, document: false, slot: 0, bits: 0, yes: 0, no: 0 };
-        let place = |s: &Slot| (s.scope == crate::schema::Scope::Document, u32::try_from(s.index).ok());
-        match node {
-            DNode::Enum { slot, bits, yes, no, .. } if bits.len() == 1 => match (place(slot), bits.first()) {
-                ((document, Some(slot)), Some(bits)) => {
-                    Fast { kind: Fast::ENUM, document, slot, bits: *bits, yes: *yes, no: *no }
-                }
-                _ => other,
-            },
-            DNode::Bool { slot, yes, no, .. } => match place(slot) {
-                (document, Some(slot)) => Fast { kind: Fast::BOOL, document, slot, bits: 0, yes: *yes, no: *no },
-                _ => other,
-            },
-            DNode::Match(rule) => Fast { kind: Fast::MATCH, yes: *rule, ..other },
-            _ => other,
-        }
-    }
-}
-
-/// Numbers beyond this (days or integers) make a decision fall back to the interpreter, so
-/// that the diagram's difference tests can never disagree with checked arithmetic.
-pub(crate) const DIAGRAM_SAFE_MAGNITUDE: i64 = 70_000_000;
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
     use super::*;
-    use crate::ast::Span;
-    use crate::check::CheckedRule;
+    use crate::language::check::CheckedRule;
+    use crate::source::Span;
 
     /// A fact id the schema does not declare cannot come out of the checker; if it ever did, the
     /// rule is refused by name rather than compiled into a read of nothing.
@@ -430,7 +307,7 @@ mod tests {
         };
         for when in [TExpr::Fact(7), TExpr::Present(7), TExpr::Not(Box::new(TExpr::Fact(7)))] {
             let checked = Checked { schema: Schema::default(), rules: vec![rule(when)], warnings: vec![] };
-            let Err(d) = compile(checked) else { panic!("compiled an undeclared fact") };
+            let Err(d) = compile(checked, |_| None) else { panic!("compiled an undeclared fact") };
             assert_eq!(d.code, "compile::internal");
             assert!(d.message.contains("rule `r` refers to fact number 7"), "{}", d.message);
         }

@@ -6,40 +6,7 @@
 
 use chrono::NaiveDate;
 
-/// A byte range in one source file of the policy.
-#[derive(Clone, Copy, Debug, Default, Eq)]
-pub struct Span {
-    /// Index of the file in the policy's [`crate::source::Sources`].
-    pub file: usize,
-    pub start: usize,
-    pub end: usize,
-}
-
-impl Span {
-    pub fn new(file: usize, start: usize, end: usize) -> Self {
-        Span { file, start, end }
-    }
-
-    /// The smallest span covering both (same file assumed).
-    pub fn to(self, other: Span) -> Span {
-        Span { file: self.file, start: self.start.min(other.start), end: self.end.max(other.end) }
-    }
-
-    pub fn len(&self) -> usize {
-        self.end - self.start
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.end == self.start
-    }
-}
-
-/// Spans never take part in equality: layout does not change meaning.
-impl PartialEq for Span {
-    fn eq(&self, _other: &Span) -> bool {
-        true
-    }
-}
+pub use crate::source::Span;
 
 /// A value with the place it was written.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -5,11 +5,15 @@
 //! them, so `present(x) and x > ...` never reads an absent `x`; reading an absent optional fact
 //! anywhere else is an [`EvalError`] naming the fact and the rule, never a silent `false`.
 
+pub mod explain;
+pub mod verdict;
+
 use std::fmt;
 
-use crate::ast::{ArithOp, CmpOp};
-use crate::compile::{CompiledRule, DIAGRAM_SAFE_MAGNITUDE, DNode, Diagram, Fast, Op, Table, TableKind, VarRef};
-use crate::schema::{FieldId, Scope, Slot};
+use crate::analysis::diagram::{DIAGRAM_SAFE_MAGNITUDE, DNode, Diagram, Fast, Table, TableKind, VarRef};
+use crate::compile::{Compiled, CompiledRule, Op};
+use crate::language::ast::{ArithOp, CmpOp};
+use crate::language::schema::{FieldId, Scope, Slot};
 use crate::value::{Date, Value};
 
 /// The values one decision reads: the document's shared facts and one entry's facts.
@@ -390,5 +394,37 @@ fn compare(cmp: CmpOp, l: V<'_>, r: V<'_>) -> bool {
         CmpOp::Le => ord != Ordering::Greater,
         CmpOp::Gt => ord == Ordering::Greater,
         CmpOp::Ge => ord != Ordering::Less,
+    }
+}
+
+impl Compiled {
+    /// Decides by trying the rules one by one (the reference the decision diagram is tested
+    /// against); see [`crate::Policy::evaluate`].
+    pub(crate) fn evaluate_interpreted(
+        &self,
+        document: &[Value],
+        item: &[Value],
+        as_of: Date,
+    ) -> Result<verdict::Verdict<'_>, EvalError> {
+        let env = Env { document, item, as_of };
+        let (rule, params) = decide(&self.rules, &env)?;
+        Ok(verdict::Verdict::new(self, rule, params))
+    }
+
+    /// Describes an evaluation error in words: which fact, which rule.
+    pub fn describe_error(&self, err: &EvalError) -> String {
+        use EvalErrorKind as K;
+        let rule = err.rule.and_then(|r| self.rules.get(r)).map(|r| r.id.as_str());
+        match (&err.kind, rule) {
+            (K::AbsentFact { fact }, Some(rule)) => {
+                let path = self.schema.fields.get(*fact).map_or("?", |f| f.path.as_str());
+                format!(
+                    "rule `{rule}` needs `{path}`, which has no value; give `{path}` or have the rule test `present({path})` first"
+                )
+            }
+            (K::NoRuleMatched, _) => "no rule matched these facts; the policy has a gap here".to_string(),
+            (kind, Some(rule)) => format!("rule `{rule}`: {kind}"),
+            (kind, None) => kind.to_string(),
+        }
     }
 }

@@ -3,9 +3,9 @@
 //! item's line. Formatting changes layout only: the formatted text parses to the same AST, and
 //! formatting it again changes nothing.
 
-use crate::ast::*;
 use crate::diagnostic::PolicyDiagnostic;
-use crate::parser;
+use crate::language::ast::*;
+use crate::language::parser;
 
 const WIDTH: usize = 100;
 const INDENT: &str = "    ";

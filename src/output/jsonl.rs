@@ -1,18 +1,18 @@
 //! Fast JSON Lines output for batch runs: each result is written straight into a byte buffer
 //! from JSON fragments prepared once per policy (escaped rule ids, actions, reasons, parameter
-//! names), instead of building an owned [`Record`](crate::verdict::Record) and serialising it.
+//! names), instead of building an owned [`Record`](crate::eval::verdict::Record) and serialising it.
 //! The bytes are exactly those of serialising the record.
 
 use std::io::Write as _;
 
+use crate::eval::verdict::ParamValue;
 use crate::facts::Document;
 use crate::policy::Policy;
 use crate::value::Date;
-use crate::verdict::ParamValue;
 
 /// Escaped pieces of every result line.
 #[derive(Clone, Debug)]
-pub struct Fragments {
+struct Fragments {
     /// `,"customer":`
     label_key: String,
     /// `,"subscription":`
@@ -60,15 +60,28 @@ impl Fragments {
     }
 }
 
-impl Policy {
+/// A JSON Lines writer for one policy: the escaped pieces of every line are prepared once, in
+/// [`JsonLines::new`], then each document's lines are written straight from its verdicts.
+/// `Send + Sync`: one writer serves every thread of a batch.
+#[derive(Clone, Debug)]
+pub struct JsonLines<'p> {
+    policy: &'p Policy,
+    fragments: Fragments,
+}
+
+impl<'p> JsonLines<'p> {
+    pub fn new(policy: &'p Policy) -> JsonLines<'p> {
+        JsonLines { policy, fragments: Fragments::new(policy) }
+    }
+
     /// Decides every entry of `doc` and appends one JSON line per entry to `out`. With
     /// `show_as_of`, each line ends with the date it was decided at, as the CLI's JSON Lines
     /// records always do. Returns (lines, errors).
     ///
     /// Each line is byte for byte `serde_json::to_string` of the entry's
-    /// [`Dated`](crate::verdict::Dated) record (tested in `tests/output_contract.rs`).
-    pub fn write_json_lines(&self, doc: &Document, as_of: Date, show_as_of: bool, out: &mut Vec<u8>) -> (usize, usize) {
-        let f = self.json_fragments();
+    /// [`Dated`](crate::eval::verdict::Dated) record (tested in `tests/output_contract.rs`).
+    pub fn write(&self, doc: &Document, as_of: Date, show_as_of: bool, out: &mut Vec<u8>) -> (usize, usize) {
+        let f = &self.fragments;
         out.reserve(512);
         let source = json_str(&doc.source);
         let label = doc.label.as_deref().map_or_else(|| "null".to_string(), json_str);
@@ -81,7 +94,7 @@ impl Policy {
         }
         end.extend_from_slice(b"}\n");
         let (mut lines, mut errors) = (0, 0);
-        for (key, outcome) in self.outcomes(doc, as_of) {
+        for (key, outcome) in self.policy.outcomes(doc, as_of) {
             lines += 1;
             out.extend_from_slice(b"{\"source\":");
             out.extend_from_slice(source.as_bytes());
@@ -123,10 +136,6 @@ impl Policy {
             out.extend_from_slice(&end);
         }
         (lines, errors)
-    }
-
-    fn json_fragments(&self) -> &Fragments {
-        self.json_cache().get_or_init(|| Fragments::new(self))
     }
 }
 

@@ -4,14 +4,14 @@
 use chrono::NaiveDate;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
-use crate::policy::Policy;
-use crate::schema::Type;
+use crate::compile::Compiled;
+use crate::language::schema::Type;
 use crate::value::Value;
 
 /// The decision for one entry. Borrows the policy it came from.
 #[derive(Clone, Debug)]
 pub struct Verdict<'p> {
-    policy: &'p Policy,
+    policy: &'p Compiled,
     rule: usize,
     params: crate::eval::Params,
 }
@@ -49,7 +49,7 @@ impl Serialize for ParamValue<'_> {
 }
 
 impl<'p> Verdict<'p> {
-    pub(crate) fn new(policy: &'p Policy, rule: usize, params: crate::eval::Params) -> Self {
+    pub(crate) fn new(policy: &'p Compiled, rule: usize, params: crate::eval::Params) -> Self {
         Verdict { policy, rule, params }
     }
 
@@ -96,7 +96,7 @@ impl<'p> Verdict<'p> {
     }
 }
 
-fn param_value<'a>(policy: &'a Policy, ty: Type, v: &'a Value) -> ParamValue<'a> {
+fn param_value<'a>(policy: &'a Compiled, ty: Type, v: &'a Value) -> ParamValue<'a> {
     match (ty, v) {
         (_, Value::Bool(b)) => ParamValue::Bool(*b),
         (_, Value::Int(n)) => ParamValue::Int(*n),

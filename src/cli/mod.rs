@@ -7,11 +7,11 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand, ValueEnum};
 use owo_colors::OwoColorize;
 
+use crate::eval::verdict::Record;
 use crate::facts::Format;
 use crate::policy::{LoadError, Policy};
 use crate::source::{ReadError, read_text, read_text_from};
 use crate::value::Date;
-use crate::verdict::Record;
 
 /// Exit status: every entry got a verdict.
 pub const EXIT_OK: u8 = 0;
@@ -315,17 +315,7 @@ pub enum CheckFormat {
     Json,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum OutputFormat {
-    /// For a person: grouped by customer, one line per subscription.
-    Human,
-    /// One JSON document: {"as_of": ..., "results": [...]}.
-    Json,
-    /// One JSON result object per line, streamed, each with its `as_of`.
-    Jsonl,
-    /// The JSON document as YAML.
-    Yaml,
-}
+pub use crate::output::Format as OutputFormat;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum InputFormat {
@@ -507,10 +497,9 @@ fn check(args: CheckArgs, out: &mut dyn Write, err: &mut dyn Write, color: bool)
             return Ok(EXIT_FAILURE);
         }
     };
-    let analysis =
-        crate::analysis::analyze_with_budget(&policy, 5, usize::try_from(args.max_regions).unwrap_or(usize::MAX));
+    let analysis = policy.analyze_with_budget(5, usize::try_from(args.max_regions).unwrap_or(usize::MAX));
     let mut diags: Vec<_> = policy.warnings().to_vec();
-    diags.extend(crate::analysis::diagnostics(&policy, &analysis));
+    diags.extend(policy.analysis_diagnostics(&analysis));
     let warnings = diags.iter().filter(|d| d.severity == Severity::Warning).count();
     // Each diagnostic with the first denied category covering it, if any.
     let denied_by = |d: &crate::diagnostic::PolicyDiagnostic| args.deny.iter().copied().find(|c| c.covers(d));
@@ -631,7 +620,7 @@ fn fmt(args: FmtArgs, out: &mut dyn Write, err: &mut dyn Write, color: bool) -> 
                     return Ok(EXIT_FAILURE);
                 }
             };
-            return match crate::fmt::format_text(&text) {
+            return match crate::language::fmt::format_text(&text) {
                 Ok(f) => {
                     out.write_all(f.as_bytes())?;
                     Ok(EXIT_OK)
@@ -674,14 +663,14 @@ fn fmt(args: FmtArgs, out: &mut dyn Write, err: &mut dyn Write, color: bool) -> 
                 continue;
             }
         };
-        match crate::fmt::format_text(&text) {
+        match crate::language::fmt::format_text(&text) {
             Ok(formatted) if formatted == text => {}
             Ok(formatted) => {
                 unformatted += 1;
                 if args.check {
                     writeln!(out, "{}", f.display())?;
                 } else {
-                    match crate::fmt::write_in_place(&f, formatted.as_bytes()) {
+                    match crate::language::fmt::write_in_place(&f, formatted.as_bytes()) {
                         Ok(()) => writeln!(err, "formatted {}", f.display())?,
                         Err(e) => {
                             writeln!(err, "error: cannot write `{}`: {e}; the file is unchanged", f.display())?;
@@ -800,7 +789,7 @@ fn explain(
     Ok(if failed > 0 { EXIT_SOME_FAILED } else { EXIT_OK })
 }
 
-fn human_explanation(x: &crate::explain::Explanation, out: &mut dyn Write, color: bool) -> io::Result<()> {
+fn human_explanation(x: &crate::eval::explain::Explanation, out: &mut dyn Write, color: bool) -> io::Result<()> {
     for (i, r) in x.rules.iter().enumerate() {
         let status = match r.matched {
             Some(true) => {
@@ -1193,7 +1182,8 @@ fn eval(args: EvalArgs, out: &mut dyn Write, err: &mut dyn Write, out_color: boo
     let mut failed = 0usize;
     let mut total = 0usize;
     let jsonl = args.format == OutputFormat::Jsonl;
-    let mut sink = Sink::new(args.format, args.as_of, today, out_color);
+    let json_lines = crate::output::jsonl::JsonLines::new(&policy);
+    let mut sink = crate::output::ResultWriter::new(args.format, args.as_of, today, out_color);
     // Inputs are opened one at a time, each closed before the next is opened.
     for p in &planned {
         let input = match open_input(p, args.max_input_bytes) {
@@ -1210,7 +1200,7 @@ fn eval(args: EvalArgs, out: &mut dyn Write, err: &mut dyn Write, out_color: boo
         // Each JSON Lines record carries the date it was decided at: lines have no shared header.
         let to_jsonl = |doc: &crate::facts::Document, date: Date| {
             let mut buf = Vec::new();
-            let (lines, errors) = policy.write_json_lines(doc, date, true, &mut buf);
+            let (lines, errors) = json_lines.write(doc, date, true, &mut buf);
             (lines, errors, buf)
         };
         let to_records = |doc: &crate::facts::Document, date: Date| {
@@ -1272,363 +1262,4 @@ fn eval(args: EvalArgs, out: &mut dyn Write, err: &mut dyn Write, out_color: boo
         writeln!(err, "warning: the input held no entries to evaluate")?;
     }
     Ok(if failed > 0 { EXIT_SOME_FAILED } else { EXIT_OK })
-}
-
-/// Where the results of `--format json|yaml|human` go as they arrive.
-///
-/// Each form needs one thing about the whole run before it can write: JSON and YAML the run's date
-/// (the document's `as_of`), known at once with `--as-of`, or when the first result is dated today,
-/// or when two results give different dates (then it is today); the human form the width of the
-/// key column, known once a key reaches the widest shown (32). Until then results are held, and
-/// past [`SPILL_AT`] of them they go to a temporary file, so memory stays bounded; then they are
-/// written in order and the rest as they come.
-struct Sink {
-    format: OutputFormat,
-    today: Date,
-    color: bool,
-    /// The run's date (JSON, YAML), once known.
-    date: Option<Date>,
-    /// The date of the first result (JSON, YAML): every result held has it.
-    first: Option<Date>,
-    /// The widest key seen (human).
-    key_width: usize,
-    /// Results not yet written: the oldest in `spilled`, then `held`.
-    held: Vec<(Date, Record)>,
-    spilled: Option<std::fs::File>,
-    /// Whether writing has begun.
-    started: bool,
-    written: usize,
-    human: HumanWriter,
-}
-
-/// Results held in memory before they go to a temporary file.
-const SPILL_AT: usize = 16 * 1024;
-
-/// The widest key column of the human form.
-const MAX_KEY_WIDTH: usize = 32;
-
-fn spool_error(e: io::Error) -> io::Error {
-    io::Error::new(
-        e.kind(),
-        format!("cannot hold results in a temporary file in `{}`: {e}", std::env::temp_dir().display()),
-    )
-}
-
-/// A held result in the temporary file: what every output form needs of a [`Record`].
-#[derive(serde::Serialize, serde::Deserialize)]
-struct Held {
-    date: String,
-    source: String,
-    label_key: String,
-    label: Option<String>,
-    key_name: String,
-    key: Option<String>,
-    /// Action, parameters, rule, reason.
-    decision: Option<(String, serde_json::Map<String, serde_json::Value>, String, String)>,
-    error: Option<String>,
-}
-
-impl Held {
-    fn of(date: Date, r: Record) -> Held {
-        let (decision, error) = match r.outcome {
-            Ok(d) => (Some((d.action, d.params, d.rule, d.reason)), None),
-            Err(e) => (None, Some(e)),
-        };
-        Held {
-            date: date.to_string(),
-            source: r.source,
-            label_key: r.label_key,
-            label: r.label,
-            key_name: r.key_name,
-            key: r.key,
-            decision,
-            error,
-        }
-    }
-
-    fn into_record(self) -> io::Result<(Date, Record)> {
-        let date = Date::parse(&self.date).ok_or_else(|| io::Error::other("a held result lost its date"))?;
-        let outcome = match (self.decision, self.error) {
-            (Some((action, params, rule, reason)), _) => {
-                Ok(crate::verdict::Decision { action, params, rule, reason, citation: None })
-            }
-            (None, Some(e)) => Err(e),
-            (None, None) => return Err(io::Error::other("a held result lost its outcome")),
-        };
-        let r = Record {
-            source: self.source,
-            label_key: self.label_key,
-            label: self.label,
-            key_name: self.key_name,
-            key: self.key,
-            outcome,
-        };
-        Ok((date, r))
-    }
-}
-
-impl Sink {
-    fn new(format: OutputFormat, as_of: Option<Date>, today: Date, color: bool) -> Sink {
-        Sink {
-            format,
-            today,
-            color,
-            date: as_of,
-            first: None,
-            key_width: 0,
-            held: Vec::new(),
-            spilled: None,
-            started: false,
-            written: 0,
-            human: HumanWriter::default(),
-        }
-    }
-
-    fn push(&mut self, date: Date, r: Record, out: &mut dyn Write) -> io::Result<()> {
-        if self.format == OutputFormat::Jsonl {
-            return Ok(());
-        }
-        self.key_width = self.key_width.max(r.key.as_deref().map_or(1, str::len)).min(MAX_KEY_WIDTH);
-        if !self.started {
-            if self.format == OutputFormat::Human {
-                if self.key_width == MAX_KEY_WIDTH {
-                    self.start(out)?;
-                }
-            } else {
-                let first = *self.first.get_or_insert(date);
-                if self.date.is_none() && (first == self.today || date != first) {
-                    // With no --as-of, the run's date is today whatever comes next.
-                    self.date = Some(self.today);
-                }
-                if self.date.is_some() {
-                    self.start(out)?;
-                }
-            }
-        }
-        if self.started {
-            return self.write(date, &r, out);
-        }
-        self.held.push((date, r));
-        if self.held.len() >= SPILL_AT {
-            self.spill().map_err(spool_error)?;
-        }
-        Ok(())
-    }
-
-    /// Moves the held results to the temporary file.
-    fn spill(&mut self) -> io::Result<()> {
-        use std::sync::atomic::{AtomicU64, Ordering};
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        if self.spilled.is_none() {
-            let path = std::env::temp_dir().join(format!(
-                "handover-results-{}-{}.jsonl",
-                std::process::id(),
-                COUNTER.fetch_add(1, Ordering::Relaxed)
-            ));
-            let file = std::fs::OpenOptions::new().read(true).write(true).create_new(true).open(&path)?;
-            // Unlinked at once (on Unix the open file lives on), so nothing is left behind.
-            let _ = std::fs::remove_file(&path);
-            self.spilled = Some(file);
-        }
-        let Some(file) = &mut self.spilled else { return Ok(()) };
-        let mut w = io::BufWriter::new(file);
-        for (d, r) in self.held.drain(..) {
-            serde_json::to_writer(&mut w, &Held::of(d, r)).map_err(io::Error::other)?;
-            w.write_all(b"\n")?;
-        }
-        w.flush()
-    }
-
-    /// Writes the header and every result held; `self.date` is the run's date (JSON, YAML).
-    fn start(&mut self, out: &mut dyn Write) -> io::Result<()> {
-        use std::io::{BufRead, Seek};
-        self.started = true;
-        self.human.key_width = self.key_width;
-        self.header(out)?;
-        if let Some(mut file) = self.spilled.take() {
-            file.seek(io::SeekFrom::Start(0)).map_err(spool_error)?;
-            for line in io::BufReader::new(file).lines() {
-                let line = line.map_err(spool_error)?;
-                let held: Held = serde_json::from_str(&line).map_err(io::Error::other)?;
-                let (d, r) = held.into_record()?;
-                self.write(d, &r, out)?;
-            }
-        }
-        for (d, r) in std::mem::take(&mut self.held) {
-            self.write(d, &r, out)?;
-        }
-        Ok(())
-    }
-
-    fn header(&self, out: &mut dyn Write) -> io::Result<()> {
-        let default = self.date.unwrap_or(self.today);
-        match self.format {
-            OutputFormat::Json => write!(out, "{{\n  \"as_of\": \"{default}\",\n  \"results\": ["),
-            OutputFormat::Yaml => {
-                let head = serde_yaml::to_string(&serde_json::json!({ "as_of": default.to_string() }))
-                    .map_err(io::Error::other)?;
-                write!(out, "{head}results:")
-            }
-            _ => Ok(()),
-        }
-    }
-
-    fn write(&mut self, date: Date, r: &Record, out: &mut dyn Write) -> io::Result<()> {
-        let default = self.date.unwrap_or(self.today);
-        match self.format {
-            OutputFormat::Json => {
-                let text = serde_json::to_string_pretty(&record_json(r, date, default)).map_err(io::Error::other)?;
-                out.write_all(if self.written == 0 { b"\n" } else { b",\n" })?;
-                let mut buf = String::with_capacity(text.len() + 64);
-                for (i, line) in text.split('\n').enumerate() {
-                    if i > 0 {
-                        buf.push('\n');
-                    }
-                    buf.push_str("    ");
-                    buf.push_str(line);
-                }
-                out.write_all(buf.as_bytes())?;
-            }
-            OutputFormat::Yaml => {
-                let text = serde_yaml::to_string(&[record_json(r, date, default)]).map_err(io::Error::other)?;
-                out.write_all(b"\n")?;
-                out.write_all(text.trim_end_matches('\n').as_bytes())?;
-            }
-            OutputFormat::Human => self.human.row(date, r, out, self.color)?,
-            OutputFormat::Jsonl => {}
-        }
-        self.written += 1;
-        Ok(())
-    }
-
-    /// Ends the output: whatever is still held, and the end of the document or the summary line.
-    /// A second call adds nothing.
-    fn finish(&mut self, out: &mut dyn Write) -> io::Result<()> {
-        if self.format == OutputFormat::Jsonl {
-            return Ok(());
-        }
-        if !self.started {
-            // Every result gave the first one's date, or there were none.
-            self.date = Some(self.date.or(self.first).unwrap_or(self.today));
-            self.start(out)?;
-        }
-        let end: &[u8] = match (self.format, self.written) {
-            (OutputFormat::Json, 0) => b"]\n}\n",
-            (OutputFormat::Json, _) => b"\n  ]\n}\n",
-            (OutputFormat::Yaml, 0) => b" []\n",
-            (OutputFormat::Yaml, _) => b"\n",
-            _ => b"",
-        };
-        if self.format == OutputFormat::Human {
-            self.human.end(out)?;
-        }
-        self.format = OutputFormat::Jsonl;
-        out.write_all(end)
-    }
-}
-
-/// A record as JSON; `as_of` is added only when the record used another date than the run's.
-fn record_json(r: &Record, date: Date, default: Date) -> serde_json::Value {
-    let mut v = serde_json::to_value(r).unwrap_or(serde_json::Value::Null);
-    if date != default {
-        if let Some(map) = v.as_object_mut() {
-            map.insert("as_of".into(), date.to_string().into());
-        }
-    }
-    v
-}
-
-/// The human form, one result at a time: a heading per customer (file, label, date), a line per
-/// entry, and a summary line from counters at the end.
-#[derive(Default)]
-struct HumanWriter {
-    key_width: usize,
-    /// The group (source, label, date) of the last row written.
-    last_group: Option<(String, Option<String>, Date)>,
-    /// What an entry is called (`subscription`), from the first row.
-    noun: Option<String>,
-    ok: usize,
-    bad: usize,
-}
-
-impl HumanWriter {
-    fn row(&mut self, date: Date, r: &Record, out: &mut dyn Write, color: bool) -> io::Result<()> {
-        let width = 100;
-        let key_width = self.key_width;
-        let same_group = self
-            .last_group
-            .as_ref()
-            .is_some_and(|(source, label, d)| *source == r.source && *label == r.label && *d == date);
-        if !same_group {
-            if self.last_group.is_some() {
-                writeln!(out)?;
-            }
-            let name = r.label.clone().unwrap_or_else(|| format!("({} unnamed)", r.label_key));
-            let head = format!("{name}  ({}, as of {date})", r.source);
-            if color {
-                writeln!(out, "{}", head.bold())?;
-            } else {
-                writeln!(out, "{head}")?;
-            }
-            self.last_group = Some((r.source.clone(), r.label.clone(), date));
-        }
-        if self.noun.is_none() {
-            self.noun = Some(r.key_name.clone());
-        }
-        let key = r.key.as_deref().unwrap_or("-");
-        let indent = " ".repeat(4 + key_width + 2);
-        match &r.outcome {
-            Ok(d) => {
-                self.ok += 1;
-                let params: Vec<String> = d
-                    .params
-                    .iter()
-                    .filter_map(|(k, v)| match v {
-                        serde_json::Value::Bool(true) => Some(k.clone()),
-                        serde_json::Value::Bool(false) => None,
-                        serde_json::Value::String(s) => Some(format!("{k} {s}")),
-                        other => Some(format!("{k} {other}")),
-                    })
-                    .collect();
-                let action = if color { d.action.green().bold().to_string() } else { d.action.clone() };
-                let params = if params.is_empty() { String::new() } else { format!("  {}", params.join(", ")) };
-                writeln!(
-                    out,
-                    "  {} {key:<key_width$}  {action}{params}",
-                    if color { "✓".green().to_string() } else { "✓".into() }
-                )?;
-                let reason = format!("{} [{}]", d.reason, d.rule);
-                for line in textwrap::wrap(
-                    &reason,
-                    textwrap::Options::new(width).initial_indent(&indent).subsequent_indent(&indent),
-                ) {
-                    if color {
-                        writeln!(out, "{}", line.dimmed())?;
-                    } else {
-                        writeln!(out, "{line}")?;
-                    }
-                }
-            }
-            Err(e) => {
-                self.bad += 1;
-                let mark = if color { "✗".red().to_string() } else { "✗".into() };
-                let label = if color { "error".red().bold().to_string() } else { "error".into() };
-                writeln!(out, "  {mark} {key:<key_width$}  {label}")?;
-                for line in
-                    textwrap::wrap(e, textwrap::Options::new(width).initial_indent(&indent).subsequent_indent(&indent))
-                {
-                    writeln!(out, "{line}")?;
-                }
-            }
-        }
-        Ok(())
-    }
-
-    fn end(&mut self, out: &mut dyn Write) -> io::Result<()> {
-        if let Some(noun) = &self.noun {
-            writeln!(out)?;
-            writeln!(out, "{} {noun}(s): {} decided, {} with errors", self.ok + self.bad, self.ok, self.bad)?;
-        }
-        Ok(())
-    }
 }

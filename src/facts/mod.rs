@@ -11,12 +11,18 @@ use std::fmt;
 
 use serde::de::{self, DeserializeSeed as _, Deserializer, IntoDeserializer, MapAccess, SeqAccess, Visitor};
 
-use crate::check::AS_OF;
 use crate::diagnostic::did_you_mean;
-use crate::schema::{FieldDef, Schema, Scope, Type};
+use crate::language::check::AS_OF;
+use crate::language::schema::{FieldDef, Schema, Scope, Type};
 use crate::value::{Date, Value};
 
 mod from_rust;
+
+/// The longest JSON Lines line or CSV row read by default (64 MiB): a longer one is an error
+/// record, skipped without being held in memory (a CSV row whose quoted cell runs across lines
+/// past it ends the reading: its end cannot be told). One line is one document, so this bounds
+/// one customer's size. The whole-text CSV reader and the batch reader use it.
+pub const DEFAULT_MAX_LINE_BYTES: usize = 64 << 20;
 
 /// The input formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -381,7 +387,7 @@ fn json_line_error(e: &serde_json::Error) -> String {
 }
 
 fn parse_csv(schema: &Schema, text: &str, source: &str) -> Vec<Document> {
-    let mut reader = csv_reader(text.as_bytes(), crate::batch::DEFAULT_MAX_LINE_BYTES);
+    let mut reader = csv_reader(text.as_bytes(), DEFAULT_MAX_LINE_BYTES);
     let mut buf = Vec::new();
     let columns = match reader.header(schema, source) {
         Ok(c) => c,

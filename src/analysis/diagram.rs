@@ -1,0 +1,583 @@
+//! The decision diagram: the ordered rules compiled into a graph of tests, so that a decision
+//! walks a few nodes (one slot load and one test each) instead of trying the rules one by one.
+//!
+//! It is built by the same exploration of the fact space that `check` uses (see the parent
+//! module), so it follows the interpreter's semantics exactly: rule order, early exit, absent
+//! facts. A policy the diagram cannot represent exactly, or one too large or too long to build,
+//! is decided rule by rule instead, with the same verdicts.
+
+use std::collections::HashMap;
+
+use super::Tri::{Absent, Known, Need};
+use super::{Atom, Budget, Explorer, State};
+use crate::compile::{Bits, CompiledRule, Op};
+use crate::language::schema::{FieldId, Schema, Slot, Type};
+
+/// A numeric variable of a difference test: the constant zero, `as_of`, or a fact.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum VarRef {
+    Zero,
+    AsOf,
+    Fact(Slot, FieldId),
+}
+
+/// A node of the decision diagram. Tests lead to `yes`/`no` node indexes; `rule` is the rule
+/// being tried when the test is made, for error messages.
+#[derive(Clone, Debug)]
+pub(crate) enum DNode {
+    /// This rule decides (its parameters are computed by the interpreter).
+    Match(u32),
+    /// No rule matches.
+    NoRule,
+    /// The rule reads an optional fact that is absent.
+    Absent {
+        rule: u32,
+        field: FieldId,
+    },
+    Enum {
+        slot: Slot,
+        field: FieldId,
+        rule: u32,
+        bits: Bits,
+        yes: u32,
+        no: u32,
+    },
+    Bool {
+        slot: Slot,
+        field: FieldId,
+        rule: u32,
+        yes: u32,
+        no: u32,
+    },
+    Present {
+        slot: Slot,
+        yes: u32,
+        no: u32,
+    },
+    /// `x - y <= k`.
+    Diff {
+        x: VarRef,
+        y: VarRef,
+        k: i64,
+        rule: u32,
+        yes: u32,
+        no: u32,
+    },
+    /// A condition the diagram does not split on, evaluated by the interpreter.
+    Test {
+        op: Op,
+        rule: u32,
+        yes: u32,
+        no: u32,
+    },
+}
+
+/// The ordered rules compiled into a decision diagram: a decision walks a few nodes, each one
+/// slot load and one test, instead of trying the rules one by one. Built by
+/// [`crate::analysis`], which explores the same space `check` does, so it follows the
+/// interpreter's semantics exactly (order, early exit, absent facts).
+#[derive(Clone, Debug)]
+pub(crate) struct Diagram {
+    pub nodes: Vec<DNode>,
+    /// The same nodes in a compact, uniform form for the common tests (see [`Fast`]).
+    pub fast: Vec<Fast>,
+    pub root: u32,
+    /// The diagram's enum, bool and presence tests resolved in advance for every combination of
+    /// those facts, when there are few enough combinations.
+    pub table: Option<Table>,
+}
+
+impl Diagram {
+    pub(crate) fn new(nodes: Vec<DNode>, root: u32, table: Option<Table>) -> Diagram {
+        let fast = nodes.iter().map(Fast::of).collect();
+        Diagram { nodes, fast, root, table }
+    }
+}
+
+/// The finite facts a diagram tests, and for each combination of their values the node the
+/// diagram reaches once all those tests are made: a decision computes one index from the facts
+/// (independent loads, no branches to mispredict) and starts there.
+#[derive(Clone, Debug)]
+pub(crate) struct Table {
+    pub vars: Vec<TableVar>,
+    pub entries: Vec<u32>,
+}
+
+/// One finite fact of a [`Table`]: its value's index times `stride` is its share of the key.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct TableVar {
+    pub document: bool,
+    pub slot: u32,
+    pub kind: TableKind,
+    pub stride: u32,
+}
+
+/// How a fact's value becomes an index: enum value or bool (`absent` is the last index when the
+/// fact is optional), or just present (0) / absent (1) for other optional facts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TableKind {
+    Enum { values: u32, optional: bool },
+    Bool { optional: bool },
+    Presence,
+}
+
+impl TableKind {
+    pub(crate) fn cardinality(self) -> u32 {
+        match self {
+            TableKind::Enum { values, optional } => values + u32::from(optional),
+            TableKind::Bool { optional } => 2 + u32::from(optional),
+            TableKind::Presence => 2,
+        }
+    }
+}
+
+/// A diagram node in 24 bytes, so that a decision walks a small array with plain branches.
+/// Nodes of kind [`Fast::OTHER`] are handled from the full [`DNode`] at the same index.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Fast {
+    pub kind: u8,
+    /// The slot is in the document (else in the entry).
+    pub document: bool,
+    pub slot: u32,
+    /// For enum tests: the values that lead to `yes` (enums of at most 64 values).
+    pub bits: u64,
+    /// For [`Fast::MATCH`], the rule.
+    pub yes: u32,
+    pub no: u32,
+}
+
+impl Fast {
+    pub const ENUM: u8 = 0;
+    pub const BOOL: u8 = 1;
+    pub const MATCH: u8 = 2;
+    pub const OTHER: u8 = 3;
+
+    fn of(node: &DNode) -> Fast {
+        let other = Fast { kind: Fast::OTHER, document: false, slot: 0, bits: 0, yes: 0, no: 0 };
+        let place = |s: &Slot| (s.scope == crate::language::schema::Scope::Document, u32::try_from(s.index).ok());
+        match node {
+            DNode::Enum { slot, bits, yes, no, .. } if bits.len() == 1 => match (place(slot), bits.first()) {
+                ((document, Some(slot)), Some(bits)) => {
+                    Fast { kind: Fast::ENUM, document, slot, bits: *bits, yes: *yes, no: *no }
+                }
+                _ => other,
+            },
+            DNode::Bool { slot, yes, no, .. } => match place(slot) {
+                (document, Some(slot)) => Fast { kind: Fast::BOOL, document, slot, bits: 0, yes: *yes, no: *no },
+                _ => other,
+            },
+            DNode::Match(rule) => Fast { kind: Fast::MATCH, yes: *rule, ..other },
+            _ => other,
+        }
+    }
+}
+
+/// Numbers beyond this (days or integers) make a decision fall back to the interpreter, so
+/// that the diagram's difference tests can never disagree with checked arithmetic.
+pub(crate) const DIAGRAM_SAFE_MAGNITUDE: i64 = 70_000_000;
+
+/// Largest diagram built; beyond it decisions use the interpreter.
+pub const DIAGRAM_NODE_LIMIT: usize = 100_000;
+
+/// Steps building the decision diagram may take; beyond them decisions use
+/// the interpreter. The shipped policy takes under 1,000 and a generated 1,000-rule policy
+/// under 10,000 (`benches/load.rs`); reaching the limit takes a few tenths of a second.
+pub const DIAGRAM_BUDGET: usize = 1_000_000;
+
+/// Why the rules are decided one by one rather than through a decision diagram.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NoDiagram {
+    /// Exploring the rules took more than [`DIAGRAM_BUDGET`] steps.
+    Budget,
+    /// The diagram would have more than [`DIAGRAM_NODE_LIMIT`] nodes.
+    TooLarge,
+    /// The rules compare integer facts or use numbers the diagram cannot test exactly.
+    Unsupported,
+}
+
+/// Compiles ordered rules into a decision diagram, or says why not: the policy has conditions
+/// the diagram cannot represent exactly, or it would be too large or too long to build (the
+/// interpreter is then used, with the same verdicts).
+pub(crate) fn build_diagram(schema: &Schema, rules: &[CompiledRule]) -> Result<Diagram, NoDiagram> {
+    build_diagram_with_budget(schema, rules, DIAGRAM_BUDGET)
+}
+
+pub(crate) fn build_diagram_with_budget(
+    schema: &Schema,
+    rules: &[CompiledRule],
+    steps: usize,
+) -> Result<Diagram, NoDiagram> {
+    let ex = Explorer::new(schema, rules);
+    let mut b = TreeBuilder { nodes: Vec::new(), keys: HashMap::new(), ops: HashMap::new(), failed: None };
+    for r in rules {
+        if let Some(w) = &r.when {
+            collect_compares(w, &mut b.ops);
+        }
+    }
+    let budget = Budget::new(steps);
+    let root = ex.tree(ex.initial(), 0, &mut b, &budget);
+    let root = match (b.failed, root) {
+        (Some(why), _) => return Err(why),
+        (None, None) => return Err(NoDiagram::Unsupported),
+        (None, Some(root)) => root,
+    };
+    let table = build_table(schema, &b.nodes, root);
+    Ok(Diagram::new(b.nodes, root, table))
+}
+
+/// Points a split node at its two sub-diagrams.
+pub(super) fn set_children(node: &mut DNode, yes_id: u32, no_id: u32) {
+    match node {
+        DNode::Enum { yes, no, .. }
+        | DNode::Bool { yes, no, .. }
+        | DNode::Present { yes, no, .. }
+        | DNode::Diff { yes, no, .. }
+        | DNode::Test { yes, no, .. } => {
+            *yes = yes_id;
+            *no = no_id;
+        }
+        DNode::Match(_) | DNode::NoRule | DNode::Absent { .. } => {}
+    }
+}
+
+/// Most combinations a [`Table`] may have (its entries are 4 bytes each).
+pub(super) const TABLE_LIMIT: u64 = 1 << 16;
+
+/// Most tests followed while filling a [`Table`]; past them the diagram goes without one.
+pub(super) const TABLE_WALK_LIMIT: usize = 1 << 22;
+
+/// Resolves the diagram's finite tests for every combination of the facts they read.
+pub(super) fn build_table(schema: &Schema, nodes: &[DNode], root: u32) -> Option<Table> {
+    // The facts tested, each once.
+    let mut fields: Vec<FieldId> = Vec::new();
+    for n in nodes {
+        let f = match n {
+            DNode::Enum { field, .. } | DNode::Bool { field, .. } => Some(*field),
+            DNode::Present { slot, .. } => schema.fields.iter().position(|d| d.slot == *slot),
+            _ => None,
+        };
+        if let Some(f) = f.filter(|f| !fields.contains(f)) {
+            fields.push(f);
+        }
+    }
+    let mut vars = Vec::new();
+    let mut size: u64 = 1;
+    for f in &fields {
+        let def = schema.fields.get(*f)?;
+        let kind = match def.ty {
+            Type::Enum(e) => TableKind::Enum {
+                values: u32::try_from(schema.enums.get(e)?.values.len()).ok()?,
+                optional: def.optional,
+            },
+            Type::Bool => TableKind::Bool { optional: def.optional },
+            _ if def.optional => TableKind::Presence,
+            _ => continue,
+        };
+        let stride = u32::try_from(size).ok()?;
+        size = size.checked_mul(u64::from(kind.cardinality()))?;
+        if size > TABLE_LIMIT {
+            return None;
+        }
+        let document = def.slot.scope == crate::language::schema::Scope::Document;
+        vars.push((TableVar { document, slot: u32::try_from(def.slot.index).ok()?, kind, stride }, *f));
+    }
+    let mut entries = Vec::with_capacity(usize::try_from(size).ok()?);
+    // Each key walks the diagram's finite tests: many values times long chains of tests (an
+    // enum of thousands of values, one rule each) would take long, for a table that only
+    // saves a few steps per decision.
+    let mut walk_left = TABLE_WALK_LIMIT;
+    for key in 0..size {
+        // Each fact's value index under this key.
+        let index = |f: FieldId| {
+            vars.iter()
+                .find(|(_, g)| *g == f)
+                .map(|(v, _)| (key / u64::from(v.stride)) % u64::from(v.kind.cardinality()))
+        };
+        let mut n = root;
+        loop {
+            let next = match nodes.get(n as usize) {
+                Some(DNode::Enum { field, bits, yes, no, .. }) => {
+                    match (index(*field), schema.fields.get(*field).map(|d| d.ty)) {
+                        (Some(i), Some(Type::Enum(e)))
+                            if i < schema.enums.get(e).map_or(0, |d| d.values.len() as u64) =>
+                        {
+                            let i = usize::try_from(i).ok()?;
+                            if bits.get(i / 64).is_some_and(|w| w >> (i % 64) & 1 == 1) { *yes } else { *no }
+                        }
+                        // Absent: the walk reports it from here.
+                        _ => break,
+                    }
+                }
+                Some(DNode::Bool { field, yes, no, .. }) => match index(*field) {
+                    Some(1) => *yes,
+                    Some(0) => *no,
+                    _ => break,
+                },
+                Some(DNode::Present { slot, yes, no }) => {
+                    let Some(f) = schema.fields.iter().position(|d| d.slot == *slot) else { break };
+                    let absent = match vars.iter().find(|(_, g)| *g == f).map(|(v, _)| v.kind) {
+                        Some(TableKind::Presence) => index(f) == Some(1),
+                        Some(k) => index(f) == Some(u64::from(k.cardinality() - 1)),
+                        None => break,
+                    };
+                    if absent { *no } else { *yes }
+                }
+                _ => break,
+            };
+            if next >= n {
+                break;
+            }
+            n = next;
+            walk_left = walk_left.checked_sub(1)?;
+        }
+        entries.push(n);
+    }
+    Some(Table { vars: vars.into_iter().map(|(v, _)| v).collect(), entries })
+}
+
+pub(super) fn collect_compares(op: &Op, out: &mut HashMap<usize, Op>) {
+    match op {
+        Op::Compare(..) => {
+            out.insert(op as *const Op as usize, op.clone());
+        }
+        Op::Not(x) => collect_compares(x, out),
+        Op::And(xs) | Op::Or(xs) => xs.iter().for_each(|x| collect_compares(x, out)),
+        _ => {}
+    }
+}
+
+pub(super) struct TreeBuilder {
+    nodes: Vec<DNode>,
+    /// Structural hash-consing: equal sub-diagrams are one node.
+    keys: HashMap<String, u32>,
+    /// Comparisons the diagram may evaluate as opaque tests, by address.
+    ops: HashMap<usize, Op>,
+    failed: Option<NoDiagram>,
+}
+
+impl TreeBuilder {
+    fn add(&mut self, n: DNode) -> u32 {
+        let key = format!("{n:?}");
+        if let Some(id) = self.keys.get(&key) {
+            return *id;
+        }
+        if self.nodes.len() >= DIAGRAM_NODE_LIMIT {
+            self.failed = Some(NoDiagram::TooLarge);
+            return 0;
+        }
+        let id = u32::try_from(self.nodes.len()).unwrap_or(u32::MAX);
+        self.nodes.push(n);
+        self.keys.insert(key, id);
+        id
+    }
+}
+
+impl Explorer<'_> {
+    fn var_ref(&self, v: usize) -> Option<VarRef> {
+        match v {
+            0 => Some(VarRef::Zero),
+            1 => Some(VarRef::AsOf),
+            _ => {
+                let f = self.var_of.iter().position(|x| *x == Some(v))?;
+                Some(VarRef::Fact(self.schema.fields.get(f)?.slot, f))
+            }
+        }
+    }
+
+    /// The diagram for `rules[from..]` within region `st`, depth first: the regions still to
+    /// explore and the nodes still to make are kept on lists, not on the call stack, so that a
+    /// path through thousands of rules needs no deep recursion. Every region and every rule
+    /// tried spends from `budget`; `None` when it runs out or the diagram cannot be exact.
+    fn tree(&self, st: State, from: usize, b: &mut TreeBuilder, budget: &Budget) -> Option<u32> {
+        // Made once its children are: they are the last results, `yes` below `no`.
+        enum Task {
+            Visit(State, usize),
+            Make(DNode),
+            /// One link of a chain of single-value enum tests: `yes` is the last result, the
+            /// rest of the chain the one below it.
+            Link(DNode),
+        }
+        let mut tasks = vec![Task::Visit(st, from)];
+        let mut done: Vec<u32> = Vec::new();
+        while let Some(task) = tasks.pop() {
+            if b.failed.is_some() {
+                return None;
+            }
+            let st = match task {
+                Task::Visit(..) if !budget.spend(self.state_cost) => {
+                    b.failed = Some(NoDiagram::Budget);
+                    return None;
+                }
+                Task::Visit(st, from) => (st, from),
+                Task::Make(mut node) => {
+                    let (no, yes) = (done.pop()?, done.pop()?);
+                    set_children(&mut node, yes, no);
+                    let id = b.add(node);
+                    done.push(id);
+                    continue;
+                }
+                Task::Link(mut node) => {
+                    let (yes, rest) = (done.pop()?, done.pop()?);
+                    set_children(&mut node, yes, rest);
+                    let id = b.add(node);
+                    done.push(id);
+                    continue;
+                }
+            };
+            let (st, from) = st;
+            // `Some(Some(node))`: a leaf was made; `Some(None)`: regions to visit were added;
+            // `None`: no rule matches.
+            let mut made: Option<Option<u32>> = None;
+            for i in from..self.rules.len() {
+                let Some(rule) = self.rules.get(i) else { break };
+                if !budget.spend(self.cost(i)) {
+                    b.failed = Some(NoDiagram::Budget);
+                    return None;
+                }
+                let rule_id = u32::try_from(i).unwrap_or(u32::MAX);
+                let t = match &rule.when {
+                    None => Known(true),
+                    Some(c) => self.truth(c, &st),
+                };
+                let atom = match t {
+                    Known(false) => continue,
+                    Known(true) => {
+                        made = Some(Some(b.add(DNode::Match(rule_id))));
+                        break;
+                    }
+                    Absent(field) => {
+                        made = Some(Some(b.add(DNode::Absent { rule: rule_id, field })));
+                        break;
+                    }
+                    Need(atom) => atom,
+                };
+                let slot = |f: FieldId| self.schema.fields.get(f).map(|d| d.slot);
+                // The node for a two-way split, and the regions on either side.
+                let (node, yes, no) = match atom {
+                    Atom::Present(f) => {
+                        let slot = slot(f)?;
+                        let (mut yes, mut no) = (st.clone(), st);
+                        if let Some(v) = yes.present.get_mut(f) {
+                            *v = Some(true);
+                        }
+                        if let Some(v) = no.present.get_mut(f) {
+                            *v = Some(false);
+                        }
+                        (DNode::Present { slot, yes: 0, no: 0 }, yes, no)
+                    }
+                    Atom::Bool(f) => {
+                        let slot = slot(f)?;
+                        let (mut yes, mut no) = (st.clone(), st);
+                        if let Some(v) = yes.bools.get_mut(f) {
+                            *v = Some(true);
+                        }
+                        if let Some(v) = no.bools.get_mut(f) {
+                            *v = Some(false);
+                        }
+                        (DNode::Bool { slot, field: f, rule: rule_id, yes: 0, no: 0 }, yes, no)
+                    }
+                    Atom::EnumSplit(f, bits) => {
+                        let slot = slot(f)?;
+                        let allowed = st.enums.get(f).cloned().unwrap_or_default();
+                        let (mut yes, mut no) = (st.clone(), st);
+                        if let Some(v) = yes.enums.get_mut(f) {
+                            *v = allowed.iter().zip(bits.iter()).map(|(a, b)| a & b).collect();
+                        }
+                        if let Some(v) = no.enums.get_mut(f) {
+                            *v = allowed.iter().zip(bits.iter()).map(|(a, b)| a & !b).collect();
+                        }
+                        let bits = bits.iter().copied().collect();
+                        (DNode::Enum { slot, field: f, rule: rule_id, bits, yes: 0, no: 0 }, yes, no)
+                    }
+                    Atom::EnumEach(f) => {
+                        let slot = slot(f)?;
+                        // A chain of single-value tests; the last value needs no test. The last
+                        // part is explored first, then each earlier one and its link.
+                        let parts = self.refine(&st, &Atom::EnumEach(f));
+                        if parts.is_empty() {
+                            made = Some(Some(b.add(DNode::NoRule)));
+                            break;
+                        }
+                        let last = parts.len() - 1;
+                        for (n, part) in parts.into_iter().enumerate() {
+                            if n < last {
+                                let bits: Bits =
+                                    part.enums.get(f).map(|x| x.iter().copied().collect()).unwrap_or_default();
+                                tasks.push(Task::Link(DNode::Enum {
+                                    slot,
+                                    field: f,
+                                    rule: rule_id,
+                                    bits,
+                                    yes: 0,
+                                    no: 0,
+                                }));
+                            }
+                            tasks.push(Task::Visit(part, i));
+                        }
+                        made = Some(None);
+                        break;
+                    }
+                    Atom::Diff(x, y, k) => {
+                        let (xr, yr) = (self.var_ref(x)?, self.var_ref(y)?);
+                        // Integer facts can overflow the interpreter's checked arithmetic, which
+                        // the difference test cannot mirror: such policies are decided rule by rule.
+                        let int_fact = |v: VarRef| match v {
+                            VarRef::Fact(_, f) => self.schema.fields.get(f).is_some_and(|d| d.ty == Type::Int),
+                            _ => false,
+                        };
+                        let small = i64::try_from(k).ok().filter(|k| k.abs() <= DIAGRAM_SAFE_MAGNITUDE / 7);
+                        let (false, false, Some(small)) = (int_fact(xr), int_fact(yr), small) else {
+                            b.failed = Some(NoDiagram::Unsupported);
+                            return None;
+                        };
+                        let (mut yes, mut no) = (st.clone(), st);
+                        let yes_ok = self.add_constraint(&mut yes, x, y, k);
+                        let no_ok = self.add_constraint(&mut no, y, x, k.saturating_neg().saturating_sub(1));
+                        match (yes_ok, no_ok) {
+                            (true, true) => {
+                                (DNode::Diff { x: xr, y: yr, k: small, rule: rule_id, yes: 0, no: 0 }, yes, no)
+                            }
+                            (true, false) => {
+                                tasks.push(Task::Visit(yes, i));
+                                made = Some(None);
+                                break;
+                            }
+                            (false, _) => {
+                                tasks.push(Task::Visit(no, i));
+                                made = Some(None);
+                                break;
+                            }
+                        }
+                    }
+                    Atom::Opaque(id) => {
+                        let Some(op) = b.ops.get(&id).cloned() else {
+                            b.failed = Some(NoDiagram::Unsupported);
+                            return None;
+                        };
+                        let (mut yes, mut no) = (st.clone(), st);
+                        self.assume(&mut yes, id, true);
+                        self.assume(&mut no, id, false);
+                        (DNode::Test { op, rule: rule_id, yes: 0, no: 0 }, yes, no)
+                    }
+                };
+                tasks.push(Task::Make(node));
+                tasks.push(Task::Visit(no, i));
+                tasks.push(Task::Visit(yes, i));
+                made = Some(None);
+                break;
+            }
+            match made {
+                Some(Some(id)) => done.push(id),
+                Some(None) => {}
+                // Every rule was tried: none matches here.
+                None => done.push(b.add(DNode::NoRule)),
+            }
+        }
+        if b.failed.is_some() {
+            return None;
+        }
+        done.pop()
+    }
+
+    // ---- exploration ----------------------------------------------------------------------
+}
