@@ -481,6 +481,16 @@ fn broken_copy_session() {
     assert_eq!(related["location"]["uri"], actions_uri.as_str(), "{dead}");
     assert_eq!(range_start(&related["location"]), (dup_line, 5), "{dead}");
     assert!(related["message"].as_str().unwrap().contains("unknown_first"), "{dead}");
+
+    // Closing the actions without saving: the file on disk (with the duplicate) counts again.
+    c.notify("textDocument/didClose", json!({ "textDocument": { "uri": &actions_uri } }));
+    let diags = c.diagnostics_until(&rules_uri, "the duplicate from disk", |d| codes(d) == ["check::duplicate-rule"]);
+    assert_eq!(diags.len(), 1);
+
+    // The file fixed on disk by another tool: a watched-file change loads the policy again.
+    std::fs::write(dir.path().join("actions.handover"), shipped("actions.handover").1).unwrap();
+    c.notify("workspace/didChangeWatchedFiles", json!({ "changes": [{ "uri": &actions_uri, "type": 2 }] }));
+    let _ = c.diagnostics_until(&rules_uri, "no error left", |d| severities(d, 1) == 0);
     c.shutdown();
 }
 
