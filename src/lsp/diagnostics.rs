@@ -135,7 +135,10 @@ fn suggestion(help: &str, written: &str) -> Option<String> {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-    use super::suggestion;
+    use std::str::FromStr;
+
+    use super::{REPLACEMENT, of_snapshot, suggestion};
+    use crate::lsp::Workspace;
 
     #[test]
     fn suggestions_are_read_from_the_help() {
@@ -143,5 +146,63 @@ mod tests {
         assert_eq!(suggestion("facts are named with their group: did you mean `a.b`?", "b").as_deref(), Some("a.b"));
         assert_eq!(suggestion("did you mean `@label`?", "labl").as_deref(), Some("label"));
         assert_eq!(suggestion("the types are `int` and `date`", "x"), None);
+    }
+
+    /// Every kind of did-you-mean (type, annotation, fact, fact without its group, enum value,
+    /// action, parameter) carries its replacement; writing them all gives a policy that loads.
+    #[test]
+    fn every_did_you_mean_has_a_replacement_that_fixes_it() {
+        let text = "enum Color { red \"Red\", green }\n\
+                    facts thing {\n    color: Color\n    size: intt\n    name: text @lable\n}\n\
+                    action paint(color: Color) \"Paint.\"\naction stop \"Stop.\"\n\
+                    rule a { when thing.colr == red then paint(color: red) reason \"a\" }\n\
+                    rule b { when color == green then paint(color: red) reason \"b\" }\n\
+                    rule c { when thing.color == gren then paint(colour: red) reason \"c\" }\n\
+                    rule d { then stpo reason \"d\" }\n";
+        let uri = lsp_types::Uri::from_str("untitled:fixes").unwrap();
+        let mut ws = Workspace::new();
+        let root = ws.open(uri.clone(), text.to_string(), 1);
+        let snapshot = ws.snapshot(&root);
+        let files = of_snapshot(&snapshot, None);
+        // The arguments whose parameter is unknown are reported too, without a suggestion.
+        let diags: Vec<&lsp_types::Diagnostic> =
+            files[0].diagnostics.iter().filter(|d| d.message.contains("did you mean")).collect();
+        let mut codes: Vec<&str> = diags
+            .iter()
+            .filter_map(|d| match &d.code {
+                Some(lsp_types::NumberOrString::String(c)) => Some(c.as_str()),
+                _ => None,
+            })
+            .collect();
+        codes.sort_unstable();
+        assert_eq!(
+            codes,
+            [
+                "check::unknown-action",
+                "check::unknown-annotation",
+                "check::unknown-enum-value",
+                "check::unknown-fact",
+                "check::unknown-name",
+                "check::unknown-parameter",
+                "check::unknown-type"
+            ],
+            "{diags:#?}"
+        );
+        let file = &snapshot.files[0].text;
+        let mut edits: Vec<(usize, usize, String)> = diags
+            .iter()
+            .map(|d| {
+                let name = d.data.as_ref().and_then(|v| v.get(REPLACEMENT)).and_then(|v| v.as_str());
+                let name = name.unwrap_or_else(|| panic!("no replacement in {d:?}"));
+                (file.offset(d.range.start), file.offset(d.range.end), name.to_string())
+            })
+            .collect();
+        edits.sort_by_key(|e| std::cmp::Reverse(e.0));
+        let mut fixed = text.to_string();
+        for (start, end, name) in edits {
+            fixed.replace_range(start..end, &name);
+        }
+        assert!(fixed.contains("size: int") && fixed.contains("@label") && fixed.contains("then stop reason"));
+        crate::Policy::from_text("fixed", &fixed).unwrap();
     }
 }
