@@ -320,6 +320,8 @@ fn shipped_policy_session() {
     assert!(actions_offered.contains(&"manual_review".into()) && actions_offered.contains(&"switch_partner".into()));
     let params = labels(&mut c, &rules_uri, pos(&rules, "wait_for_term_end_or_cancel(", 0, 28));
     assert_eq!(params, ["until", "days_left", "disable_auto_renew"]);
+    let types = labels(&mut c, &schema_uri, pos(&schema, "Channel         \"Where", 0, 0));
+    assert!(types.contains(&"date".into()) && types.contains(&"Channel".into()) && !types.contains(&"rule".into()));
     let keywords = labels(&mut c, &rules_uri, pos(&rules, "rule role_not_allowed", 0, 0));
     assert!(keywords.contains(&"rule".into()) && keywords.contains(&"when".into()), "{keywords:?}");
 

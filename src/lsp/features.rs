@@ -281,6 +281,16 @@ pub fn completion(snapshot: &Snapshot, text: &Text, offset: usize) -> Vec<Comple
             return values(e);
         }
     }
+    // `name:` in a fact group or an action's parameters → the types.
+    if trimmed.ends_with(':') {
+        let builtin = ["bool", "int", "date", "text"]
+            .map(|t| item(t, CompletionItemKind::KEYWORD, Some("built-in type".into()), None));
+        let enums = index.enums.iter().map(|e| {
+            let names: Vec<&str> = e.values.iter().map(|v| v.name.node.as_str()).collect();
+            item(&e.name.node, CompletionItemKind::ENUM, Some(format!("enum: {}", names.join(", "))), None)
+        });
+        return builtin.into_iter().chain(enums).collect();
+    }
     // Anywhere else: keywords and fact groups.
     let mut out: Vec<CompletionItem> =
         KEYWORDS.iter().map(|k| item(k, CompletionItemKind::KEYWORD, None, None)).collect();

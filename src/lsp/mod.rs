@@ -59,7 +59,8 @@ pub fn capabilities() -> ServerCapabilities {
         definition_provider: Some(lsp_types::OneOf::Left(true)),
         references_provider: Some(lsp_types::OneOf::Left(true)),
         completion_provider: Some(CompletionOptions {
-            trigger_characters: Some([".", "(", ",", "[", " ", ":"].map(String::from).to_vec()),
+            // Not a space: a list after every word typed would be in the way.
+            trigger_characters: Some([".", "(", ",", "[", ":"].map(String::from).to_vec()),
             ..CompletionOptions::default()
         }),
         document_formatting_provider: Some(lsp_types::OneOf::Left(true)),
