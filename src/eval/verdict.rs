@@ -105,7 +105,7 @@ impl<'p> Verdict<'p> {
     /// The days the deciding rule is in force ([`Period::ALWAYS`](crate::language::period::Period::ALWAYS)
     /// for a rule without a period).
     pub fn period(&self) -> crate::language::period::Period {
-        self.policy.rules().get(self.rule).map(|r| r.period).unwrap_or_default()
+        self.rule.period
     }
 
     /// Parameters in declaration order, by name.
