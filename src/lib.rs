@@ -103,8 +103,8 @@
 //!
 //! # Features
 //!
-//! - `cli` (default): the `handover` binary and `handover::cli` (clap, indicatif, colours, mimalloc);
-//!   implies `fancy`.
+//! - `cli` (default): the `handover` binary and `handover::cli` (clap, indicatif, colours, mimalloc),
+//!   and [`lsp`], the language server behind `handover lsp` (lsp-server, lsp-types); implies `fancy`.
 //! - `fancy`: [`LoadError::render`] and [`diagnostic::render`] draw miette's graphical snippets;
 //!   without it they write the same diagnostics as plain text (code, message, `file:line:col`,
 //!   labels, help, the source lines).
@@ -134,6 +134,8 @@ pub mod language;
 pub mod batch;
 #[cfg(feature = "cli")]
 pub mod cli;
+#[cfg(feature = "cli")]
+pub mod lsp;
 pub mod output;
 pub mod policy;
 #[cfg(feature = "serve")]

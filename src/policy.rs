@@ -250,6 +250,12 @@ impl Policy {
         self.compiled.rules.iter().map(|r| r.id.as_str())
     }
 
+    /// The days rule `id` is in force (`None`: no such rule); a rule without a period gets
+    /// [`Period::ALWAYS`](crate::language::period::Period::ALWAYS).
+    pub fn rule_period(&self, id: &str) -> Option<crate::language::period::Period> {
+        self.rules().iter().find(|r| r.id == id).map(|r| r.period)
+    }
+
     pub(crate) fn rules(&self) -> &[CompiledRule] {
         &self.compiled.rules
     }
@@ -270,7 +276,7 @@ impl Policy {
             Ok(d) => eval::decide_diagram(d, &self.compiled.rules, &env, true)?,
             Err(_) => eval::decide(&self.compiled.rules, &env)?,
         };
-        Ok(Verdict::new(&self.compiled, rule, params))
+        Verdict::new(&self.compiled, rule, params)
     }
 
     /// Which rule decides, without computing its parameters: for counting or routing, where the
@@ -281,7 +287,11 @@ impl Policy {
             Ok(d) => eval::decide_diagram(d, &self.compiled.rules, &env, false)?,
             Err(_) => eval::decide(&self.compiled.rules, &env)?,
         };
-        Ok(self.compiled.rules.get(rule).map_or("", |r| r.id.as_str()))
+        self.compiled
+            .rules
+            .get(rule)
+            .map(|r| r.id.as_str())
+            .ok_or(EvalError { rule: Some(rule), kind: eval::EvalErrorKind::Internal })
     }
 
     /// [`Policy::evaluate`] by trying the rules one by one, without the decision diagram: the

@@ -160,3 +160,29 @@ fn codes_in(text: &str, quote: char) -> BTreeSet<String> {
     }
     out
 }
+
+/// Slot vectors built by hand are unchecked, but a value of the wrong type in one is an
+/// evaluation error of its own kind, never a verdict computed from a misread value.
+#[test]
+fn a_wrong_value_in_an_unchecked_slot_is_a_type_mismatch() {
+    use handover::Value;
+    let policy = Policy::builtin().unwrap();
+    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/contoso.yaml")).unwrap();
+    let doc = handover::facts::parse(policy.schema(), &text, Format::Yaml, "contoso.yaml").remove(0);
+    let shared = doc.shared.clone().unwrap();
+    let item = doc.entries[0].values.clone().unwrap();
+    let as_of = doc.as_of.unwrap();
+    let verdict = policy.evaluate(&shared, &item, as_of).unwrap();
+    assert_eq!(verdict.rule_id(), "license_elsewhere_term_running");
+
+    let schema = policy.schema();
+    let term_end = schema.field_by_path("subscription.term_end").unwrap();
+    let slot = schema.fields[term_end].slot.index;
+    let mut bad = item.clone();
+    bad[slot] = Value::Text("fifty".into());
+    let err = policy.evaluate(&shared, &bad, as_of).unwrap_err();
+    assert_eq!(err.kind, EvalErrorKind::TypeMismatch, "{err:?}");
+    assert_eq!(err.kind.code(), "eval::type-mismatch");
+    // The interpreter, the reference, says the same.
+    assert_eq!(policy.evaluate_interpreted(&shared, &bad, as_of).unwrap_err().kind, EvalErrorKind::TypeMismatch);
+}

@@ -4,17 +4,23 @@
 use chrono::NaiveDate;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
-use crate::compile::Compiled;
-use crate::eval::EvalErrorKind;
+use crate::compile::{Compiled, CompiledRule};
+use crate::eval::{EvalError, EvalErrorKind};
 use crate::facts::FactError;
-use crate::language::schema::Type;
+use crate::language::schema::{ActionDef, Type};
 use crate::value::Value;
 
 /// The decision for one entry. Borrows the policy it came from.
+///
+/// Made only by [`Verdict::new`], which resolves the deciding rule and its action and checks
+/// each parameter's value against the action's declaration once: every accessor then reads a
+/// value that is there (no empty-string stand-ins).
 #[derive(Clone, Debug)]
 pub struct Verdict<'p> {
     policy: &'p Compiled,
-    rule: usize,
+    index: usize,
+    rule: &'p CompiledRule,
+    action: &'p ActionDef,
     params: crate::eval::Params,
 }
 
@@ -51,45 +57,65 @@ impl Serialize for ParamValue<'_> {
 }
 
 impl<'p> Verdict<'p> {
-    pub(crate) fn new(policy: &'p Compiled, rule: usize, params: crate::eval::Params) -> Self {
-        Verdict { policy, rule, params }
+    /// The verdict of rule `index` with its computed parameters; an internal error when the rule
+    /// or its action is not in the policy, or a parameter does not have its declared type (the
+    /// evaluator never makes such a verdict from checked facts).
+    pub(crate) fn new(policy: &'p Compiled, index: usize, params: crate::eval::Params) -> Result<Self, EvalError> {
+        let internal = |kind| EvalError { rule: Some(index), kind };
+        let rule = policy.rules().get(index).ok_or(internal(EvalErrorKind::Internal))?;
+        let action = policy.schema().actions.get(rule.action).ok_or(internal(EvalErrorKind::Internal))?;
+        if action.params.len() != params.len() {
+            return Err(internal(EvalErrorKind::Internal));
+        }
+        for ((_, ty), v) in action.params.iter().zip(&params) {
+            if param_value(policy, *ty, v).is_none() {
+                return Err(internal(EvalErrorKind::TypeMismatch));
+            }
+        }
+        Ok(Verdict { policy, index, rule, action, params })
     }
 
     /// Position of the deciding rule in evaluation order.
     pub fn rule_index(&self) -> usize {
-        self.rule
+        self.index
     }
 
     pub fn rule_id(&self) -> &'p str {
-        self.policy.rules().get(self.rule).map_or("", |r| r.id.as_str())
+        &self.rule.id
     }
 
     pub fn action(&self) -> &'p str {
-        let rule = self.policy.rules().get(self.rule);
-        rule.and_then(|r| self.policy.schema().actions.get(r.action)).map_or("", |a| a.name.as_str())
+        &self.action.name
     }
 
     /// The action's one-line description.
     pub fn action_description(&self) -> &'p str {
-        let rule = self.policy.rules().get(self.rule);
-        rule.and_then(|r| self.policy.schema().actions.get(r.action)).map_or("", |a| a.description.as_str())
+        &self.action.description
     }
 
     pub fn reason(&self) -> &'p str {
-        self.policy.rules().get(self.rule).map_or("", |r| r.reason.as_str())
+        &self.rule.reason
     }
 
     /// The rule's source citation, if it has one.
     pub fn citation(&self) -> Option<&'p str> {
-        self.policy.rules().get(self.rule).and_then(|r| r.source.as_deref())
+        self.rule.source.as_deref()
+    }
+
+    /// The days the deciding rule is in force ([`Period::ALWAYS`](crate::language::period::Period::ALWAYS)
+    /// for a rule without a period).
+    pub fn period(&self) -> crate::language::period::Period {
+        self.rule.period
     }
 
     /// Parameters in declaration order, by name.
     pub fn params(&self) -> impl Iterator<Item = (&'p str, ParamValue<'_>)> + '_ {
-        let schema = self.policy.schema();
-        let action = self.policy.rules().get(self.rule).and_then(|r| schema.actions.get(r.action));
-        let decls = action.map(|a| a.params.as_slice()).unwrap_or_default();
-        decls.iter().zip(&self.params).map(move |((name, ty), v)| (name.as_str(), param_value(self.policy, *ty, v)))
+        // Each value was checked against its declared type in `new`: none is skipped.
+        self.action
+            .params
+            .iter()
+            .zip(&self.params)
+            .filter_map(move |((name, ty), v)| Some((name.as_str(), param_value(self.policy, *ty, v)?)))
     }
 
     /// One parameter by name.
@@ -98,15 +124,18 @@ impl<'p> Verdict<'p> {
     }
 }
 
-fn param_value<'a>(policy: &'a Compiled, ty: Type, v: &'a Value) -> ParamValue<'a> {
-    match (ty, v) {
-        (_, Value::Bool(b)) => ParamValue::Bool(*b),
-        (_, Value::Int(n)) => ParamValue::Int(*n),
-        (_, Value::Date(d)) => ParamValue::Date(d.to_naive()),
-        (Type::Enum(e), Value::Enum(i)) => ParamValue::Enum(policy.schema().enum_value_name(e, *i)),
-        (_, Value::Text(t)) => ParamValue::Text(t),
-        (_, Value::Enum(_) | Value::Absent) => ParamValue::Text(""),
-    }
+/// A parameter's value as its declared type, or `None` when it is not of that type.
+fn param_value<'a>(policy: &'a Compiled, ty: Type, v: &'a Value) -> Option<ParamValue<'a>> {
+    Some(match (ty, v) {
+        (Type::Bool, Value::Bool(b)) => ParamValue::Bool(*b),
+        (Type::Int, Value::Int(n)) => ParamValue::Int(*n),
+        (Type::Date, Value::Date(d)) => ParamValue::Date(d.to_naive()),
+        (Type::Enum(e), Value::Enum(i)) => {
+            ParamValue::Enum(policy.schema().enums.get(e)?.values.get(usize::from(*i))?.as_str())
+        }
+        (Type::Text, Value::Text(t)) => ParamValue::Text(t),
+        (Type::Bool | Type::Int | Type::Date | Type::Enum(_) | Type::Text, _) => return None,
+    })
 }
 
 /// The decided part of a [`Record`].
