@@ -321,7 +321,14 @@ pub(crate) struct Mark {
     pub(crate) past: bool,
     /// Counts by action, in words (`3 × Wait for term end or cancel`).
     pub(crate) actions: Vec<Count>,
+    /// The label drawn above the mark (`Jun 30`, `Jun 30 (3)`), when there are few marks; its
+    /// height alternates between neighbours too close to share one.
+    pub(crate) label: Option<String>,
+    pub(crate) label_y: i64,
 }
+
+/// Marks past which the timeline draws no labels (the axis and tooltips still date them).
+const LABELLED_MARKS: usize = 24;
 
 impl Timeline {
     pub(crate) fn of(plan: &Plan) -> Timeline {
@@ -335,14 +342,34 @@ impl Timeline {
         let span = (hi - lo).max(1);
         let x = |day: i64| margin + (day - lo) * (width - 2 * margin) / span;
         let earliest = plan.as_ofs.iter().map(|d| d.days()).min().unwrap_or(lo);
+        let labelled = plan.dates.len() <= LABELLED_MARKS;
+        let mut last_label: Option<(i64, bool)> = None;
         let marks = plan
             .dates
             .iter()
             .map(|(d, counts)| {
                 let count: usize = counts.iter().map(|c| c.count).sum();
                 // The area grows with the count; at most 14 pixels across.
-                let r = (3.0 + (count as f64).sqrt() * 1.5).min(14.0) as i64;
-                Mark { x: x(d.days()), r, date: d.to_string(), count, past: d.days() < earliest, actions: counts.clone() }
+                let r = (4.0 + (count as f64).sqrt() * 1.5).min(14.0) as i64;
+                let mx = x(d.days());
+                let label = labelled.then(|| {
+                    let day = d.to_naive().format("%b %-d").to_string();
+                    if count > 1 { format!("{day} ({count})") } else { day }
+                });
+                // Raised when the previous label is near and was not raised.
+                let raised = matches!(last_label, Some((px, false)) if mx - px < 70);
+                last_label = Some((mx, raised));
+                let label_y = axis_y - 18 - 16 - if raised { 16 } else { 0 };
+                Mark {
+                    x: mx,
+                    r,
+                    date: d.to_string(),
+                    count,
+                    past: d.days() < earliest,
+                    actions: counts.clone(),
+                    label,
+                    label_y,
+                }
             })
             .collect();
         Timeline {
