@@ -196,7 +196,17 @@ impl RowView {
     }
 }
 
-/// One customer of the run: a run of consecutive records with the same source, label and date.
+/// The file a record came from: its source without the line or row of a JSON Lines or CSV
+/// input (`inventory.csv:12` → `inventory.csv`), so that a customer's consecutive rows make one
+/// group.
+fn file_of(source: &str) -> &str {
+    match source.rsplit_once(':') {
+        Some((file, line)) if !file.is_empty() && !line.is_empty() && line.bytes().all(|b| b.is_ascii_digit()) => file,
+        _ => source,
+    }
+}
+
+/// One customer of the run: a run of consecutive records with the same file, label and date.
 #[derive(Clone, Debug, Serialize)]
 pub(crate) struct Group {
     pub(crate) id: usize,
@@ -254,12 +264,13 @@ impl Plan {
         if !self.as_ofs.contains(&date) {
             self.as_ofs.push(date);
         }
-        let same = self.groups.last().is_some_and(|g| g.source == r.source && g.label == r.label && g.date == date);
+        let file = file_of(&r.source);
+        let same = self.groups.last().is_some_and(|g| g.source == file && g.label == r.label && g.date == date);
         if !same {
             let id = self.groups.len();
             self.groups.push(Group {
                 id,
-                source: r.source.clone(),
+                source: file.to_string(),
                 label: r.label.clone(),
                 as_of: date.to_string(),
                 entries: 0,
