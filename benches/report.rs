@@ -14,7 +14,8 @@ mod common;
 const N: usize = 10_000;
 
 fn records(policy: &Policy) -> Vec<(Date, handover::Record)> {
-    let text: String = common::generate(N, 42).iter().enumerate().map(|(i, s)| common::json_line(i, s) + "\n").collect();
+    let text: String =
+        common::generate(N, 42).iter().enumerate().map(|(i, s)| common::json_line(i, s) + "\n").collect();
     let today = Date::parse("2024-03-15").unwrap();
     policy.evaluate_text(&text, handover::facts::Format::JsonLines, "inventory.jsonl", None, today)
 }
@@ -34,14 +35,18 @@ fn bench(c: &mut Criterion) {
     let policy = Policy::builtin().unwrap();
     let records = records(&policy);
     assert_eq!(records.len(), N);
-    for (name, format) in [("json", Format::Json), ("html", Format::Html), ("markdown", Format::Markdown), ("csv", Format::Csv)] {
+    for (name, format) in
+        [("json", Format::Json), ("html", Format::Html), ("markdown", Format::Markdown), ("csv", Format::Csv)]
+    {
         let bytes = render(&policy, format, records.clone()).len();
         eprintln!("{name}: {bytes} bytes for {N} subscriptions");
     }
     let mut g = c.benchmark_group("report_10k");
     g.throughput(Throughput::Elements(N as u64));
     g.sample_size(10);
-    for (name, format) in [("json", Format::Json), ("html", Format::Html), ("markdown", Format::Markdown), ("csv", Format::Csv)] {
+    for (name, format) in
+        [("json", Format::Json), ("html", Format::Html), ("markdown", Format::Markdown), ("csv", Format::Csv)]
+    {
         g.bench_function(name, |b| {
             b.iter_batched(|| records.clone(), |r| render(&policy, format, r), BatchSize::LargeInput)
         });

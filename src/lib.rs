@@ -92,7 +92,7 @@
 //! assert_eq!(first.outcome.as_ref().expect("decided").rule, "license_elsewhere_term_running");
 //! // A bad value is a fact error naming the field, with a suggestion, as in a file.
 //! let (_, second) = &records[1];
-//! let error = second.outcome.as_ref().unwrap_err();
+//! let error = second.outcome.as_ref().unwrap_err().to_string();
 //! assert!(error.contains("subscriptions[1].service: unknown value `licence_based`"), "{error}");
 //! assert!(error.contains("did you mean `license_based`?"), "{error}");
 //! ```
@@ -103,8 +103,8 @@
 //!
 //! # Features
 //!
-//! - `cli` (default): the `handover` binary and `handover::cli` (clap, indicatif, colours, mimalloc);
-//!   implies `fancy`.
+//! - `cli` (default): the `handover` binary and `handover::cli` (clap, indicatif, colours, mimalloc),
+//!   and [`lsp`], the language server behind `handover lsp` (lsp-server, lsp-types); implies `fancy`.
 //! - `fancy`: [`LoadError::render`] and [`diagnostic::render`] draw miette's graphical snippets;
 //!   without it they write the same diagnostics as plain text (code, message, `file:line:col`,
 //!   labels, help, the source lines).
@@ -134,6 +134,8 @@ pub mod language;
 pub mod batch;
 #[cfg(feature = "cli")]
 pub mod cli;
+#[cfg(feature = "cli")]
+pub mod lsp;
 pub mod output;
 pub mod policy;
 pub mod testing;
@@ -145,5 +147,7 @@ pub use policy::{LoadError, Policy};
 #[cfg(doctest)]
 #[doc = include_str!(concat!(env!("OUT_DIR"), "/readme_library.md"))]
 pub struct ReadmeLibraryExample;
-pub use eval::verdict::{Decision, ParamValue, Record, Verdict};
+pub use eval::verdict::{Decision, EntryError, ParamValue, Record, Verdict};
+pub use eval::{EvalError, EvalErrorKind};
+pub use facts::{FactError, FactErrorKind};
 pub use value::{Date, Value};

@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 use crate::analysis::{self, Analysis};
 use crate::compile::{self, Compiled, CompiledRule};
 use crate::diagnostic::{PolicyDiagnostic, render};
-use crate::eval::verdict::{Decision, Record, Verdict};
+use crate::eval::verdict::{Decision, EntryError, Record, Verdict};
 use crate::eval::{self, Env, EvalError};
-use crate::facts::{self, Document, FactError, Format};
+use crate::facts::{self, Document, Format};
 use crate::language::check;
 use crate::language::parser;
 use crate::language::schema::Schema;
@@ -81,6 +81,12 @@ fn first_error(diags: &[PolicyDiagnostic], sources: &Sources) -> Option<String> 
     Some(format!("{} [{}]{}", d.message, d.code, at.unwrap_or_default()))
 }
 
+impl miette::Diagnostic for LoadError {
+    fn code<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        Some(Box::new(LoadError::code(self)))
+    }
+}
+
 impl std::fmt::Debug for LoadError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -97,6 +103,29 @@ impl std::fmt::Debug for LoadError {
 }
 
 impl LoadError {
+    /// The stable code of the problem: `policy::unreadable` (a file or folder cannot be read),
+    /// `policy::no-files` (a folder without policy files), or for an invalid policy the code of
+    /// its first error (`parse::syntax`, `check::unknown-fact`, …; the README lists them all).
+    pub fn code(&self) -> &'static str {
+        match self {
+            LoadError::Io { .. } => "policy::unreadable",
+            LoadError::NoFiles { .. } => "policy::no-files",
+            LoadError::Invalid { diagnostics, .. } => diagnostics
+                .iter()
+                .find(|d| d.severity == crate::diagnostic::Severity::Error)
+                .map_or("policy::invalid", |d| d.code),
+        }
+    }
+
+    /// Every diagnostic of an invalid policy (errors and warnings), in the order found; empty
+    /// for the other kinds.
+    pub fn diagnostics(&self) -> &[PolicyDiagnostic] {
+        match self {
+            LoadError::Invalid { diagnostics, .. } => diagnostics,
+            _ => &[],
+        }
+    }
+
     /// The error with any policy diagnostics rendered as source snippets: miette's graphical
     /// report with the `fancy` feature (part of the default `cli`), plain narrated text without it.
     pub fn render(&self, color: bool) -> String {
@@ -241,7 +270,7 @@ impl Policy {
             Ok(d) => eval::decide_diagram(d, &self.compiled.rules, &env, true)?,
             Err(_) => eval::decide(&self.compiled.rules, &env)?,
         };
-        Ok(Verdict::new(&self.compiled, rule, params))
+        Verdict::new(&self.compiled, rule, params)
     }
 
     /// Which rule decides, without computing its parameters: for counting or routing, where the
@@ -252,7 +281,11 @@ impl Policy {
             Ok(d) => eval::decide_diagram(d, &self.compiled.rules, &env, false)?,
             Err(_) => eval::decide(&self.compiled.rules, &env)?,
         };
-        Ok(self.compiled.rules.get(rule).map_or("", |r| r.id.as_str()))
+        self.compiled
+            .rules
+            .get(rule)
+            .map(|r| r.id.as_str())
+            .ok_or(EvalError { rule: Some(rule), kind: eval::EvalErrorKind::Internal })
     }
 
     /// [`Policy::evaluate`] by trying the rules one by one, without the decision diagram: the
@@ -298,6 +331,15 @@ impl Policy {
     /// The findings of an analysis as diagnostics, pointing into the policy's text.
     pub fn analysis_diagnostics(&self, analysis: &Analysis) -> Vec<PolicyDiagnostic> {
         analysis::diagnostics(&self.compiled, analysis)
+    }
+
+    /// An evaluation error as an entry's error: its kind, its rule by id, and in words.
+    pub fn entry_error(&self, err: &EvalError) -> EntryError {
+        EntryError::Decide {
+            kind: err.kind.clone(),
+            rule: err.rule.and_then(|r| self.compiled.rules.get(r)).map(|r| r.id.clone()),
+            message: self.describe_error(err),
+        }
     }
 
     /// Describes an evaluation error in words: which fact, which rule.
@@ -364,24 +406,23 @@ impl Policy {
         &'a self,
         doc: &'a Document,
         as_of: Date,
-    ) -> Vec<(Option<&'a str>, Result<Verdict<'a>, String>)> {
-        let join = |errs: &[FactError]| errs.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
+    ) -> Vec<(Option<&'a str>, Result<Verdict<'a>, EntryError>)> {
         let shared = match &doc.shared {
             Ok(s) => s,
             Err(errs) => {
-                let msg = join(errs);
+                let error = EntryError::Facts(errs.clone());
                 if doc.entries.is_empty() {
-                    return vec![(None, Err(msg))];
+                    return vec![(None, Err(error))];
                 }
-                return doc.entries.iter().map(|e| (e.key.as_deref(), Err(msg.clone()))).collect();
+                return doc.entries.iter().map(|e| (e.key.as_deref(), Err(error.clone()))).collect();
             }
         };
         doc.entries
             .iter()
             .map(|e| {
                 let outcome = match &e.values {
-                    Err(errs) => Err(join(errs)),
-                    Ok(item) => self.evaluate(shared, item, as_of).map_err(|err| self.describe_error(&err)),
+                    Err(errs) => Err(EntryError::Facts(errs.clone())),
+                    Ok(item) => self.evaluate(shared, item, as_of).map_err(|err| self.entry_error(&err)),
                 };
                 (e.key.as_deref(), outcome)
             })
@@ -442,7 +483,7 @@ impl Policy {
     /// };
     /// let records = policy.evaluate_value(&facts, "facts", None, today);
     /// let (_, record) = &records[0];
-    /// let error = record.outcome.as_ref().unwrap_err();
+    /// let error = record.outcome.as_ref().unwrap_err().to_string();
     /// assert!(error.starts_with("subscriptions[0].channel: unknown value `fifty`"), "{error}");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```

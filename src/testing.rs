@@ -246,7 +246,8 @@ fn judge(expect: &Expect, record: &Record) -> (Option<Vec<String>>, Option<Strin
             }
             ((!diffs.is_empty()).then_some(diffs), Some(d.rule.clone()))
         }
-        Err(msg) => {
+        Err(error) => {
+            let msg = error.to_string();
             match &expect.error {
                 Some(e) if msg.contains(e.as_str()) => return (None, None),
                 Some(e) => {

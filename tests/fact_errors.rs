@@ -59,5 +59,7 @@ fn yaml_syntax_error_is_one_error_record() {
     let records = records(&policy, Path::new("tests/cases/facts/yaml_syntax_error.yaml"));
     assert_eq!(records.len(), 1);
     let error = records[0].outcome.as_ref().expect_err("a syntax error is an error record");
+    assert_eq!(error.code(), "facts::unreadable");
+    let error = error.to_string();
     assert!(error.starts_with("not valid YAML: ") && error.contains("line "), "{error}");
 }

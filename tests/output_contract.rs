@@ -285,9 +285,12 @@ fn the_generated_documents_reach_every_kind_of_record() {
         for r in policy.records(&doc, date) {
             let kind = match &r.outcome {
                 Ok(d) => d.rule.clone(),
-                Err(e) if e.contains("no rule matched") => "gap".into(),
-                Err(e) if e.contains("has no value") => "absent".into(),
-                Err(_) => "fact error".into(),
+                Err(handover::EntryError::Decide { kind: handover::EvalErrorKind::NoRuleMatched, .. }) => "gap".into(),
+                Err(handover::EntryError::Decide { kind: handover::EvalErrorKind::AbsentFact { .. }, .. }) => {
+                    "absent".into()
+                }
+                Err(handover::EntryError::Decide { .. }) => "arithmetic".into(),
+                Err(handover::EntryError::Facts(_)) => "fact error".into(),
             };
             seen.insert(kind);
         }

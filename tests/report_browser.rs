@@ -131,7 +131,8 @@ fn load(browser: &Path, page: &Path, profile: &Path) -> Loaded {
     );
     assert!(out.status.success(), "chromium failed: {}", String::from_utf8_lossy(&out.stderr));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    let console = stderr.lines().filter(|l| l.contains(":CONSOLE") || l.contains("Uncaught")).map(str::to_string).collect();
+    let console =
+        stderr.lines().filter(|l| l.contains(":CONSOLE") || l.contains("Uncaught")).map(str::to_string).collect();
     Loaded { dom: String::from_utf8(out.stdout).unwrap(), console }
 }
 
@@ -235,7 +236,8 @@ fn mixed_batch() -> util::Scratch {
             if i % 2 == 0 { "license_based" } else { "usage_based" }
         )
     };
-    let channels = ["csp_partner", "open", "advisor", "non_csp_third_party", "syndication", "unknown", "enterprise_agreement"];
+    let channels =
+        ["csp_partner", "open", "advisor", "non_csp_third_party", "syndication", "unknown", "enterprise_agreement"];
     let mut jsonl = String::new();
     for i in 0..28 {
         let term = format!("2024-{:02}-28", 1 + i % 12);
@@ -276,7 +278,9 @@ fn the_example_report_renders_in_chromium_and_its_screenshots_are_taken() {
     let timeline = scratch.path().join("timeline.html");
     std::fs::write(
         &timeline,
-        format!("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">{style}</head><body>{figure}</body></html>"),
+        format!(
+            "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">{style}</head><body>{figure}</body></html>"
+        ),
     )
     .unwrap();
     screenshot(browser, &timeline, &scratch.path().join("profile-tl"), &docs.join("timeline.png"), (1000, 260));
@@ -304,7 +308,10 @@ fn console_output_would_be_seen() {
     let Some(browser) = chromium() else { return };
     let scratch = util::Scratch::new(
         "report-browser-probe",
-        &[("probe.html", b"<!DOCTYPE html><title>p</title><script>console.error('probe-42'); undefined_fn();</script>")],
+        &[(
+            "probe.html",
+            b"<!DOCTYPE html><title>p</title><script>console.error('probe-42'); undefined_fn();</script>",
+        )],
     );
     let loaded = load(browser, &scratch.path().join("probe.html"), &scratch.path().join("profile"));
     assert!(loaded.console.iter().any(|l| l.contains("probe-42")), "{:?}", loaded.console);

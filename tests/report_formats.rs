@@ -62,10 +62,8 @@ fn csv_has_one_row_per_entry_in_order_with_a_column_per_parameter() {
     assert_eq!(code, 0, "{err}");
     let (header, rows) = read_csv(&out);
     let policy = Policy::builtin().unwrap();
-    let mut expected = vec!["source", "customer", "subscription", "as_of", "action"]
-        .into_iter()
-        .map(String::from)
-        .collect::<Vec<_>>();
+    let mut expected =
+        vec!["source", "customer", "subscription", "as_of", "action"].into_iter().map(String::from).collect::<Vec<_>>();
     // Every parameter of every action, each once, in declaration order.
     for a in &policy.schema().actions {
         for (p, _) in &a.params {
@@ -75,7 +73,7 @@ fn csv_has_one_row_per_entry_in_order_with_a_column_per_parameter() {
             }
         }
     }
-    expected.extend(["rule", "reason", "citation", "error"].map(String::from));
+    expected.extend(["rule", "reason", "citation", "error", "error_code"].map(String::from));
     assert_eq!(header, expected);
     let ids: Vec<String> = rows.iter().map(|r| r[2].clone()).collect();
     assert_eq!(ids, example_ids());
@@ -169,7 +167,8 @@ fn markdown_of_the_example() {
     assert_eq!(code, 0, "{err}");
     // One table row per entry, in order.
     let rows: Vec<&str> = md.lines().filter(|l| l.starts_with("| contoso-")).collect();
-    let ids: Vec<String> = rows.iter().map(|l| l.split(" | ").next().unwrap().trim_start_matches("| ").to_string()).collect();
+    let ids: Vec<String> =
+        rows.iter().map(|l| l.split(" | ").next().unwrap().trim_start_matches("| ").to_string()).collect();
     assert_eq!(ids, example_ids());
     insta::with_settings!({ filters => vec![
         (r"fingerprint [0-9a-f]{16}", "fingerprint [fingerprint]"),
@@ -231,7 +230,10 @@ fn errors_are_shown_with_their_field_path_and_never_dropped() {
     for format in ["html", "markdown", "csv"] {
         let (code, out, err) = run(manifest(), &["eval", "-", "--format", format], yaml.as_bytes());
         assert_eq!(code, 1, "{format}: some entries errored: {err}");
-        assert!(out.contains("subscriptions[1].service") || out.contains(r"subscriptions\[1\].service"), "{format}: {out}");
+        assert!(
+            out.contains("subscriptions[1].service") || out.contains(r"subscriptions\[1\].service"),
+            "{format}: {out}"
+        );
         assert!(out.contains("bogus"), "{format}");
         assert!(out.contains("subscriptions[2].term_end") || out.contains(r"subscriptions\[2\].term\_end"), "{format}");
     }

@@ -141,7 +141,6 @@ pub(crate) struct Fast {
     pub slot: u32,
     /// For enum tests: the values that lead to `yes` (enums of at most 64 values).
     pub bits: u64,
-    /// For [`Fast::MATCH`], the rule.
     pub yes: u32,
     pub no: u32,
 }
@@ -149,7 +148,6 @@ pub(crate) struct Fast {
 impl Fast {
     pub const ENUM: u8 = 0;
     pub const BOOL: u8 = 1;
-    pub const MATCH: u8 = 2;
     pub const OTHER: u8 = 3;
 
     fn of(node: &DNode) -> Fast {
@@ -166,8 +164,13 @@ impl Fast {
                 (document, Some(slot)) => Fast { kind: Fast::BOOL, document, slot, bits: 0, yes: *yes, no: *no },
                 _ => other,
             },
-            DNode::Match(rule) => Fast { kind: Fast::MATCH, yes: *rule, ..other },
-            _ => other,
+            DNode::Enum { .. }
+            | DNode::Match(_)
+            | DNode::NoRule
+            | DNode::Absent { .. }
+            | DNode::Present { .. }
+            | DNode::Diff { .. }
+            | DNode::Test { .. } => other,
         }
     }
 }

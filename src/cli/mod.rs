@@ -68,7 +68,16 @@ pub enum Command {
     /// Print the schema of the fact files a policy reads, as JSON Schema for editors and tools.
     #[command(after_help = SCHEMA_HELP)]
     Schema(SchemaArgs),
+    /// Run the language server for editors (Language Server Protocol over standard input and output).
+    #[command(after_help = LSP_HELP)]
+    Lsp,
 }
+
+const LSP_HELP: &str = "\
+Editors start it; it is not meant to be run by hand. All `.handover` files of an open file's
+folder are one policy: it reports errors and warnings as you type, and answers hover, go to
+definition, find references, completion, formatting, outline and quick fixes.
+editors/README.md says how to set up VS Code, Neovim and Helix.";
 
 const SCHEMA_HELP: &str = "\
 The JSON Schema (draft 2020-12) states the keys, types, enum values (with their descriptions),
@@ -372,6 +381,7 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
         Command::Explain(args) => explain(args, &mut out, err, out_color, err_color),
         Command::Fmt(args) => fmt(args, &mut out, err, err_color),
         Command::Schema(args) => schema(args, &mut out, err, err_color),
+        Command::Lsp => lsp(&mut out, err),
     };
     let result = result.and_then(|code| out.flush().map(|()| code));
     match result {
@@ -420,6 +430,16 @@ fn schema(args: SchemaArgs, out: &mut dyn Write, err: &mut dyn Write, color: boo
     let text = serde_json::to_string_pretty(&policy.schema().json_schema()).map_err(io::Error::other)?;
     writeln!(out, "{text}")?;
     Ok(EXIT_OK)
+}
+
+fn lsp(out: &mut dyn Write, err: &mut dyn Write) -> io::Result<u8> {
+    match crate::lsp::run_stdio(out) {
+        Ok(()) => Ok(EXIT_OK),
+        Err(e) => {
+            writeln!(err, "error: handover lsp: {e}")?;
+            Ok(EXIT_FAILURE)
+        }
+    }
 }
 
 /// The first `most` names joined by commas, and how many more there are (`--coverage json` lists

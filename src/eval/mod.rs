@@ -35,7 +35,8 @@ pub(crate) enum V<'a> {
 }
 
 /// Why one entry could not be decided.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum EvalErrorKind {
     /// The rule read an optional fact that has no value.
     AbsentFact { fact: FieldId },
@@ -45,6 +46,13 @@ pub enum EvalErrorKind {
     DateOutOfRange,
     /// No rule matched (the policy is incomplete for these facts).
     NoRuleMatched,
+    /// A fact's value is not of the type the policy declares. Only slot vectors built by hand
+    /// and passed to the unchecked [`crate::Policy::evaluate`] can hold one: facts read by
+    /// [`crate::facts`] are checked against the schema.
+    TypeMismatch,
+    /// A broken internal invariant (a bug in handover, never a property of the facts): the
+    /// entry gets this error rather than a verdict that may be wrong.
+    Internal,
 }
 
 /// An evaluation error: what went wrong and in which rule.
@@ -55,6 +63,20 @@ pub struct EvalError {
     pub kind: EvalErrorKind,
 }
 
+impl EvalErrorKind {
+    /// The stable code of this kind (`eval::no-rule-matched`, …), as listed in the README.
+    pub fn code(&self) -> &'static str {
+        match self {
+            EvalErrorKind::AbsentFact { .. } => "eval::absent-fact",
+            EvalErrorKind::Overflow => "eval::overflow",
+            EvalErrorKind::DateOutOfRange => "eval::date-out-of-range",
+            EvalErrorKind::NoRuleMatched => "eval::no-rule-matched",
+            EvalErrorKind::TypeMismatch => "eval::type-mismatch",
+            EvalErrorKind::Internal => "eval::internal",
+        }
+    }
+}
+
 impl fmt::Display for EvalErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -62,6 +84,12 @@ impl fmt::Display for EvalErrorKind {
             EvalErrorKind::Overflow => f.write_str("arithmetic overflowed"),
             EvalErrorKind::DateOutOfRange => f.write_str("date arithmetic left the calendar"),
             EvalErrorKind::NoRuleMatched => f.write_str("no rule matched"),
+            EvalErrorKind::TypeMismatch => {
+                f.write_str("a fact's value is not of the type the policy declares (unchecked facts)")
+            }
+            EvalErrorKind::Internal => {
+                f.write_str("internal error: a broken invariant of the evaluator (please report it)")
+            }
         }
     }
 }
@@ -144,7 +172,7 @@ pub(crate) fn decide_diagram(
         // jump that the processor mispredicts on almost every node.
         if let DNode::Enum { slot: s, field, rule, bits, yes, no } = node {
             let Some(Value::Enum(v)) = slot(env, *s) else {
-                return Err(err(*rule, EvalErrorKind::AbsentFact { fact: *field }));
+                return Err(err(*rule, not_read(slot(env, *s), *field)));
             };
             let v = usize::from(*v);
             let hit = bits.get(v / 64).is_some_and(|w| w >> (v % 64) & 1 == 1);
@@ -153,7 +181,7 @@ pub(crate) fn decide_diagram(
         }
         if let DNode::Bool { slot: s, field, rule, yes, no } = node {
             let Some(Value::Bool(b)) = slot(env, *s) else {
-                return Err(err(*rule, EvalErrorKind::AbsentFact { fact: *field }));
+                return Err(err(*rule, not_read(slot(env, *s), *field)));
             };
             n = if *b { *yes } else { *no };
             continue;
@@ -164,7 +192,7 @@ pub(crate) fn decide_diagram(
                     let v = usize::from(*v);
                     if bits.get(v / 64).is_some_and(|w| w >> (v % 64) & 1 == 1) { *yes } else { *no }
                 }
-                _ => return Err(err(*rule, EvalErrorKind::AbsentFact { fact: *field })),
+                other => return Err(err(*rule, not_read(other, *field))),
             },
             DNode::Bool { slot: s, field, rule, yes, no } => match slot(env, *s) {
                 Some(Value::Bool(b)) => {
@@ -174,7 +202,7 @@ pub(crate) fn decide_diagram(
                         *no
                     }
                 }
-                _ => return Err(err(*rule, EvalErrorKind::AbsentFact { fact: *field })),
+                other => return Err(err(*rule, not_read(other, *field))),
             },
             DNode::Present { slot: s, yes, no } => match slot(env, *s) {
                 Some(Value::Absent) | None => *no,
@@ -295,7 +323,7 @@ pub(crate) fn truth(op: &Op, env: &Env<'_>) -> R<bool> {
                 let v = usize::from(*v);
                 Ok(bits.get(v / 64).is_some_and(|w| w >> (v % 64) & 1 == 1))
             }
-            _ => Err(EvalErrorKind::AbsentFact { fact: *field }),
+            other => Err(not_read(other, *field)),
         },
         Op::And(xs) => {
             for x in xs.iter() {
@@ -316,8 +344,9 @@ pub(crate) fn truth(op: &Op, env: &Env<'_>) -> R<bool> {
         Op::Not(x) => Ok(!truth(x, env)?),
         other => match eval(other, env)? {
             V::Bool(b) => Ok(b),
-            // The checker only lets `bool` expressions into conditions.
-            _ => Ok(false),
+            // The checker only lets `bool` expressions into conditions: only a value of another
+            // type in an unchecked slot gets here.
+            V::Int(_) | V::Date(_) | V::Enum(_) | V::Text(_) => Err(EvalErrorKind::TypeMismatch),
         },
     }
 }
@@ -330,7 +359,8 @@ fn eval<'a>(op: &'a Op, env: &Env<'a>) -> R<V<'a>> {
             Value::Date(d) => V::Date(d.days()),
             Value::Enum(e) => V::Enum(*e),
             Value::Text(t) => V::Text(t),
-            Value::Absent => return Err(EvalErrorKind::NoRuleMatched),
+            // Constants are folded from literals: none is absent.
+            Value::Absent => return Err(EvalErrorKind::Internal),
         },
         Op::Load(s, field) => load(env, *s, *field)?,
         Op::AsOf => V::Date(env.as_of.days()),
@@ -338,7 +368,7 @@ fn eval<'a>(op: &'a Op, env: &Env<'a>) -> R<V<'a>> {
         Op::Not(_) | Op::And(_) | Op::Or(_) | Op::EnumIn { .. } => V::Bool(truth(op, env)?),
         Op::Compare(cmp, l, r) => {
             let (l, r) = (eval(l, env)?, eval(r, env)?);
-            V::Bool(compare(*cmp, l, r))
+            V::Bool(compare(*cmp, l, r).ok_or(EvalErrorKind::TypeMismatch)?)
         }
         Op::In { negated, value, set } => {
             let v = eval(value, env)?;
@@ -352,7 +382,7 @@ fn eval<'a>(op: &'a Op, env: &Env<'a>) -> R<V<'a>> {
             V::Bool(found != *negated)
         }
         Op::Arith { op, left, right, date } => {
-            let (l, r) = (number(eval(left, env)?), number(eval(right, env)?));
+            let (l, r) = (number(eval(left, env)?)?, number(eval(right, env)?)?);
             let n = match op {
                 ArithOp::Add => l.checked_add(r),
                 ArithOp::Sub => l.checked_sub(r),
@@ -368,33 +398,44 @@ fn eval<'a>(op: &'a Op, env: &Env<'a>) -> R<V<'a>> {
     })
 }
 
-fn number(v: V<'_>) -> i64 {
+/// The number arithmetic reads (days for dates); the checker only lets numbers and dates into
+/// arithmetic, so anything else came from an unchecked slot.
+fn number(v: V<'_>) -> R<i64> {
     match v {
-        V::Int(n) | V::Date(n) => n,
-        V::Enum(e) => i64::from(e),
-        V::Bool(b) => i64::from(b),
-        V::Text(_) => 0,
+        V::Int(n) | V::Date(n) => Ok(n),
+        V::Enum(_) | V::Bool(_) | V::Text(_) => Err(EvalErrorKind::TypeMismatch),
     }
 }
 
-fn compare(cmp: CmpOp, l: V<'_>, r: V<'_>) -> bool {
+/// Why a slot that should hold a value of a fact's type could not be read: the fact is absent,
+/// or (unchecked facts only) holds a value of another type.
+#[cold]
+fn not_read(value: Option<&Value>, field: FieldId) -> EvalErrorKind {
+    match value {
+        Some(Value::Absent) | None => EvalErrorKind::AbsentFact { fact: field },
+        Some(_) => EvalErrorKind::TypeMismatch,
+    }
+}
+
+/// `None` when the two sides have different types (the checker guarantees one type, so only
+/// unchecked slots can cause it).
+fn compare(cmp: CmpOp, l: V<'_>, r: V<'_>) -> Option<bool> {
     use std::cmp::Ordering;
     let ord = match (l, r) {
         (V::Int(a) | V::Date(a), V::Int(b) | V::Date(b)) => a.cmp(&b),
         (V::Enum(a), V::Enum(b)) => a.cmp(&b),
         (V::Bool(a), V::Bool(b)) => a.cmp(&b),
         (V::Text(a), V::Text(b)) => a.cmp(b),
-        // The checker guarantees both sides have one type.
-        _ => return false,
+        (V::Int(_) | V::Date(_) | V::Enum(_) | V::Bool(_) | V::Text(_), _) => return None,
     };
-    match cmp {
+    Some(match cmp {
         CmpOp::Eq => ord == Ordering::Equal,
         CmpOp::Ne => ord != Ordering::Equal,
         CmpOp::Lt => ord == Ordering::Less,
         CmpOp::Le => ord != Ordering::Greater,
         CmpOp::Gt => ord == Ordering::Greater,
         CmpOp::Ge => ord != Ordering::Less,
-    }
+    })
 }
 
 impl Compiled {
@@ -408,7 +449,7 @@ impl Compiled {
     ) -> Result<verdict::Verdict<'_>, EvalError> {
         let env = Env { document, item, as_of };
         let (rule, params) = decide(&self.rules, &env)?;
-        Ok(verdict::Verdict::new(self, rule, params))
+        verdict::Verdict::new(self, rule, params)
     }
 
     /// Describes an evaluation error in words: which fact, which rule.

@@ -4,15 +4,23 @@
 use chrono::NaiveDate;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
-use crate::compile::Compiled;
-use crate::language::schema::Type;
+use crate::compile::{Compiled, CompiledRule};
+use crate::eval::{EvalError, EvalErrorKind};
+use crate::facts::FactError;
+use crate::language::schema::{ActionDef, Type};
 use crate::value::Value;
 
 /// The decision for one entry. Borrows the policy it came from.
+///
+/// Made only by [`Verdict::new`], which resolves the deciding rule and its action and checks
+/// each parameter's value against the action's declaration once: every accessor then reads a
+/// value that is there (no empty-string stand-ins).
 #[derive(Clone, Debug)]
 pub struct Verdict<'p> {
     policy: &'p Compiled,
-    rule: usize,
+    index: usize,
+    rule: &'p CompiledRule,
+    action: &'p ActionDef,
     params: crate::eval::Params,
 }
 
@@ -49,45 +57,59 @@ impl Serialize for ParamValue<'_> {
 }
 
 impl<'p> Verdict<'p> {
-    pub(crate) fn new(policy: &'p Compiled, rule: usize, params: crate::eval::Params) -> Self {
-        Verdict { policy, rule, params }
+    /// The verdict of rule `index` with its computed parameters; an internal error when the rule
+    /// or its action is not in the policy, or a parameter does not have its declared type (the
+    /// evaluator never makes such a verdict from checked facts).
+    pub(crate) fn new(policy: &'p Compiled, index: usize, params: crate::eval::Params) -> Result<Self, EvalError> {
+        let internal = |kind| EvalError { rule: Some(index), kind };
+        let rule = policy.rules().get(index).ok_or(internal(EvalErrorKind::Internal))?;
+        let action = policy.schema().actions.get(rule.action).ok_or(internal(EvalErrorKind::Internal))?;
+        if action.params.len() != params.len() {
+            return Err(internal(EvalErrorKind::Internal));
+        }
+        for ((_, ty), v) in action.params.iter().zip(&params) {
+            if param_value(policy, *ty, v).is_none() {
+                return Err(internal(EvalErrorKind::TypeMismatch));
+            }
+        }
+        Ok(Verdict { policy, index, rule, action, params })
     }
 
     /// Position of the deciding rule in evaluation order.
     pub fn rule_index(&self) -> usize {
-        self.rule
+        self.index
     }
 
     pub fn rule_id(&self) -> &'p str {
-        self.policy.rules().get(self.rule).map_or("", |r| r.id.as_str())
+        &self.rule.id
     }
 
     pub fn action(&self) -> &'p str {
-        let rule = self.policy.rules().get(self.rule);
-        rule.and_then(|r| self.policy.schema().actions.get(r.action)).map_or("", |a| a.name.as_str())
+        &self.action.name
     }
 
     /// The action's one-line description.
     pub fn action_description(&self) -> &'p str {
-        let rule = self.policy.rules().get(self.rule);
-        rule.and_then(|r| self.policy.schema().actions.get(r.action)).map_or("", |a| a.description.as_str())
+        &self.action.description
     }
 
     pub fn reason(&self) -> &'p str {
-        self.policy.rules().get(self.rule).map_or("", |r| r.reason.as_str())
+        &self.rule.reason
     }
 
     /// The rule's source citation, if it has one.
     pub fn citation(&self) -> Option<&'p str> {
-        self.policy.rules().get(self.rule).and_then(|r| r.source.as_deref())
+        self.rule.source.as_deref()
     }
 
     /// Parameters in declaration order, by name.
     pub fn params(&self) -> impl Iterator<Item = (&'p str, ParamValue<'_>)> + '_ {
-        let schema = self.policy.schema();
-        let action = self.policy.rules().get(self.rule).and_then(|r| schema.actions.get(r.action));
-        let decls = action.map(|a| a.params.as_slice()).unwrap_or_default();
-        decls.iter().zip(&self.params).map(move |((name, ty), v)| (name.as_str(), param_value(self.policy, *ty, v)))
+        // Each value was checked against its declared type in `new`: none is skipped.
+        self.action
+            .params
+            .iter()
+            .zip(&self.params)
+            .filter_map(move |((name, ty), v)| Some((name.as_str(), param_value(self.policy, *ty, v)?)))
     }
 
     /// One parameter by name.
@@ -96,15 +118,18 @@ impl<'p> Verdict<'p> {
     }
 }
 
-fn param_value<'a>(policy: &'a Compiled, ty: Type, v: &'a Value) -> ParamValue<'a> {
-    match (ty, v) {
-        (_, Value::Bool(b)) => ParamValue::Bool(*b),
-        (_, Value::Int(n)) => ParamValue::Int(*n),
-        (_, Value::Date(d)) => ParamValue::Date(d.to_naive()),
-        (Type::Enum(e), Value::Enum(i)) => ParamValue::Enum(policy.schema().enum_value_name(e, *i)),
-        (_, Value::Text(t)) => ParamValue::Text(t),
-        (_, Value::Enum(_) | Value::Absent) => ParamValue::Text(""),
-    }
+/// A parameter's value as its declared type, or `None` when it is not of that type.
+fn param_value<'a>(policy: &'a Compiled, ty: Type, v: &'a Value) -> Option<ParamValue<'a>> {
+    Some(match (ty, v) {
+        (Type::Bool, Value::Bool(b)) => ParamValue::Bool(*b),
+        (Type::Int, Value::Int(n)) => ParamValue::Int(*n),
+        (Type::Date, Value::Date(d)) => ParamValue::Date(d.to_naive()),
+        (Type::Enum(e), Value::Enum(i)) => {
+            ParamValue::Enum(policy.schema().enums.get(e)?.values.get(usize::from(*i))?.as_str())
+        }
+        (Type::Text, Value::Text(t)) => ParamValue::Text(t),
+        (Type::Bool | Type::Int | Type::Date | Type::Enum(_) | Type::Text, _) => return None,
+    })
 }
 
 /// The decided part of a [`Record`].
@@ -152,7 +177,60 @@ pub struct Record {
     pub label: Option<String>,
     pub key_name: String,
     pub key: Option<String>,
-    pub outcome: Result<Decision, String>,
+    pub outcome: Result<Decision, EntryError>,
+}
+
+/// Why an entry has no verdict. `Display` is the message the CLI prints.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum EntryError {
+    /// The entry's facts, or its document's shared facts, do not follow the policy's schema (a
+    /// problem with the input; a server answers it as a client error).
+    Facts(Vec<FactError>),
+    /// The facts are valid, but the policy cannot decide them: no rule matches (a gap in the
+    /// policy), or the deciding rule reads a fact that has no value, or its arithmetic fails.
+    Decide {
+        kind: EvalErrorKind,
+        /// The rule being evaluated, when there is one.
+        rule: Option<String>,
+        /// What went wrong in words: which fact, which rule, what to do.
+        message: String,
+    },
+}
+
+impl EntryError {
+    /// The stable code of the error (`facts::missing`, `eval::no-rule-matched`, …): for
+    /// several fact errors, the first one's.
+    pub fn code(&self) -> &'static str {
+        match self {
+            EntryError::Facts(errs) => errs.first().map_or("facts::unreadable", |e| e.kind.code()),
+            EntryError::Decide { kind, .. } => kind.code(),
+        }
+    }
+}
+
+impl std::fmt::Display for EntryError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EntryError::Facts(errs) => {
+                for (i, e) in errs.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str("; ")?;
+                    }
+                    write!(f, "{e}")?;
+                }
+                Ok(())
+            }
+            EntryError::Decide { message, .. } => f.write_str(message),
+        }
+    }
+}
+
+impl std::error::Error for EntryError {}
+
+impl miette::Diagnostic for EntryError {
+    fn code<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        Some(Box::new(EntryError::code(self)))
+    }
 }
 
 impl Serialize for Record {
@@ -182,7 +260,7 @@ impl Serialize for Dated<'_> {
                 m.serialize_entry("rule", &d.rule)?;
                 m.serialize_entry("reason", &d.reason)?;
             }
-            Err(e) => m.serialize_entry("error", e)?,
+            Err(e) => m.serialize_entry("error", &e.to_string())?,
         }
         if let Some(d) = self.as_of {
             m.serialize_entry("as_of", &d.to_string())?;

@@ -52,16 +52,70 @@ impl Format {
 }
 
 /// A problem with the facts, located by field path (and by line where the format has lines).
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// `Display` is `path: message` (the message alone for the whole document).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FactError {
     /// Field path inside the document, such as `subscriptions[3].channel`; empty for the whole document.
     pub path: String,
+    /// What kind of problem, for programs (a server answers 400 for any of them).
+    pub kind: FactErrorKind,
+    /// The problem in words, with what was expected and a suggestion where there is one.
     pub message: String,
+}
+
+impl FactError {
+    pub fn new(kind: FactErrorKind, path: impl Into<String>, message: impl Into<String>) -> FactError {
+        FactError { path: path.into(), kind, message: message.into() }
+    }
 }
 
 impl fmt::Display for FactError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.path.is_empty() { f.write_str(&self.message) } else { write!(f, "{}: {}", self.path, self.message) }
+    }
+}
+
+impl std::error::Error for FactError {}
+
+impl miette::Diagnostic for FactError {
+    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        Some(Box::new(self.kind.code()))
+    }
+}
+
+/// The kinds of [`FactError`]. Each has a stable code (see [`FactErrorKind::code`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum FactErrorKind {
+    /// The input cannot be read as fact documents: not valid JSON, YAML or CSV (or a CSV row of
+    /// the wrong shape), not UTF-8, a line or a nesting past a limit, or no document at all.
+    Unreadable,
+    /// A required fact, or the document's list of entries, is missing or null; or the list is empty.
+    Missing,
+    /// A key the schema does not declare (a CSV column included).
+    UnknownKey,
+    /// A key given twice in one mapping.
+    DuplicateKey,
+    /// A value of the wrong type or shape (text where a number is expected, a list where a
+    /// mapping is).
+    WrongType,
+    /// A value of the right type that is not allowed: an enum value the schema does not list, a
+    /// date that is not in the calendar.
+    BadValue,
+}
+
+impl FactErrorKind {
+    /// The stable code of this kind (`facts::missing`, …), as listed in the README.
+    pub fn code(self) -> &'static str {
+        match self {
+            FactErrorKind::Unreadable => "facts::unreadable",
+            FactErrorKind::Missing => "facts::missing",
+            FactErrorKind::UnknownKey => "facts::unknown-key",
+            FactErrorKind::DuplicateKey => "facts::duplicate-key",
+            FactErrorKind::WrongType => "facts::wrong-type",
+            FactErrorKind::BadValue => "facts::bad-value",
+        }
     }
 }
 
@@ -372,7 +426,7 @@ fn nonempty(docs: Vec<Document>, source: &str) -> Vec<Document> {
     if docs.is_empty() {
         vec![Document::failed(
             source.to_string(),
-            FactError { path: String::new(), message: "the input holds no fact documents".into() },
+            FactError::new(FactErrorKind::Unreadable, "", "the input holds no fact documents"),
         )]
     } else {
         docs
@@ -460,7 +514,8 @@ impl<R: std::io::BufRead> CsvReader<R> {
                 "the header row is longer than {max} bytes, the most read (`--max-line-bytes`); no row was read"
             ))),
             Ok(Some(frame)) => match csv_cells(&frame, &buf) {
-                Ok(cells) => csv_header(schema, &cells).map_err(|m| Box::new(failed_document(source, m))),
+                Ok(cells) => csv_header(schema, &cells)
+                    .map_err(|m| Box::new(failed_document_of(FactErrorKind::UnknownKey, source, m))),
                 Err(m) => Err(failed(m)),
             },
             Err(e) => Err(failed(format!("cannot read: {e}"))),
@@ -822,11 +877,16 @@ pub fn parse_json_line(schema: &Schema, line: &str, at: String) -> Document {
 
 /// A document that could not be read at all.
 pub(crate) fn failed_document(source: &str, message: String) -> Document {
-    Document::failed(source.to_string(), FactError { path: String::new(), message })
+    failed_document_of(FactErrorKind::Unreadable, source, message)
+}
+
+/// A document that could not be read at all, for a reason of the given kind.
+pub(crate) fn failed_document_of(kind: FactErrorKind, source: &str, message: String) -> Document {
+    Document::failed(source.to_string(), FactError::new(kind, "", message))
 }
 
 fn syntax(format: &str, detail: &str) -> FactError {
-    FactError { path: String::new(), message: format!("not valid {format}: {detail}") }
+    FactError::new(FactErrorKind::Unreadable, "", format!("not valid {format}: {detail}"))
 }
 
 /// The raw tree of a fact document. Maps keep every key in order, duplicates included.
@@ -929,7 +989,7 @@ pub fn from_value<T: serde::Serialize + ?Sized>(schema: &Schema, value: &T, sour
         Ok(raw) => validate(schema, raw, source.to_string()),
         Err(e) => Document::failed(
             source.to_string(),
-            FactError { path: String::new(), message: format!("the value cannot be read as facts: {e}") },
+            FactError::new(FactErrorKind::Unreadable, "", format!("the value cannot be read as facts: {e}")),
         ),
     }
 }
@@ -941,12 +1001,12 @@ pub(crate) fn validate(schema: &Schema, raw: Raw<'_>, source: String) -> Documen
     match (DocSeed { schema, source: &source, budget: &budget }).deserialize(raw) {
         Ok(Some(doc)) => doc,
         Ok(None) => empty_document(source),
-        Err(e) => Document::failed(source, FactError { path: String::new(), message: e.to_string() }),
+        Err(e) => Document::failed(source, FactError::new(FactErrorKind::Unreadable, "", e.to_string())),
     }
 }
 
 fn empty_document(source: String) -> Document {
-    Document::failed(source, FactError { path: String::new(), message: "the document is empty".into() })
+    Document::failed(source, FactError::new(FactErrorKind::Missing, "", "the document is empty"))
 }
 
 fn top_keys(schema: &Schema) -> String {
@@ -1030,7 +1090,7 @@ impl<'de> Visitor<'de> for DocSeed<'_> {
         let budget = self.budget;
         while let Some(Key(key)) = map.next_key_seed(KeySeed(budget))? {
             if seen.contains(&key) {
-                errors.push(FactError { path: visible(&key).into_owned(), message: duplicate_key(&key) });
+                errors.push(FactError::new(FactErrorKind::DuplicateKey, visible(&key), duplicate_key(&key)));
                 // Top-level values are never reached through an alias (the root cannot be one),
                 // so skipping them walks their text once; deeper ones are skipped with `Skip`.
                 map.next_value::<de::IgnoredAny>()?;
@@ -1041,7 +1101,7 @@ impl<'de> Visitor<'de> for DocSeed<'_> {
                 let v: Raw<'de> = map.next_value_seed(ValueSeed::scalar(budget))?;
                 match date(&v) {
                     Ok(d) => doc.as_of = Some(d),
-                    Err(m) => errors.push(FactError { path: key.to_string(), message: m }),
+                    Err((kind, m)) => errors.push(FactError::new(kind, key.to_string(), m)),
                 }
             } else if let Some(gi) = schema.groups.iter().position(|g| g.list.is_none() && g.name == *key) {
                 let (Some(slot), Some(errs)) = (given.get_mut(gi), group_errors.get_mut(gi)) else { continue };
@@ -1088,6 +1148,7 @@ impl<'de> Visitor<'de> for DocSeed<'_> {
             let list = g.list.as_deref().unwrap_or("");
             errors.push(FactError {
                 path: list.to_string(),
+                kind: FactErrorKind::Missing,
                 message: format!(
                     "no entries (the list is empty or null), so this document has no `{}` to decide; give at least one, or leave the document out",
                     g.name
@@ -1099,6 +1160,7 @@ impl<'de> Visitor<'de> for DocSeed<'_> {
                 schema.item_group.and_then(|g| schema.groups.get(g)).and_then(|g| g.list.as_deref()).unwrap_or("");
             errors.push(FactError {
                 path: list.to_string(),
+                kind: FactErrorKind::Missing,
                 message: format!("missing: the document has no `{list}` list"),
             });
         }
@@ -1123,6 +1185,7 @@ impl DocSeed<'_> {
             self.source.to_string(),
             FactError {
                 path: String::new(),
+                kind: FactErrorKind::WrongType,
                 message: format!("expected a mapping with {}, found {kind}", top_keys(self.schema)),
             },
         )
@@ -1419,6 +1482,7 @@ impl GroupSeed<'_, '_> {
         let name = self.schema.groups.get(self.group).map_or("", |g| g.name.as_str());
         self.errors.push(FactError {
             path: self.path.to_string(),
+            kind: FactErrorKind::WrongType,
             message: format!("expected a mapping of `{name}` facts, found {kind}"),
         });
         Given::Bad
@@ -1475,7 +1539,11 @@ impl<'de> Visitor<'de> for GroupSeed<'_, '_> {
             };
             let (Some(seen), Some(f)) = (given.get_mut(fi), field(fi)) else { continue };
             if *seen {
-                self.errors.push(FactError { path: format!("{path}.{}", visible(&key)), message: duplicate_key(&key) });
+                self.errors.push(FactError::new(
+                    FactErrorKind::DuplicateKey,
+                    format!("{path}.{}", visible(&key)),
+                    duplicate_key(&key),
+                ));
                 map.next_value_seed(Skip(budget))?;
                 continue;
             }
@@ -1487,7 +1555,7 @@ impl<'de> Visitor<'de> for GroupSeed<'_, '_> {
                         *slot = val;
                     }
                 }
-                Err(m) => self.errors.push(FactError { path: format!("{path}.{key}"), message: m }),
+                Err((kind, m)) => self.errors.push(FactError::new(kind, format!("{path}.{key}"), m)),
             }
         }
         Ok(Given::Fields(given))
@@ -1514,6 +1582,7 @@ impl ListSeed<'_, '_> {
         let name = self.schema.groups.get(self.group).map_or("", |g| g.name.as_str());
         Err(FactError {
             path: self.list.to_string(),
+            kind: FactErrorKind::WrongType,
             message: format!("expected a list of `{name}` entries, found {kind}"),
         })
     }
@@ -1607,6 +1676,7 @@ fn finish_group(
             None if given => {} // already reported as null for a required fact
             None => errors.push(FactError {
                 path: format!("{path}.{}", f.name),
+                kind: FactErrorKind::Missing,
                 message: format!("missing: `{}` is required ({})", f.path, expected(schema, f.ty)),
             }),
         }
@@ -1637,7 +1707,7 @@ fn unknown_key<'a>(at: &str, key: &str, known: impl Iterator<Item = &'a str> + C
     if let Some(s) = did_you_mean(key, known) {
         message.push_str(&format!("; did you mean `{s}`?"));
     }
-    FactError { path: visible(at).into_owned(), message }
+    FactError::new(FactErrorKind::UnknownKey, visible(at), message)
 }
 
 fn expected(schema: &Schema, ty: Type) -> String {
@@ -1653,30 +1723,37 @@ fn expected(schema: &Schema, ty: Type) -> String {
     }
 }
 
-fn date(v: &Raw<'_>) -> Result<Date, String> {
+/// A value's problem: its kind and the message.
+type Bad = (FactErrorKind, String);
+
+fn date(v: &Raw<'_>) -> Result<Date, Bad> {
     match v {
         Raw::Str(s) => Date::parse(s).ok_or_else(|| {
             if s.len() == 10 && s.as_bytes().get(4) == Some(&b'-') {
-                format!("`{}` is not a calendar date", visible(s))
+                (FactErrorKind::BadValue, format!("`{}` is not a calendar date", visible(s)))
             } else {
-                format!("expected a date as YYYY-MM-DD, found `{}`", visible(s))
+                (FactErrorKind::WrongType, format!("expected a date as YYYY-MM-DD, found `{}`", visible(s)))
             }
         }),
-        other => Err(format!("expected a date as YYYY-MM-DD, found {}", other.kind())),
+        other => Err((FactErrorKind::WrongType, format!("expected a date as YYYY-MM-DD, found {}", other.kind()))),
     }
 }
 
-fn value(schema: &Schema, f: &FieldDef, v: Raw<'_>) -> Result<Value, String> {
-    let wrong = |v: &Raw<'_>| format!("{}, found {}", expected(schema, f.ty), v.kind());
+fn value(schema: &Schema, f: &FieldDef, v: Raw<'_>) -> Result<Value, Bad> {
+    let wrong = |v: &Raw<'_>| (FactErrorKind::WrongType, format!("{}, found {}", expected(schema, f.ty), v.kind()));
     match (f.ty, v) {
         (_, Raw::Null) if f.optional => Ok(Value::Absent),
-        (_, Raw::Null) => Err(format!("`{}` is required and cannot be null ({})", f.path, expected(schema, f.ty))),
+        (_, Raw::Null) => Err((
+            FactErrorKind::Missing,
+            format!("`{}` is required and cannot be null ({})", f.path, expected(schema, f.ty)),
+        )),
         (Type::Bool, Raw::Bool(b)) => Ok(Value::Bool(b)),
         (Type::Int, Raw::Int(n)) => Ok(Value::Int(n)),
         (Type::Date, v) => date(&v).map(Value::Date),
         (Type::Text, Raw::Str(s)) => Ok(Value::Text(s.into_owned().into_boxed_str())),
         (Type::Text, v @ (Raw::Int(_) | Raw::Float(_) | Raw::Bool(_))) => {
-            Err(format!("{}; quote it to make it text", wrong(&v)))
+            let (kind, m) = wrong(&v);
+            Err((kind, format!("{m}; quote it to make it text")))
         }
         (Type::Enum(e), Raw::Str(s)) => {
             let Some(def) = schema.enums.get(e) else { return Err(wrong(&Raw::Str(s))) };
@@ -1687,7 +1764,7 @@ fn value(schema: &Schema, f: &FieldDef, v: Raw<'_>) -> Result<Value, String> {
                     if let Some(sug) = did_you_mean(&s, def.values.iter().map(String::as_str)) {
                         m.push_str(&format!("; did you mean `{sug}`?"));
                     }
-                    Err(m)
+                    Err((FactErrorKind::BadValue, m))
                 }
             }
         }

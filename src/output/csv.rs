@@ -4,13 +4,15 @@
 //! Columns: `source`, the two identifying keys (named after the policy's groups: `customer`,
 //! `subscription`), `as_of`, `action`, one `params.<name>` column per parameter of any action
 //! (the union, in declaration order; empty where the action has no such parameter), `rule`,
-//! `reason`, `citation`, `error`. Without a policy to name the parameters, one `params` column
+//! `reason`, `citation`, `error` (the message, field paths included) and `error_code` (its stable
+//! code, `facts::…` or `eval::…`); for an entry in error, `rule` is the rule being evaluated, if
+//! any. Without a policy to name the parameters, one `params` column
 //! holds each entry's parameters as a JSON object.
 
 use std::io::{self, Write};
 
 use super::plan::{Catalog, value_text};
-use crate::eval::verdict::Record;
+use crate::eval::verdict::{EntryError, Record};
 use crate::value::Date;
 
 /// A buffer the csv writer fills and [`CsvWriter`] empties into the output after each row.
@@ -71,7 +73,7 @@ impl CsvWriter {
             Some(names) => row.extend(names.iter().map(|n| format!("params.{n}"))),
             None => row.push("params".into()),
         }
-        row.extend(["rule", "reason", "citation", "error"].map(String::from));
+        row.extend(["rule", "reason", "citation", "error", "error_code"].map(String::from));
         self.csv.write_record(&row).map_err(csv_error)?;
         self.emit(out)
     }
@@ -93,12 +95,22 @@ impl CsvWriter {
                     }
                     None => row.push(serde_json::Value::Object(d.params.clone()).to_string()),
                 }
-                row.extend([d.rule.clone(), d.reason.clone(), d.citation.clone().unwrap_or_default(), String::new()]);
+                row.extend([
+                    d.rule.clone(),
+                    d.reason.clone(),
+                    d.citation.clone().unwrap_or_default(),
+                    String::new(),
+                    String::new(),
+                ]);
             }
             Err(e) => {
                 let blank = self.params.as_ref().map_or(1, Vec::len);
                 row.extend(std::iter::repeat_n(String::new(), blank + 1));
-                row.extend([String::new(), String::new(), String::new(), e.to_string()]);
+                let rule = match e {
+                    EntryError::Decide { rule: Some(r), .. } => r.clone(),
+                    _ => String::new(),
+                };
+                row.extend([rule, String::new(), String::new(), e.to_string(), e.code().to_string()]);
             }
         }
         self.csv.write_record(&row).map_err(csv_error)?;

@@ -96,9 +96,10 @@ impl HumanWriter {
                 let mark = if color { paint("✗", RED) } else { "✗".into() };
                 let label = if color { paint("error", RED_BOLD) } else { "error".into() };
                 writeln!(out, "  {mark} {key:<key_width$}  {label}")?;
-                for line in
-                    textwrap::wrap(e, textwrap::Options::new(width).initial_indent(&indent).subsequent_indent(&indent))
-                {
+                for line in textwrap::wrap(
+                    &e.to_string(),
+                    textwrap::Options::new(width).initial_indent(&indent).subsequent_indent(&indent),
+                ) {
                     writeln!(out, "{line}")?;
                 }
             }

@@ -42,6 +42,8 @@ impl Fragments {
             .rules()
             .iter()
             .map(|r| {
+                // A rule whose action is not in the schema never makes a verdict (see
+                // `Verdict::new`), so its fragment is never written.
                 let action = schema.actions.get(r.action);
                 RuleFragments {
                     head: format!(",\"action\":{},\"params\":{{", json_str(action.map_or("", |a| a.name.as_str()))),
@@ -107,7 +109,12 @@ impl<'p> JsonLines<'p> {
             }
             match outcome {
                 Ok(v) => {
-                    let Some(rf) = f.rules.get(v.rule_index()) else { continue };
+                    #[expect(
+                        clippy::expect_used,
+                        reason = "one fragment per rule of the same policy, and a verdict's rule index is checked \
+                                  against those rules when the verdict is made"
+                    )]
+                    let rf = f.rules.get(v.rule_index()).expect("a fragment for every rule");
                     out.extend_from_slice(rf.head.as_bytes());
                     for (i, ((_, value), name)) in v.params().zip(&rf.params).enumerate() {
                         if i > 0 {
@@ -130,7 +137,7 @@ impl<'p> JsonLines<'p> {
                 Err(e) => {
                     errors += 1;
                     out.extend_from_slice(b",\"error\":");
-                    write_str(out, &e);
+                    write_str(out, &e.to_string());
                 }
             }
             out.extend_from_slice(&end);

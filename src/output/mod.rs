@@ -27,7 +27,7 @@ pub use html::COLLAPSE_AT as HTML_COLLAPSE_AT;
 
 use std::io::{self, Write};
 
-use crate::eval::verdict::{Decision, Record};
+use crate::eval::verdict::{Decision, EntryError, Record};
 use crate::value::Date;
 use human::HumanWriter;
 
@@ -116,15 +116,27 @@ struct Held {
     label: Option<String>,
     key_name: String,
     key: Option<String>,
-    /// Action, parameters, rule, reason, citation.
-    decision: Option<(String, serde_json::Map<String, serde_json::Value>, String, String, Option<String>)>,
-    error: Option<String>,
+    decision: Option<HeldDecision>,
+    error: Option<EntryError>,
+}
+
+/// A [`Decision`] in the temporary file, citation included.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct HeldDecision {
+    action: String,
+    params: serde_json::Map<String, serde_json::Value>,
+    rule: String,
+    reason: String,
+    citation: Option<String>,
 }
 
 impl Held {
     fn of(date: Date, r: Record) -> Held {
         let (decision, error) = match r.outcome {
-            Ok(d) => (Some((d.action, d.params, d.rule, d.reason, d.citation)), None),
+            Ok(d) => {
+                let Decision { action, params, rule, reason, citation } = d;
+                (Some(HeldDecision { action, params, rule, reason, citation }), None)
+            }
             Err(e) => (None, Some(e)),
         };
         Held {
@@ -142,7 +154,9 @@ impl Held {
     fn into_record(self) -> io::Result<(Date, Record)> {
         let date = Date::parse(&self.date).ok_or_else(|| io::Error::other("a held result lost its date"))?;
         let outcome = match (self.decision, self.error) {
-            (Some((action, params, rule, reason, citation)), _) => Ok(Decision { action, params, rule, reason, citation }),
+            (Some(HeldDecision { action, params, rule, reason, citation }), _) => {
+                Ok(Decision { action, params, rule, reason, citation })
+            }
             (None, Some(e)) => Err(e),
             (None, None) => return Err(io::Error::other("a held result lost its outcome")),
         };

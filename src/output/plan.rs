@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::eval::verdict::Record;
+use crate::eval::verdict::{EntryError, Record};
 use crate::language::schema::Type;
 use crate::policy::Policy;
 use crate::value::Date;
@@ -116,16 +116,6 @@ fn value_words(v: &serde_json::Value) -> String {
     }
 }
 
-/// The field path an entry's error names (`subscriptions[1].service`), when its message starts
-/// with one.
-pub(crate) fn error_path(message: &str) -> Option<&str> {
-    let (head, _) = message.split_once(": ")?;
-    let path_like = !head.is_empty()
-        && head.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '.' | '[' | ']' | '-'))
-        && head.chars().any(|c| c == '.' || c == '[');
-    path_like.then_some(head)
-}
-
 /// One parameter of a decided entry, in words.
 #[derive(Serialize)]
 pub(crate) struct ParamView {
@@ -145,9 +135,18 @@ pub(crate) struct RowView {
     pub(crate) params: Vec<ParamView>,
     pub(crate) reason: String,
     pub(crate) citation: String,
+    /// The deciding rule; for an entry in error, the rule being evaluated, if any.
     pub(crate) rule: String,
-    pub(crate) error: String,
-    pub(crate) error_path: String,
+    /// The problems of an entry in error: each with the field path it names, if any.
+    pub(crate) errors: Vec<ErrorView>,
+    /// The error's stable code (`facts::unknown-value`, `eval::no-rule-matched`).
+    pub(crate) error_code: String,
+}
+
+#[derive(Serialize)]
+pub(crate) struct ErrorView {
+    pub(crate) path: String,
+    pub(crate) message: String,
 }
 
 impl RowView {
@@ -168,15 +167,21 @@ impl RowView {
                 reason: d.reason.clone(),
                 citation: d.citation.clone().unwrap_or_default(),
                 rule: d.rule.clone(),
-                error: String::new(),
-                error_path: String::new(),
+                errors: Vec::new(),
+                error_code: String::new(),
             },
             Err(e) => {
-                let message = e.to_string();
-                let path = error_path(&message).map(str::to_string);
-                let error = match &path {
-                    Some(p) => message.get(p.len() + 2..).unwrap_or(&message).to_string(),
-                    None => message,
+                let errors = match e {
+                    EntryError::Facts(list) => {
+                        list.iter().map(|f| ErrorView { path: f.path.clone(), message: f.message.clone() }).collect()
+                    }
+                    EntryError::Decide { message, .. } => {
+                        vec![ErrorView { path: String::new(), message: message.clone() }]
+                    }
+                };
+                let error_rule = match e {
+                    EntryError::Decide { rule: Some(r), .. } => r.clone(),
+                    _ => String::new(),
                 };
                 RowView {
                     key,
@@ -187,9 +192,9 @@ impl RowView {
                     params: Vec::new(),
                     reason: String::new(),
                     citation: String::new(),
-                    rule: String::new(),
-                    error_path: path.unwrap_or_default(),
-                    error,
+                    rule: error_rule,
+                    errors,
+                    error_code: e.code().to_string(),
                 }
             }
         }

@@ -46,7 +46,9 @@ impl Report {
         }
         match format {
             Format::Html => self.html.insert(HtmlWriter::new()?).head(&self.plan, &self.catalog, as_of, out),
-            Format::Markdown => self.markdown.insert(MarkdownWriter::new()?).head(&self.plan, &self.catalog, as_of, out),
+            Format::Markdown => {
+                self.markdown.insert(MarkdownWriter::new()?).head(&self.plan, &self.catalog, as_of, out)
+            }
             _ => Ok(()),
         }
     }
