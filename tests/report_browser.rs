@@ -272,7 +272,7 @@ fn the_example_report_renders_in_chromium_and_its_screenshots_are_taken() {
     // The example page, with the plan's source shown as the README's command names it.
     let html = std::fs::read_to_string(&page).unwrap().replace(&page_source(example), "examples&#x2f;contoso.yaml");
     std::fs::write(&page, html.as_bytes()).unwrap();
-    screenshot(browser, &page, &scratch.path().join("profile-shot"), &docs.join("report.png"), (1280, 2250));
+    screenshot(browser, &page, &scratch.path().join("profile-shot"), &docs.join("report.png"), (1280, 3450));
     let style = &html[html.find("<style>").unwrap()..html.find("</style>").unwrap() + "</style>".len()];
     let figure = &html[html.find("<figure>").unwrap()..html.find("</figure>").unwrap() + "</figure>".len()];
     let timeline = scratch.path().join("timeline.html");

@@ -189,8 +189,14 @@ fn html_of_the_example_names_actions_in_the_policys_words() {
     for (_, r) in policy.evaluate_text(&text, handover::facts::Format::Yaml, "x", None, today) {
         let d = r.outcome.as_ref().unwrap();
         let action = policy.schema().actions.iter().find(|a| a.name == d.action).unwrap();
-        // The policy's description, escaped as the page shows it.
-        let shown = action.description.replace('\'', "&#x27;").replace('/', "&#x2f;");
+        // The policy's description, escaped as the page shows it, names in backticks as code.
+        let shown: String = action
+            .description
+            .replace('\'', "&#x27;")
+            .split('`')
+            .enumerate()
+            .map(|(i, piece)| if i % 2 == 1 { format!("<code>{piece}</code>") } else { piece.to_string() })
+            .collect();
         assert!(html.contains(&shown), "the description of {}: {shown}", d.action);
         assert!(html.contains(&format!("data-action=\"{}\"", d.action)));
         assert!(html.contains(&format!("<code>{}</code>", d.rule)));

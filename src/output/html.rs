@@ -40,10 +40,42 @@ pub(crate) fn environment(templates: &[(&'static str, &'static str)]) -> io::Res
     // Markdown templates escape with the `md` filter; HTML ones automatically (by their name).
     env.add_filter("md", super::markdown::escape);
     env.add_filter("words", |s: String| super::plan::words(&s));
+    env.add_filter("policy_text", policy_text);
     for (name, text) in templates {
         env.add_template(name, text).map_err(template_error)?;
     }
     Ok(env)
+}
+
+/// Policy text (an action's description) as HTML: escaped, with each name in backticks
+/// (`until`) shown as code. An unpaired backtick stays a backtick.
+fn policy_text(text: String) -> Value {
+    let mut out = String::with_capacity(text.len() + 32);
+    let pieces: Vec<&str> = text.split('`').collect();
+    let paired = pieces.len() % 2 == 1;
+    for (i, piece) in pieces.iter().enumerate() {
+        let code = i % 2 == 1 && (paired || i + 1 < pieces.len());
+        if i % 2 == 1 && !code {
+            out.push('`');
+        }
+        if code {
+            out.push_str("<code>");
+        }
+        for c in piece.chars() {
+            match c {
+                '&' => out.push_str("&amp;"),
+                '<' => out.push_str("&lt;"),
+                '>' => out.push_str("&gt;"),
+                '"' => out.push_str("&quot;"),
+                '\'' => out.push_str("&#x27;"),
+                c => out.push(c),
+            }
+        }
+        if code {
+            out.push_str("</code>");
+        }
+    }
+    Value::from_safe_string(out)
 }
 
 pub(crate) fn template_error(e: minijinja::Error) -> io::Error {
