@@ -328,6 +328,18 @@ impl Policy {
         analysis::analyze_with_budget(&self.compiled, max_witnesses, budget)
     }
 
+    /// What changes from this policy to `other`: schema changes, then every region of facts
+    /// whose verdict differs, grouped by (old rule → new rule), each with a fact document both
+    /// evaluate differently (see [`analysis::diff`]). `budget` as for [`Policy::analyze_with_budget`].
+    pub fn diff(&self, other: &Policy, budget: usize) -> analysis::diff::Diff {
+        analysis::diff::diff(analysis::diff::Sides::Policies(self, other), budget)
+    }
+
+    /// What changes between evaluating this policy as of `a` and as of `b`.
+    pub fn diff_as_of(&self, a: Date, b: Date, budget: usize) -> analysis::diff::Diff {
+        analysis::diff::diff(analysis::diff::Sides::Dates(self, a, b), budget)
+    }
+
     /// The findings of an analysis as diagnostics, pointing into the policy's text.
     pub fn analysis_diagnostics(&self, analysis: &Analysis) -> Vec<PolicyDiagnostic> {
         analysis::diagnostics(&self.compiled, analysis)
