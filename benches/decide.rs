@@ -62,6 +62,15 @@ fn bench(c: &mut Criterion) {
         }
     }
 
+    // The baseline for dated rules: the 2020 rules alone without their period (as before the
+    // rules since 2024 were written), on the same schema, so the same loaded facts serve.
+    let undated = undated_2020_rules();
+    for (shared, item) in loaded.iter() {
+        let dated = policy.evaluate(shared, item, as_of).map(|v| v.action());
+        let old = undated.evaluate(shared, item, as_of).map(|v| v.action());
+        assert_eq!(dated.ok(), old.ok(), "the dated policy decides as the 2020 rules did");
+    }
+
     let mut g = c.benchmark_group("decide_100k");
     g.throughput(Throughput::Elements(n as u64));
     g.sample_size(20);
@@ -81,6 +90,17 @@ fn bench(c: &mut Criterion) {
             let mut acc = 0u64;
             for (shared, item) in loaded.iter() {
                 if let Ok(v) = policy.evaluate(black_box(shared), black_box(item), as_of) {
+                    acc += v.action().len() as u64;
+                }
+            }
+            acc
+        })
+    });
+    g.bench_function(BenchmarkId::new("handover_2020_rules_undated", n), |b| {
+        b.iter(|| {
+            let mut acc = 0u64;
+            for (shared, item) in loaded.iter() {
+                if let Ok(v) = undated.evaluate(black_box(shared), black_box(item), as_of) {
                     acc += v.action().len() as u64;
                 }
             }
@@ -110,6 +130,22 @@ fn bench(c: &mut Criterion) {
         })
     });
     g.finish();
+}
+
+/// The shipped schema and actions with `multichannel.handover` out of its `in force` block.
+fn undated_2020_rules() -> Policy {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/rules/");
+    let read = |name: &str| std::fs::read_to_string(format!("{dir}{name}")).expect("shipped file");
+    let rules = read("multichannel.handover");
+    let open = "in force until 2024-08-31 {";
+    let start = rules.find(open).expect("the 2020 rules are dated");
+    let end = rules.rfind('}').expect("the block closes");
+    let rules = format!("{}{}", &rules[..start], &rules[start + open.len()..end]);
+    let mut sources = handover::source::Sources::new();
+    sources.add("actions.handover", read("actions.handover"));
+    sources.add("schema.handover", read("schema.handover"));
+    sources.add("multichannel.handover", rules);
+    Policy::from_sources(sources).expect("the undated 2020 rules load")
 }
 
 criterion_group!(benches, bench);

@@ -250,6 +250,12 @@ impl Policy {
         self.compiled.rules.iter().map(|r| r.id.as_str())
     }
 
+    /// The days rule `id` is in force (`None`: no such rule); a rule without a period gets
+    /// [`Period::ALWAYS`](crate::language::period::Period::ALWAYS).
+    pub fn rule_period(&self, id: &str) -> Option<crate::language::period::Period> {
+        self.rules().iter().find(|r| r.id == id).map(|r| r.period)
+    }
+
     pub(crate) fn rules(&self) -> &[CompiledRule] {
         &self.compiled.rules
     }

@@ -10,7 +10,7 @@ use handover::{Date, Policy};
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
 fn shipped_files() -> Vec<(String, String)> {
-    ["actions.handover", "multichannel.handover", "schema.handover"]
+    ["actions.handover", "multichannel.handover", "schema.handover", "since-2024.handover"]
         .iter()
         .map(|n| (n.to_string(), std::fs::read_to_string(format!("{ROOT}/rules/{n}")).unwrap()))
         .collect()
@@ -35,10 +35,13 @@ fn shipped_with(edit: impl Fn(&str) -> String) -> (Policy, Vec<(String, String)>
     (load(&files), files)
 }
 
-/// The text of `rule ID { ... }`, through its closing brace and newline.
+/// The text of `rule ID { ... }`, from its line's indentation through its closing brace (at the
+/// same indentation: the rule may be written in an `in force` block) and newline.
 fn rule_text<'a>(text: &'a str, id: &str) -> &'a str {
-    let start = text.find(&format!("rule {id} {{")).expect("rule exists");
-    let end = start + text[start..].find("\n}\n").unwrap() + 3;
+    let at = text.find(&format!("rule {id} {{")).expect("rule exists");
+    let start = text[..at].rfind('\n').map_or(0, |n| n + 1);
+    let close = format!("\n{}}}\n", &text[start..at]);
+    let end = at + text[at..].find(&close).unwrap() + close.len();
     &text[start..end]
 }
 
@@ -59,13 +62,27 @@ fn shipped_policy_is_complete_without_dead_rules() {
     assert_eq!(a.gap_count, 0, "{:?}", a.gaps);
     assert!(a.dead.is_empty(), "{:?}", a.dead);
     assert!(a.regions_per_rule.iter().all(|n| *n > 0));
-    // The only absent read is the intended one: a running license term needs its end date.
-    assert_eq!(a.absent_reads.len(), 1);
-    let read = &a.absent_reads[0];
-    assert_eq!(ids(&policy)[read.rule], "license_elsewhere_term_running");
-    assert_eq!(policy.schema().fields[read.field].path, "subscription.term_end");
-    // The guards come first on purpose: every overlap is decided by one of them.
-    let guards = ["role_not_allowed", "csp_customer_transaction_tenant"];
+    // The only absent reads are the intended ones: a running license term needs its end date
+    // (in the 2020 rules, and in those since 2024-09-01).
+    assert_eq!(a.absent_reads.len(), 2);
+    for (read, rule) in
+        a.absent_reads.iter().zip(["license_elsewhere_term_running", "license_elsewhere_term_running_since_2024"])
+    {
+        assert_eq!(ids(&policy)[read.rule], rule);
+        assert_eq!(policy.schema().fields[read.field].path, "subscription.term_end");
+    }
+    // The guards come first on purpose: every overlap is decided by one of them (since
+    // 2024-09-01 also by the transfers, which come before the rules that wait for a term).
+    let guards = [
+        "role_not_allowed",
+        "csp_customer_transaction_tenant",
+        "role_not_allowed_since_2024",
+        "csp_customer_transaction_tenant_since_2024",
+        "transfer_needs_admin_agent",
+        "license_partner_transfer",
+        "azure_partner_transfer",
+        "azure_billing_ownership_transfer",
+    ];
     assert!(!a.overlaps.is_empty());
     assert!(a.overlaps.iter().all(|o| guards.contains(&ids(&policy)[o.first].as_str())));
 }
@@ -288,7 +305,7 @@ fn a_small_region_budget_gives_partial_results_and_never_false_dead_rules() {
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert_eq!(
         stdout,
-        "9 rules: completeness unknown (analysis budget exhausted), dead rules not known, 1 warning(s)\n"
+        "21 rules: completeness unknown (analysis budget exhausted), dead rules not known, 1 warning(s)\n"
     );
     assert!(stderr.contains("the analysis stopped after 3 regions; its results are partial"), "{stderr}");
     assert!(stderr.contains("--max-regions N"), "{stderr}");
@@ -309,7 +326,7 @@ fn a_small_region_budget_gives_partial_results_and_never_false_dead_rules() {
     let full = run(&["check"]);
     assert!(
         String::from_utf8_lossy(&full.stdout)
-            .starts_with("9 rules: complete (every fact combination is decided), no dead rules")
+            .starts_with("21 rules: complete (every fact combination is decided), no dead rules")
     );
 }
 

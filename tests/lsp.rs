@@ -269,7 +269,7 @@ fn shipped_policy_session() {
         h.contains("action wait_for_term_end_or_cancel(until: date, days_left: int, disable_auto_renew: bool)"),
         "{h}"
     );
-    assert!(h.contains("Wait until the current term ends"), "{h}");
+    assert!(h.contains("cannot be taken over before its term ends"), "{h}");
     let h = c.hover(&rules_uri, pos(&rules, "rule syndication", 0, 6));
     assert!(h.contains("Source: Partner Center, Multi-channel support: scope"), "{h}");
     assert!(h.contains("then not_applicable"), "{h}");
@@ -294,7 +294,11 @@ fn shipped_policy_session() {
     let refs = refs.as_array().unwrap();
     let in_rules = refs.iter().filter(|r| r["uri"] == rules_uri.as_str()).count();
     assert_eq!(in_rules, rules.matches("then request_reseller_relationship").count(), "{refs:?}");
-    assert_eq!(refs.len(), in_rules + 1, "{refs:?}");
+    // The rules since 2024 return it too.
+    let (since_uri, since) = shipped("since-2024.handover");
+    let in_since = refs.iter().filter(|r| r["uri"] == uri_of(&since_uri).as_str()).count();
+    assert_eq!(in_since, since.matches("then request_reseller_relationship").count(), "{refs:?}");
+    assert_eq!(refs.len(), in_rules + in_since + 1, "{refs:?}");
     // A rule's references: its declaration.
     let refs = c.request(
         "textDocument/references",
@@ -320,7 +324,7 @@ fn shipped_policy_session() {
     assert!(actions_offered.contains(&"manual_review".into()) && actions_offered.contains(&"switch_partner".into()));
     let params = labels(&mut c, &rules_uri, pos(&rules, "wait_for_term_end_or_cancel(", 0, 28));
     assert_eq!(params, ["until", "days_left", "disable_auto_renew"]);
-    let types = labels(&mut c, &schema_uri, pos(&schema, "Channel         \"Where", 0, 0));
+    let types = labels(&mut c, &schema_uri, pos(&schema, "Channel                   \"Where", 0, 0));
     assert!(types.contains(&"date".into()) && types.contains(&"Channel".into()) && !types.contains(&"rule".into()));
     let keywords = labels(&mut c, &rules_uri, pos(&rules, "rule role_not_allowed", 0, 0));
     assert!(keywords.contains(&"rule".into()) && keywords.contains(&"when".into()), "{keywords:?}");
@@ -328,12 +332,16 @@ fn shipped_policy_session() {
     // The outline of the schema: enums with their values, fact groups with their facts.
     let symbols = c.request("textDocument/documentSymbol", json!({ "textDocument": { "uri": &schema_uri } }));
     let names: Vec<&str> = symbols.as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["Role", "PartnerType", "Cloud", "Service", "Channel", "partner", "customer", "subscription"]);
-    let channel = &symbols[4];
+    assert_eq!(
+        names,
+        ["Role", "PartnerType", "Cloud", "Service", "Commerce", "Channel", "partner", "customer", "subscription"]
+    );
+    let channel = &symbols[5];
     assert_eq!(channel["kind"], 10, "an enum");
     assert_eq!(channel["children"].as_array().unwrap().len(), 8);
     let symbols = c.request("textDocument/documentSymbol", json!({ "textDocument": { "uri": &rules_uri } }));
-    assert_eq!(symbols.as_array().unwrap().len(), rules.matches("\nrule ").count());
+    // Its rules, written in an `in force` block.
+    assert_eq!(symbols.as_array().unwrap().len(), rules.matches("\n    rule ").count());
 
     // The shipped files are formatted: nothing to change.
     for uri in [&rules_uri, &schema_uri, &actions_uri] {

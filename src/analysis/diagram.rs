@@ -101,6 +101,28 @@ impl Diagram {
 pub(crate) struct Table {
     pub vars: Vec<TableVar>,
     pub entries: Vec<u32>,
+    /// When the diagram compares `as_of` with constants: the days where such a comparison can
+    /// change its answer, ascending. The number of them at or before `as_of` is one more finite
+    /// "fact" of the key, weighted by `as_of_stride`.
+    pub as_of_cuts: Vec<i64>,
+    pub as_of_stride: u32,
+}
+
+impl Table {
+    /// Which of the intervals between [`Table::as_of_cuts`] a day falls in.
+    pub(crate) fn as_of_bucket(&self, day: i64) -> u32 {
+        u32::try_from(self.as_of_cuts.iter().take_while(|c| **c <= day).count()).unwrap_or(u32::MAX)
+    }
+}
+
+/// `as_of <= k` (`as_of - 0 <= k`) or `as_of >= -k` (`0 - as_of <= k`): the first day on which the
+/// answer differs from the day before.
+fn as_of_cut(x: VarRef, y: VarRef, k: i64) -> Option<i64> {
+    match (x, y) {
+        (VarRef::AsOf, VarRef::Zero) => k.checked_add(1),
+        (VarRef::Zero, VarRef::AsOf) => k.checked_neg(),
+        _ => None,
+    }
 }
 
 /// One finite fact of a [`Table`]: its value's index times `stride` is its share of the key.
@@ -263,8 +285,22 @@ pub(super) fn build_table(schema: &Schema, nodes: &[DNode], root: u32) -> Option
             fields.push(f);
         }
     }
+    // Comparisons of `as_of` with constants (dated rules, fixed deadlines) split the days into a
+    // few intervals: one more finite variable of the table.
+    let mut as_of_cuts: Vec<i64> = nodes
+        .iter()
+        .filter_map(|n| match n {
+            DNode::Diff { x, y, k, .. } => as_of_cut(*x, *y, *k),
+            _ => None,
+        })
+        .collect();
+    as_of_cuts.sort_unstable();
+    as_of_cuts.dedup();
     let mut vars = Vec::new();
-    let mut size: u64 = 1;
+    let mut size: u64 = u64::try_from(as_of_cuts.len()).ok()?.checked_add(1)?;
+    if size > TABLE_LIMIT {
+        return None;
+    }
     for f in &fields {
         let def = schema.fields.get(*f)?;
         let kind = match def.ty {
@@ -289,7 +325,14 @@ pub(super) fn build_table(schema: &Schema, nodes: &[DNode], root: u32) -> Option
     // enum of thousands of values, one rule each) would take long, for a table that only
     // saves a few steps per decision.
     let mut walk_left = TABLE_WALK_LIMIT;
+    let buckets = u64::try_from(as_of_cuts.len()).ok()?.checked_add(1)?;
     for key in 0..size {
+        // A day of this key's `as_of` interval (the as_of bucket has stride 1).
+        let bucket = usize::try_from(key % buckets).ok()?;
+        let day = match bucket.checked_sub(1) {
+            None => as_of_cuts.first().map_or(0, |c| c.saturating_sub(1)),
+            Some(i) => *as_of_cuts.get(i)?,
+        };
         // Each fact's value index under this key.
         let index = |f: FieldId| {
             vars.iter()
@@ -325,6 +368,10 @@ pub(super) fn build_table(schema: &Schema, nodes: &[DNode], root: u32) -> Option
                     };
                     if absent { *no } else { *yes }
                 }
+                Some(DNode::Diff { x, y, k, yes, no, .. }) if as_of_cut(*x, *y, *k).is_some() => {
+                    let diff = if *x == VarRef::AsOf { day } else { day.checked_neg()? };
+                    if diff <= *k { *yes } else { *no }
+                }
                 _ => break,
             };
             if next >= n {
@@ -335,7 +382,7 @@ pub(super) fn build_table(schema: &Schema, nodes: &[DNode], root: u32) -> Option
         }
         entries.push(n);
     }
-    Some(Table { vars: vars.into_iter().map(|(v, _)| v).collect(), entries })
+    Some(Table { vars: vars.into_iter().map(|(v, _)| v).collect(), entries, as_of_cuts, as_of_stride: 1 })
 }
 
 pub(super) fn collect_compares(op: &Op, out: &mut HashMap<usize, Op>) {

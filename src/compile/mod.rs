@@ -59,6 +59,9 @@ pub(crate) struct CompiledRule {
     pub conjuncts: Vec<(Op, crate::source::Span)>,
     /// Optional facts the rule reads on purpose (its `requires` clause); evaluation ignores it.
     pub requires: Vec<crate::language::schema::FieldId>,
+    /// The days the rule is in force. Evaluation ignores it (`when` holds the condition on
+    /// `as_of` it means); when bounded, it is the first of `conjuncts`.
+    pub period: crate::language::period::Period,
 }
 
 /// A compiled policy: the text it came from, its fact schema, and its rules in evaluation
@@ -131,6 +134,7 @@ pub(crate) fn compile(
             conjuncts,
             id_span: r.id_span,
             requires: r.requires,
+            period: r.period,
             args: args.into(),
             id: r.id,
             action: r.action,
@@ -304,6 +308,7 @@ mod tests {
             id_span: Span::default(),
             conjunct_spans: vec![Span::default()],
             requires: vec![],
+            period: crate::language::period::Period::ALWAYS,
         };
         for when in [TExpr::Fact(7), TExpr::Present(7), TExpr::Not(Box::new(TExpr::Fact(7)))] {
             let checked = Checked { schema: Schema::default(), rules: vec![rule(when)], warnings: vec![] };

@@ -26,6 +26,9 @@ pub struct RuleTrace {
     /// Whether it matched; `None` when evaluating it failed.
     pub matched: Option<bool>,
     pub conditions: Vec<ConditionTrace>,
+    /// The days the rule is in force, for a dated rule (its first condition then states it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub period: Option<crate::language::period::Period>,
 }
 
 /// A one-fact change that gives another verdict.
@@ -58,14 +61,12 @@ impl Compiled {
         for rule in self.rules() {
             let mut conditions = Vec::new();
             let mut matched = Some(true);
-            for (op, span) in &rule.conjuncts {
-                let text = self
-                    .sources()
-                    .get(span.file)
-                    .and_then(|f| f.text.get(span.start..span.end))
-                    .map(|t| t.split_whitespace().collect::<Vec<_>>().join(" "))
-                    .unwrap_or_default();
-                let facts = self.facts_read(op, &env);
+            let dated = !rule.period.is_always();
+            for (i, (op, span)) in rule.conjuncts.iter().enumerate() {
+                // A dated rule's first condition is its period: said in words, not as `as_of >= ...`.
+                let period = dated && i == 0;
+                let text = if period { rule.period.on(as_of) } else { self.source_text(*span) };
+                let facts = if period { Vec::new() } else { self.facts_read(op, &env) };
                 if matched != Some(true) {
                     conditions.push(ConditionTrace { text, value: None, facts, error: None });
                     continue;
@@ -90,7 +91,8 @@ impl Compiled {
                 }
             }
             let stop = matched != Some(false);
-            rules.push(RuleTrace { rule: rule.id.clone(), matched, conditions });
+            let period = dated.then_some(rule.period);
+            rules.push(RuleTrace { rule: rule.id.clone(), matched, conditions, period });
             if stop {
                 break;
             }
@@ -102,6 +104,15 @@ impl Compiled {
         };
         let changes = self.changes(document, item, as_of, action.as_deref());
         Explanation { rules, action, rule, error, changes }
+    }
+
+    /// The policy text at `span`, its whitespace folded.
+    fn source_text(&self, span: crate::language::ast::Span) -> String {
+        self.sources()
+            .get(span.file)
+            .and_then(|f| f.text.get(span.start..span.end))
+            .map(|t| t.split_whitespace().collect::<Vec<_>>().join(" "))
+            .unwrap_or_default()
     }
 
     fn rule_index(&self, id: &str) -> Option<usize> {

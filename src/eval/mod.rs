@@ -243,7 +243,7 @@ pub(crate) fn decide_diagram(
 /// the shape the table expects (the walk from the root then reports it).
 #[inline]
 fn table_start(t: &Table, env: &Env<'_>) -> Option<u32> {
-    let mut key: u32 = 0;
+    let mut key: u32 = if t.as_of_cuts.is_empty() { 0 } else { t.as_of_bucket(env.as_of.days()) * t.as_of_stride };
     for v in &t.vars {
         let values = if v.document { env.document } else { env.item };
         let value = values.get(v.slot as usize)?;

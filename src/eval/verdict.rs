@@ -102,6 +102,12 @@ impl<'p> Verdict<'p> {
         self.rule.source.as_deref()
     }
 
+    /// The days the deciding rule is in force ([`Period::ALWAYS`](crate::language::period::Period::ALWAYS)
+    /// for a rule without a period).
+    pub fn period(&self) -> crate::language::period::Period {
+        self.rule.period
+    }
+
     /// Parameters in declaration order, by name.
     pub fn params(&self) -> impl Iterator<Item = (&'p str, ParamValue<'_>)> + '_ {
         // Each value was checked against its declared type in `new`: none is skipped.

@@ -33,6 +33,9 @@ pub struct Policy {
     pub groups: Vec<GroupDecl>,
     pub actions: Vec<ActionDecl>,
     pub rules: Vec<RuleDecl>,
+    /// `in force ... { rules }` blocks, in order; their rules are in `rules` (each carries the
+    /// block's period in [`RuleDecl::block`]). Kept so the layout can be printed back.
+    pub blocks: Vec<PeriodBlock>,
 }
 
 impl Policy {
@@ -42,6 +45,7 @@ impl Policy {
         self.groups.extend(other.groups);
         self.actions.extend(other.actions);
         self.rules.extend(other.rules);
+        self.blocks.extend(other.blocks);
     }
 }
 
@@ -95,9 +99,30 @@ pub struct ParamDecl {
     pub ty: Ident,
 }
 
+/// `in force from DATE until DATE`: the days a rule holds on, both included; a bound left out
+/// is open. The checker turns it into a condition on `as_of`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PeriodDecl {
+    pub from: Option<Node<NaiveDate>>,
+    pub until: Option<Node<NaiveDate>>,
+    pub span: Span,
+}
+
+/// `in force ... { rule ... }`: a period given to every rule of the block.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PeriodBlock {
+    pub period: PeriodDecl,
+    /// The whole block, braces included.
+    pub span: Span,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct RuleDecl {
     pub id: Ident,
+    /// The rule's own `in force` clause.
+    pub period: Option<PeriodDecl>,
+    /// The period of the `in force` block the rule is written in, if any.
+    pub block: Option<PeriodDecl>,
     /// `requires a.b, c.d`: optional facts the rule reads on purpose, so that an entry without
     /// one is an error at this rule by intent. Evaluation does not look at it; `check` does.
     pub requires: Vec<FactRef>,

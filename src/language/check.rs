@@ -53,6 +53,9 @@ pub struct CheckedRule {
     pub conjunct_spans: Vec<Span>,
     /// The facts named in its `requires` clause: optional facts it reads on purpose.
     pub requires: Vec<FieldId>,
+    /// The days the rule is in force (its own period within its block's). When bounded, `when`
+    /// starts with the condition on `as_of` it means, and `conjunct_spans` with its span.
+    pub period: crate::language::period::Period,
 }
 
 /// A policy whose names and types are all known to be right.
@@ -89,6 +92,9 @@ struct Cx {
     /// declaration has an error already reported: uses of them are not reported again.
     poisoned: Vec<String>,
 }
+
+/// The code of the error a rule whose period holds no day gets (it ends before it starts).
+pub const EMPTY_PERIOD: &str = "check::empty-period";
 
 /// The code of the error a policy without rules gets.
 pub const NO_RULES: &str = "check::no-rules";
@@ -512,6 +518,23 @@ impl Cx {
                 continue;
             };
             let requires = self.requires(r, when.as_ref(), &args);
+            let Some((period, period_span)) = self.period(r) else { continue };
+            let mut conjunct_spans = match &r.when {
+                Some(ast::Node { node: ExprKind::And(parts), .. }) => parts.iter().map(|p| p.span).collect(),
+                Some(w) => vec![w.span],
+                None => vec![],
+            };
+            // The period is one more condition, tried first: a rule out of force reads no fact.
+            let when = match (period.condition(), when) {
+                (None, when) => when,
+                // Kept one condition (a period with both bounds is itself an `and`).
+                (Some(p), None) => Some(TExpr::And(vec![p])),
+                (Some(p), Some(TExpr::And(parts))) => Some(TExpr::And(std::iter::once(p).chain(parts).collect())),
+                (Some(p), Some(w)) => Some(TExpr::And(vec![p, w])),
+            };
+            if let Some(span) = period_span.filter(|_| !period.is_always()) {
+                conjunct_spans.insert(0, span);
+            }
             out.push(CheckedRule {
                 id: r.id.node.clone(),
                 when,
@@ -521,15 +544,56 @@ impl Cx {
                 source: r.source.clone(),
                 span: r.span,
                 id_span: r.id.span,
-                conjunct_spans: match &r.when {
-                    Some(ast::Node { node: ExprKind::And(parts), .. }) => parts.iter().map(|p| p.span).collect(),
-                    Some(w) => vec![w.span],
-                    None => vec![],
-                },
+                conjunct_spans,
                 requires,
+                period,
             });
         }
         out
+    }
+
+    /// The rule's period (its own within its block's) and where it is written; `None` when it
+    /// holds on no day, which is reported.
+    fn period(&mut self, r: &ast::RuleDecl) -> Option<(crate::language::period::Period, Option<Span>)> {
+        use crate::language::period::Period;
+        let of = |p: &ast::PeriodDecl| Period {
+            from: p.from.as_ref().map(|d| Date::from_naive(d.node)),
+            until: p.until.as_ref().map(|d| Date::from_naive(d.node)),
+        };
+        let own = r.period.as_ref().map(of).unwrap_or_default();
+        let block = r.block.as_ref().map(of).unwrap_or_default();
+        let period = block.intersect(own);
+        let span = r.period.as_ref().or(r.block.as_ref()).map(|p| p.span);
+        if !period.is_empty() {
+            return Some((period, span));
+        }
+        let (from, until) = (period.from.map(|d| d.to_string()), period.until.map(|d| d.to_string()));
+        let (from, until) = (from.unwrap_or_default(), until.unwrap_or_default());
+        let mut d = PolicyDiagnostic::error(
+            EMPTY_PERIOD,
+            format!(
+                "rule `{}` is never in force: it would hold from {from} until {until}, which ends before it starts",
+                r.id.node
+            ),
+            r.period.as_ref().or(r.block.as_ref()).map_or(r.id.span, |p| p.span),
+            "no day is in this period",
+        );
+        match (&r.period, &r.block) {
+            (Some(_), Some(b)) => {
+                d = d.with_label(b.span, "within the period of this block").with_help(
+                    "a rule in an `in force` block holds only on days in both periods; move the rule out of the \
+                     block or correct one of the dates",
+                );
+            }
+            _ => {
+                d = d.with_help(
+                    "`in force from A until B` holds from day A to day B, both included, so B must not be before \
+                     A; swap the dates or correct one",
+                );
+            }
+        }
+        self.err(d);
+        None
     }
 
     /// Resolves a rule's `requires` facts. Each must be an optional fact (one that can be absent)
@@ -969,5 +1033,143 @@ fn list<S: AsRef<str>>(items: &[S]) -> String {
         [] => String::new(),
         [one] => one.clone(),
         [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}
+
+// Kept in this file (not `language/period.rs`) only so the README's layout list stays whole; it
+// is re-exported as `language::period`.
+pub mod period {
+    //! Dated rules: the days a rule is in force.
+    //!
+    //! A rule written `in force from A until B` (or inside such a block) holds on the days from `A`
+    //! to `B`, both included. The checker turns the period into one more condition of the rule,
+    //! `as_of >= A and as_of <= B`, put before the rule's own conditions: evaluation, the decision
+    //! diagram, `check`'s analysis and witnesses see nothing but a condition on `as_of`. The period
+    //! itself is kept beside the rule, so that explanations and tools can name it.
+
+    use std::fmt;
+
+    use crate::language::ast::CmpOp;
+    use crate::language::check::TExpr;
+    use crate::value::{Date, Value};
+
+    /// The days a rule is in force; a bound that is `None` is open.
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+    pub struct Period {
+        /// First day in force.
+        pub from: Option<Date>,
+        /// Last day in force.
+        pub until: Option<Date>,
+    }
+
+    impl Period {
+        /// A rule without a period: in force on every day.
+        pub const ALWAYS: Period = Period { from: None, until: None };
+
+        /// Whether the period has no bound at all (a rule written without one).
+        pub fn is_always(&self) -> bool {
+            self.from.is_none() && self.until.is_none()
+        }
+
+        /// Whether the rule is in force on `day`.
+        pub fn contains(&self, day: Date) -> bool {
+            self.from.is_none_or(|f| f <= day) && self.until.is_none_or(|u| day <= u)
+        }
+
+        /// Whether no day is in it (it ends before it starts).
+        pub fn is_empty(&self) -> bool {
+            matches!((self.from, self.until), (Some(f), Some(u)) if u < f)
+        }
+
+        /// The days in both: a rule's own period inside its block's.
+        pub fn intersect(self, other: Period) -> Period {
+            let from = match (self.from, other.from) {
+                (Some(a), Some(b)) => Some(a.max(b)),
+                (a, b) => a.or(b),
+            };
+            let until = match (self.until, other.until) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            Period { from, until }
+        }
+
+        /// The condition on `as_of` the period means; `None` for a rule in force on every day.
+        pub(crate) fn condition(&self) -> Option<TExpr> {
+            let bound =
+                |op: CmpOp, d: Date| TExpr::Compare(op, Box::new(TExpr::AsOf), Box::new(TExpr::Const(Value::Date(d))));
+            let mut parts: Vec<TExpr> = Vec::new();
+            if let Some(f) = self.from {
+                parts.push(bound(CmpOp::Ge, f));
+            }
+            if let Some(u) = self.until {
+                parts.push(bound(CmpOp::Le, u));
+            }
+            match parts.len() {
+                0 => None,
+                1 => parts.pop(),
+                _ => Some(TExpr::And(parts)),
+            }
+        }
+
+        /// How an explanation states the period on `as_of`: "in force on 2025-03-01 (holds from
+        /// 2024-09-01)", or "not in force on 2024-08-31 (holds from 2024-09-01)".
+        pub fn on(&self, as_of: Date) -> String {
+            let not = if self.contains(as_of) { "" } else { "not " };
+            format!("{not}in force on {as_of} (holds {self})")
+        }
+    }
+
+    /// "from 2024-09-01", "until 2024-08-31", "from 2020-06-17 until 2024-08-31", or "on every day".
+    impl fmt::Display for Period {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            match (self.from, self.until) {
+                (None, None) => write!(f, "on every day"),
+                (Some(a), None) => write!(f, "from {a}"),
+                (None, Some(b)) => write!(f, "until {b}"),
+                (Some(a), Some(b)) => write!(f, "from {a} until {b}"),
+            }
+        }
+    }
+
+    impl serde::Serialize for Period {
+        /// `{"from": "2024-09-01", "until": null}`.
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            use serde::ser::SerializeStruct;
+            let mut st = s.serialize_struct("Period", 2)?;
+            st.serialize_field("from", &self.from)?;
+            st.serialize_field("until", &self.until)?;
+            st.end()
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        fn day(s: &str) -> Option<Date> {
+            Date::parse(s)
+        }
+
+        #[test]
+        fn both_bounds_are_days_in_force() {
+            let p = Period { from: day("2024-09-01"), until: day("2024-12-31") };
+            assert!(p.contains(Date::parse("2024-09-01").unwrap_or(Date::FIRST_WRITABLE)));
+            assert!(p.contains(Date::parse("2024-12-31").unwrap_or(Date::FIRST_WRITABLE)));
+            assert!(!p.contains(Date::parse("2024-08-31").unwrap_or(Date::LAST_WRITABLE)));
+            assert!(!p.contains(Date::parse("2025-01-01").unwrap_or(Date::FIRST_WRITABLE)));
+            assert_eq!(p.to_string(), "from 2024-09-01 until 2024-12-31");
+        }
+
+        #[test]
+        fn intersection_narrows_and_can_be_empty() {
+            let block = Period { from: None, until: day("2024-08-31") };
+            let own = Period { from: day("2024-09-01"), until: None };
+            let both = block.intersect(own);
+            assert_eq!(both, Period { from: day("2024-09-01"), until: day("2024-08-31") });
+            assert!(both.is_empty());
+            assert!(!block.is_empty());
+            assert!(Period::ALWAYS.intersect(own) == own);
+        }
     }
 }

@@ -66,6 +66,7 @@ enum Decl<'a> {
     Group(&'a GroupDecl),
     Action(&'a ActionDecl),
     Rule(&'a RuleDecl),
+    Block(&'a PeriodBlock),
 }
 
 impl Decl<'_> {
@@ -75,6 +76,7 @@ impl Decl<'_> {
             Decl::Group(d) => d.span.start,
             Decl::Action(d) => d.span.start,
             Decl::Rule(d) => d.span.start,
+            Decl::Block(d) => d.span.start,
         }
     }
 }
@@ -131,7 +133,9 @@ impl Printer<'_> {
         decls.extend(p.enums.iter().map(Decl::Enum));
         decls.extend(p.groups.iter().map(Decl::Group));
         decls.extend(p.actions.iter().map(Decl::Action));
-        decls.extend(p.rules.iter().map(Decl::Rule));
+        // A rule in a block is printed with its block.
+        decls.extend(p.rules.iter().filter(|r| r.block.is_none()).map(Decl::Rule));
+        decls.extend(p.blocks.iter().map(Decl::Block));
         decls.sort_by_key(Decl::start);
         for (i, d) in decls.iter().enumerate() {
             if i > 0 {
@@ -142,7 +146,8 @@ impl Printer<'_> {
                 Decl::Enum(e) => self.enum_decl(e),
                 Decl::Group(g) => self.group(g),
                 Decl::Action(a) => self.action(a),
-                Decl::Rule(r) => self.rule(r),
+                Decl::Rule(r) => self.rule(r, ""),
+                Decl::Block(b) => self.block(b, &p.rules),
             }
         }
         if self.next < self.comments.len() {
@@ -154,6 +159,24 @@ impl Printer<'_> {
         while self.out.ends_with("\n\n") {
             self.out.pop();
         }
+    }
+
+    /// `in force ... {` and the rules written inside it.
+    fn block(&mut self, b: &PeriodBlock, rules: &[RuleDecl]) {
+        self.out.push_str(&format!("{} {{", period(&b.period)));
+        self.end_line(b.period.span.end);
+        let inside =
+            rules.iter().filter(|r| r.block.is_some() && b.span.start <= r.span.start && r.span.end <= b.span.end);
+        for (i, r) in inside.enumerate() {
+            if i > 0 {
+                self.out.push('\n');
+            }
+            self.leading(r.span.start, INDENT);
+            self.rule(r, INDENT);
+        }
+        self.leading(b.span.end, INDENT);
+        self.out.push('}');
+        self.end_line(b.span.end);
     }
 
     fn enum_decl(&mut self, e: &EnumDecl) {
@@ -235,13 +258,20 @@ impl Printer<'_> {
         self.end_line(a.span.end);
     }
 
-    fn rule(&mut self, r: &RuleDecl) {
-        self.out.push_str(&format!("rule {} {{", r.id.node));
+    fn rule(&mut self, r: &RuleDecl, outer: &str) {
+        let ind = format!("{outer}{INDENT}");
+        let ind2 = format!("{ind}{INDENT}");
+        self.out.push_str(&format!("{outer}rule {} {{", r.id.node));
         self.end_line(r.id.span.end);
+        if let Some(p) = &r.period {
+            self.leading(p.span.start, &ind);
+            self.out.push_str(&format!("{ind}{}", period(p)));
+            self.end_line(p.span.end);
+        }
         if let Some(span) = r.requires_span {
-            self.leading(span.start, INDENT);
+            self.leading(span.start, &ind);
             let facts: Vec<String> = r.requires.iter().map(|f| path_text(&f.node)).collect();
-            self.out.push_str(&format!("{INDENT}requires {}", facts.join(", ")));
+            self.out.push_str(&format!("{ind}requires {}", facts.join(", ")));
             self.end_line(span.end);
         }
         if let Some(w) = &r.when {
@@ -249,52 +279,65 @@ impl Printer<'_> {
             match &w.node {
                 ExprKind::And(parts) => {
                     for (i, part) in parts.iter().enumerate() {
-                        self.leading(part.span.start, INDENT);
+                        self.leading(part.span.start, &ind);
                         let kw = if i == 0 { "when " } else { " and " };
-                        self.out.push_str(&format!("{INDENT}{kw}{}", expr(part, 3)));
+                        self.out.push_str(&format!("{ind}{kw}{}", expr(part, 3)));
                         self.end_line(part.span.end);
                     }
                 }
                 _ => {
-                    self.leading(w.span.start, INDENT);
-                    self.out.push_str(&format!("{INDENT}when {}", expr(w, 0)));
+                    self.leading(w.span.start, &ind);
+                    self.out.push_str(&format!("{ind}when {}", expr(w, 0)));
                     self.end_line(w.span.end);
                 }
             }
         }
-        self.leading(r.then_span.start, INDENT);
+        self.leading(r.then_span.start, &ind);
         let args: Vec<String> = r.args.iter().map(|a| format!("{}: {}", a.name.node, expr(&a.value, 0))).collect();
-        let inline = format!("{INDENT}then {}({})", r.action.node, args.join(", "));
+        let inline = format!("{ind}then {}({})", r.action.node, args.join(", "));
         if args.is_empty() {
-            self.out.push_str(&format!("{INDENT}then {}", r.action.node));
+            self.out.push_str(&format!("{ind}then {}", r.action.node));
             self.end_line(r.then_span.end);
         } else if inline.len() <= WIDTH && r.args.len() <= 2 {
             self.out.push_str(&inline);
             self.end_line(r.then_span.end);
         } else {
-            self.out.push_str(&format!("{INDENT}then {}(", r.action.node));
+            self.out.push_str(&format!("{ind}then {}(", r.action.node));
             self.end_line(r.action.span.end);
             for (a, text) in r.args.iter().zip(&args) {
-                self.leading(a.name.span.start, "        ");
-                self.out.push_str(&format!("{INDENT}{INDENT}{text},"));
+                self.leading(a.name.span.start, &ind2);
+                self.out.push_str(&format!("{ind2}{text},"));
                 self.end_line(a.value.span.end);
             }
-            self.leading(r.then_span.end, "        ");
-            self.out.push_str(&format!("{INDENT})"));
+            self.leading(r.then_span.end, &ind2);
+            self.out.push_str(&format!("{ind})"));
             self.end_line(r.then_span.end);
         }
-        self.leading(r.reason_span.start, INDENT);
-        self.out.push_str(&string_lines(INDENT, "reason ", &r.reason));
+        self.leading(r.reason_span.start, &ind);
+        self.out.push_str(&string_lines(&ind, "reason ", &r.reason));
         self.end_line(r.reason_span.end);
         if let (Some(source), Some(span)) = (&r.source, r.source_span) {
-            self.leading(span.start, INDENT);
-            self.out.push_str(&string_lines(INDENT, "source ", source));
+            self.leading(span.start, &ind);
+            self.out.push_str(&string_lines(&ind, "source ", source));
             self.end_line(span.end);
         }
-        self.leading(r.span.end, INDENT);
+        self.leading(r.span.end, &ind);
+        self.out.push_str(outer);
         self.out.push('}');
         self.end_line(r.span.end);
     }
+}
+
+/// `in force from 2024-09-01 until 2024-12-31`.
+fn period(p: &PeriodDecl) -> String {
+    let mut out = String::from("in force");
+    if let Some(d) = &p.from {
+        out.push_str(&format!(" from {}", d.node.format("%Y-%m-%d")));
+    }
+    if let Some(d) = &p.until {
+        out.push_str(&format!(" until {}", d.node.format("%Y-%m-%d")));
+    }
+    out
 }
 
 /// A string literal, escaped.

@@ -16,10 +16,11 @@ use super::workspace::Snapshot;
 use crate::language::ast;
 use crate::source::Span;
 
-/// The keywords of the language, for completion (the grammar's, and `requires`).
+/// The keywords of the language, for completion (the grammar's, `requires`, and the words of a
+/// rule's period, `in force from ... until ...`).
 const KEYWORDS: &[&str] = &[
     "enum", "facts", "each", "in", "action", "rule", "requires", "when", "then", "reason", "source", "and", "or",
-    "not", "present", "true", "false", "as_of",
+    "not", "present", "true", "false", "as_of", "force", "from", "until",
 ];
 
 fn markdown(value: String) -> MarkupContent {

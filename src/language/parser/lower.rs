@@ -23,7 +23,8 @@ pub(super) fn policy(file: usize, mut pairs: Pairs<'_, Rule>) -> std::result::Re
             Rule::enum_decl => lw.enum_decl(decl).map(|d| out.enums.push(d)),
             Rule::facts_decl | Rule::each_decl => lw.group_decl(decl).map(|d| out.groups.push(d)),
             Rule::action_decl => lw.action_decl(decl).map(|d| out.actions.push(d)),
-            Rule::rule_decl => lw.rule_decl(decl).map(|d| out.rules.push(d)),
+            Rule::rule_decl => lw.rule_decl(decl, None).map(|d| out.rules.push(d)),
+            Rule::period_block => lw.period_block(decl, &mut out),
             Rule::EOI => Ok(()),
             _ => Err(lw.shape(&decl)),
         };
@@ -53,6 +54,9 @@ fn is_keyword_token(r: Rule) -> bool {
             | Rule::action_kw
             | Rule::rule_kw
             | Rule::requires_kw
+            | Rule::in_force_kw
+            | Rule::from_kw
+            | Rule::until_kw
             | Rule::when_kw
             | Rule::then_kw
             | Rule::reason_kw
@@ -205,10 +209,52 @@ impl Lower {
         Ok(ActionDecl { name, params, description, span })
     }
 
-    fn rule_decl(&self, pair: Pair<'_, Rule>) -> Result<RuleDecl> {
+    /// `in force from A until B`.
+    fn period(&self, pair: &Pair<'_, Rule>) -> Result<PeriodDecl> {
+        let span = self.span(pair);
+        let (mut from, mut until) = (None, None);
+        let mut bound: Option<Rule> = None;
+        for p in pair.clone().into_inner() {
+            match p.as_rule() {
+                Rule::in_force_kw => {}
+                Rule::from_kw | Rule::until_kw => bound = Some(p.as_rule()),
+                Rule::date => {
+                    let d = match self.term(p.clone())? {
+                        Node { node: ExprKind::Date(d), span } => Node::new(d, span),
+                        _ => return Err(self.shape(&p)),
+                    };
+                    match bound.take() {
+                        Some(Rule::from_kw) => from = Some(d),
+                        Some(Rule::until_kw) => until = Some(d),
+                        _ => return Err(self.shape(&p)),
+                    }
+                }
+                _ => return Err(self.shape(&p)),
+            }
+        }
+        Ok(PeriodDecl { from, until, span })
+    }
+
+    /// `in force ... { rule ... }`: its rules go to `out.rules`, each carrying the block's period.
+    fn period_block(&self, pair: Pair<'_, Rule>, out: &mut Policy) -> Result<()> {
+        let span = self.span(&pair);
+        let mut it = pair.clone().into_inner();
+        let period = self.period(&self.next(&pair, &mut it, Rule::period)?)?;
+        for r in it {
+            if r.as_rule() != Rule::rule_decl {
+                return Err(self.shape(&r));
+            }
+            out.rules.push(self.rule_decl(r, Some(period.clone()))?);
+        }
+        out.blocks.push(PeriodBlock { period, span });
+        Ok(())
+    }
+
+    fn rule_decl(&self, pair: Pair<'_, Rule>, block: Option<PeriodDecl>) -> Result<RuleDecl> {
         let span = self.span(&pair);
         let mut it = pair.clone().into_inner();
         let id = self.ident(&self.next(&pair, &mut it, Rule::ident)?);
+        let mut period = None;
         let mut when = None;
         let mut requires = Vec::new();
         let mut requires_span = None;
@@ -218,6 +264,7 @@ impl Lower {
         for clause in it {
             let mut ci = clause.clone().into_inner();
             match clause.as_rule() {
+                Rule::period => period = Some(self.period(&clause)?),
                 Rule::requires_clause => {
                     requires_span = Some(self.span(&clause));
                     for p in ci.filter(|p| p.as_rule() != Rule::requires_kw) {
@@ -258,6 +305,8 @@ impl Lower {
         };
         Ok(RuleDecl {
             id,
+            period,
+            block,
             requires,
             requires_span,
             when,

@@ -71,6 +71,17 @@ fn syntax_error(file: usize, text: &str, err: pest::error::Error<Rule>) -> Polic
             let mut d = PolicyDiagnostic::error("parse::syntax", message, span, "here");
             if KEYWORDS.contains(&token) && expected.contains(&"a name") {
                 d = d.with_help(format!("`{token}` is a keyword and cannot be used as a name; choose another name"));
+            } else if token == "force" {
+                d = d.with_help(
+                    "a rule's period, `in force from DATE until DATE`, comes first in its body, before `requires` and `when`",
+                );
+            } else if ["enum", "facts", "each", "action", "in"].contains(&token)
+                && expected.iter().any(|e| e.starts_with("a declaration"))
+            {
+                // Where a declaration is expected, only inside an `in force` block is one refused.
+                d = d.with_help(
+                    "an `in force ... { }` block holds rules only; declare enums, facts and actions outside it, and do not nest blocks",
+                );
             } else if token == "=" {
                 d = d.with_help("compare with `==`; `=` only gives a fact its default in a declaration");
             } else if token.strip_prefix('"').is_some_and(|rest| !rest.contains('"')) {
@@ -124,7 +135,8 @@ fn describe(rule: Rule) -> Option<&'static str> {
         | Rule::facts_decl
         | Rule::each_decl
         | Rule::action_decl
-        | Rule::rule_decl => "a declaration (`enum`, `facts`, `each`, `action` or `rule`)",
+        | Rule::rule_decl
+        | Rule::period_block => "a declaration (`enum`, `facts`, `each`, `action` or `rule`)",
         Rule::enum_value => "an enum value",
         Rule::field => "a field (`name: type`)",
         Rule::optional_mark => "`?`",
@@ -151,6 +163,10 @@ fn describe(rule: Rule) -> Option<&'static str> {
         // A rule body missing its `then` is told `when` or `then`: the rarely used `requires`
         // that may also open it would only lengthen the message.
         Rule::requires_clause | Rule::requires_kw => return None,
+        Rule::period => return None,
+        Rule::in_force_kw => return None,
+        Rule::from_kw => "`from`",
+        Rule::until_kw => "`until`",
         Rule::policy | Rule::WHITESPACE | Rule::COMMENT | Rule::ident_char => return None,
     })
 }
