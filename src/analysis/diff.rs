@@ -545,6 +545,7 @@ fn rule_with(r: &CompiledRule, f: &dyn Fn(&Op) -> Op) -> CompiledRule {
         id_span: r.id_span,
         conjuncts: Vec::new(),
         requires: r.requires.clone(),
+        period: r.period,
     }
 }
 
