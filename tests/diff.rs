@@ -136,11 +136,8 @@ fn a_reordered_rule_changes_what_overlapping_rules_decide() {
 fn a_changed_parameter_expression_is_found_only_where_it_differs() {
     let rules = shipped("multichannel.handover");
     let old = with_rules(&rules);
-    let plus_one = rules.replacen(
-        "days_left: subscription.term_end - as_of,",
-        "days_left: subscription.term_end - as_of + 1,",
-        1,
-    );
+    let plus_one =
+        rules.replacen("days_left: subscription.term_end - as_of,", "days_left: subscription.term_end - as_of + 1,", 1);
     assert_ne!(plus_one, rules);
     let d = diff(&old, &with_rules(&plus_one));
     assert_eq!(d.changes.len(), 1, "{d:#?}");
@@ -163,8 +160,11 @@ fn a_changed_enum_value_in_a_condition_and_in_the_schema() {
     let rules = shipped("multichannel.handover");
     let old = with_rules(&rules);
     // `open` leaves the set of the Microsoft channels: open licenses then fall to no rule.
-    let edited =
-        rules.replacen("[microsoft_direct, advisor, open, enterprise_agreement]\n", "[microsoft_direct, advisor, enterprise_agreement]\n", 1);
+    let edited = rules.replacen(
+        "[microsoft_direct, advisor, open, enterprise_agreement]\n",
+        "[microsoft_direct, advisor, enterprise_agreement]\n",
+        1,
+    );
     assert_ne!(edited, rules);
     let d = diff(&old, &with_rules(&edited));
     assert!(!d.changes.is_empty());
@@ -311,8 +311,7 @@ fn the_command_reports_changes_with_exit_1_in_human_and_json() {
 
 #[test]
 fn the_command_compares_two_dates() {
-    let out =
-        run_in(root(), &["diff", "--builtin", "--as-of", "2024-03-01", "--as-of", "2024-03-31"], b"", LIMIT);
+    let out = run_in(root(), &["diff", "--builtin", "--as-of", "2024-03-01", "--as-of", "2024-03-31"], b"", LIMIT);
     assert_eq!(out.status.code(), Some(1), "{}", report(&out));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.starts_with("as of 2024-03-01 -> as of 2024-03-31\n"), "{text}");
@@ -335,12 +334,8 @@ fn facts_lists_the_entries_whose_verdict_changes() {
     assert!(text.contains("  new: request_reseller_relationship"), "{text}");
     assert!(text.contains("examples/contoso.yaml contoso-visio:"), "{text}");
     assert!(text.ends_with("2 of 8 entries change\n"), "{text}");
-    let out = run_in(
-        root(),
-        &["diff", "rules", "rules", "--facts", "examples/contoso.yaml", "--format", "json"],
-        b"",
-        LIMIT,
-    );
+    let out =
+        run_in(root(), &["diff", "rules", "rules", "--facts", "examples/contoso.yaml", "--format", "json"], b"", LIMIT);
     assert_eq!(out.status.code(), Some(0), "{}", report(&out));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["entries"], 8);

@@ -228,25 +228,26 @@ fn shared(old: &Schema, new: &Schema) -> Shared {
     }
 
     // Facts, by path.
-    let hold = |out: &mut Shared, f: FieldId, def: &crate::language::schema::FieldDef, s: &Schema, side: &str| {
-        match (&def.default, def.optional) {
-            (Some(v), _) => {
-                out.assumptions.push(format!(
-                    "`{}` (only {side}) is held at its default `{}`",
-                    def.path,
-                    value_text(s, def.ty, v)
-                ));
-                out.fixed.push((f, Fix::Value(v.clone())));
-            }
-            (None, true) => {
-                out.assumptions.push(format!("`{}` (only {side}) is held absent", def.path));
-                out.fixed.push((f, Fix::Absent));
-            }
-            (None, false) => out.problems.push(format!(
-                "`{}` is required {side} only, with no default: no fact document is valid for both",
-                def.path
-            )),
+    let hold = |out: &mut Shared, f: FieldId, def: &crate::language::schema::FieldDef, s: &Schema, side: &str| match (
+        &def.default,
+        def.optional,
+    ) {
+        (Some(v), _) => {
+            out.assumptions.push(format!(
+                "`{}` (only {side}) is held at its default `{}`",
+                def.path,
+                value_text(s, def.ty, v)
+            ));
+            out.fixed.push((f, Fix::Value(v.clone())));
         }
+        (None, true) => {
+            out.assumptions.push(format!("`{}` (only {side}) is held absent", def.path));
+            out.fixed.push((f, Fix::Absent));
+        }
+        (None, false) => out.problems.push(format!(
+            "`{}` is required {side} only, with no default: no fact document is valid for both",
+            def.path
+        )),
     };
     for (fo, d) in old.fields.iter().enumerate() {
         let Some(fn_) = new.fields.iter().position(|n| n.path == d.path) else {
@@ -259,7 +260,12 @@ fn shared(old: &Schema, new: &Schema) -> Shared {
             out.changes.push(change(
                 "fact-type",
                 &d.path,
-                format!("fact `{}` changes type: {} before, {} after", d.path, type_name(old, d.ty), type_name(new, n.ty)),
+                format!(
+                    "fact `{}` changes type: {} before, {} after",
+                    d.path,
+                    type_name(old, d.ty),
+                    type_name(new, n.ty)
+                ),
             ));
             out.problems.push(format!("`{}` has another type", d.path));
             continue;
@@ -369,7 +375,8 @@ fn shared(old: &Schema, new: &Schema) -> Shared {
 }
 
 fn same_signature(old: &Schema, a: &[(String, Type)], new: &Schema, b: &[(String, Type)]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).all(|((pa, ta), (pb, tb))| pa == pb && old.type_name(*ta) == new.type_name(*tb))
+    a.len() == b.len()
+        && a.iter().zip(b).all(|((pa, ta), (pb, tb))| pa == pb && old.type_name(*ta) == new.type_name(*tb))
 }
 
 /// The new policy's expressions over the shared schema.
@@ -513,12 +520,9 @@ fn at_date(op: &Op, day: Date) -> Op {
             value: Box::new(at_date(value, day)),
             set: set.iter().map(|s| at_date(s, day)).collect(),
         },
-        Op::Arith { op, left, right, date } => Op::Arith {
-            op: *op,
-            left: Box::new(at_date(left, day)),
-            right: Box::new(at_date(right, day)),
-            date: *date,
-        },
+        Op::Arith { op, left, right, date } => {
+            Op::Arith { op: *op, left: Box::new(at_date(left, day)), right: Box::new(at_date(right, day)), date: *date }
+        }
     };
     folded(out)
 }
@@ -567,8 +571,11 @@ impl From<Leaf> for Out {
     }
 }
 
+/// One side of a group's key: a rule, no rule, or a rule's absent read.
+type GroupKey = (u8, usize);
+
 /// The group key: errors are grouped by rule only.
-fn key(o: Out) -> (u8, usize) {
+fn key(o: Out) -> GroupKey {
     match o {
         Out::Rule(r) => (0, r),
         Out::Gap => (1, 0),
@@ -628,10 +635,8 @@ pub(crate) fn diff(sides: Sides<'_>, budget: usize) -> Diff {
     out.schema_changes = sh.changes.clone();
     out.assumptions = sh.assumptions.clone();
     if !sh.problems.is_empty() {
-        out.not_compared = Some(format!(
-            "the verdicts need a shared schema to be compared, and {}",
-            sh.problems.join("; ")
-        ));
+        out.not_compared =
+            Some(format!("the verdicts need a shared schema to be compared, and {}", sh.problems.join("; ")));
         return out;
     }
     let remap = Remap { shared: &sh, new: new.schema() };
@@ -672,7 +677,7 @@ pub(crate) fn diff(sides: Sides<'_>, budget: usize) -> Diff {
         rules.get(r).and_then(|x| s.actions.get(x.action)).map(|a| a.name.as_str())
     };
     let mut groups: Vec<Group> = Vec::new();
-    let mut index: HashMap<((u8, usize), (u8, usize)), usize> = HashMap::new();
+    let mut index: HashMap<(GroupKey, GroupKey), usize> = HashMap::new();
     let mut regions = 0usize;
     ex.first_match(init, 0, n_old, &budget, &mut |st, old_leaf| {
         let o = Out::from(old_leaf);

@@ -61,8 +61,8 @@ pub struct DiffArgs {
 
 /// The two sides, loaded.
 enum Loaded {
-    Two(Policy, Policy),
-    Dates(Policy, Date, Date),
+    Two(Box<Policy>, Box<Policy>),
+    Dates(Box<Policy>, Date, Date),
 }
 
 fn load(path: &PathBuf, err: &mut dyn Write, color: bool) -> io::Result<Option<Policy>> {
@@ -108,7 +108,7 @@ fn sides(args: &DiffArgs, err: &mut dyn Write, color: bool) -> io::Result<Option
                 Some(p) => load(p, err, color)?,
                 None => None,
             };
-            Ok(new.map(|new| Loaded::Two(old, new)))
+            Ok(new.map(|new| Loaded::Two(Box::new(old), Box::new(new))))
         }
         [a, b] => {
             if given != 1 {
@@ -123,7 +123,7 @@ fn sides(args: &DiffArgs, err: &mut dyn Write, color: bool) -> io::Result<Option
                 Some(p) => load(p, err, color)?,
                 None => builtin()?,
             };
-            Ok(p.map(|p| Loaded::Dates(p, *a, *b)))
+            Ok(p.map(|p| Loaded::Dates(Box::new(p), *a, *b)))
         }
         other => {
             writeln!(
@@ -240,11 +240,7 @@ fn human(d: &Diff) -> String {
     if d.changes.is_empty() {
         s.push_str(&format!("no verdict changes ({} regions compared)\n", d.regions));
     } else {
-        s.push_str(&format!(
-            "{} verdict change(s), {regions} of {} regions compared:\n",
-            d.changes.len(),
-            d.regions
-        ));
+        s.push_str(&format!("{} verdict change(s), {regions} of {} regions compared:\n", d.changes.len(), d.regions));
     }
     for c in &d.changes {
         let what = match &c.kind {
@@ -295,8 +291,8 @@ fn facts(args: &DiffArgs, loaded: &Loaded, out: &mut dyn Write, err: &mut dyn Wr
         }
     }
     let (old, new, da, db) = match loaded {
-        Loaded::Two(a, b) => (a, b, None, None),
-        Loaded::Dates(p, a, b) => (p, p, Some(*a), Some(*b)),
+        Loaded::Two(a, b) => (&**a, &**b, None, None),
+        Loaded::Dates(p, a, b) => (&**p, &**p, Some(*a), Some(*b)),
     };
     let show = |o: &Result<crate::eval::verdict::Decision, crate::eval::verdict::EntryError>| match o {
         Ok(d) => (crate::analysis::diff::describe(d), crate::analysis::diff::describe(d)),
