@@ -494,3 +494,11 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_budget_too_small_to_find_anything_exits_2_and_says_so() {
+    let out = run_in(root(), &["diff", "rules", "rules", "--max-regions", "5"], b"", LIMIT);
+    assert_eq!(out.status.code(), Some(2), "{}", report(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("these results are partial"), "{}", report(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("raise `--max-regions`"), "{}", report(&out));
+}
