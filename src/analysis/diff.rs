@@ -17,10 +17,9 @@
 use std::collections::HashMap;
 
 use super::{Atom, Budget, Explorer, Leaf, State, Tri};
-use crate::compile::{CompiledRule, Op};
+use crate::compile::{Compiled, CompiledRule, Op};
 use crate::language::ast::CmpOp;
 use crate::language::schema::{FieldId, Schema, Slot, Type};
-use crate::policy::Policy;
 use crate::value::{Date, Value};
 
 /// A difference between the two schemas.
@@ -83,7 +82,7 @@ pub struct VerdictChange {
     pub new_verdict: String,
 }
 
-/// What [`Policy::diff`] found.
+/// What `Policy::diff` and `Policy::diff_as_of` found.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Diff {
     /// The dates compared (`--as-of A --as-of B`); `None` for two policies.
@@ -500,15 +499,10 @@ impl Remap<'_> {
     }
 }
 
-/// `op` with `as_of` replaced by `day`, and what then reads no fact folded to its value.
+/// `op` with `as_of` replaced by the constant `day` (the exploration reads constant dates and
+/// sums of them as exactly as folded ones).
 fn at_date(op: &Op, day: Date) -> Op {
-    let folded = |o: Op| -> Op {
-        if reads_facts(&o) || matches!(o, Op::Const(_)) {
-            return o;
-        }
-        crate::eval::constant(&o).map_or(o, Op::Const)
-    };
-    let out = match op {
+    match op {
         Op::AsOf => Op::Const(Value::Date(day)),
         Op::Const(_) | Op::Load(..) | Op::Present(_) | Op::EnumIn { .. } => op.clone(),
         Op::Not(x) => Op::Not(Box::new(at_date(x, day))),
@@ -523,18 +517,6 @@ fn at_date(op: &Op, day: Date) -> Op {
         Op::Arith { op, left, right, date } => {
             Op::Arith { op: *op, left: Box::new(at_date(left, day)), right: Box::new(at_date(right, day)), date: *date }
         }
-    };
-    folded(out)
-}
-
-fn reads_facts(op: &Op) -> bool {
-    match op {
-        Op::Load(..) | Op::Present(_) | Op::EnumIn { .. } | Op::AsOf => true,
-        Op::Const(_) => false,
-        Op::Not(x) => reads_facts(x),
-        Op::And(xs) | Op::Or(xs) => xs.iter().any(reads_facts),
-        Op::Compare(_, l, r) | Op::Arith { left: l, right: r, .. } => reads_facts(l) || reads_facts(r),
-        Op::In { value, set, .. } => reads_facts(value) || set.iter().any(reads_facts),
     }
 }
 
@@ -620,12 +602,18 @@ const SAMPLES: usize = 4;
 
 /// The two policies (or one policy at two dates) to compare.
 pub(crate) enum Sides<'a> {
-    Policies(&'a Policy, &'a Policy),
-    Dates(&'a Policy, Date, Date),
+    Policies(&'a Compiled, &'a Compiled),
+    Dates(&'a Compiled, Date, Date),
 }
 
-/// Compares two policies, or one at two dates, within `budget` steps (as `check`'s).
-pub(crate) fn diff(sides: Sides<'_>, budget: usize) -> Diff {
+/// Evaluates a witness (a one-entry fact document) with the old side (`false`) or the new one
+/// (`true`); `today` stands for a missing `as_of`. Gives what is compared of the verdicts (errors
+/// all alike) and what is shown, or `None` when the document does not follow the schema.
+pub(crate) type Evaluate<'a> = &'a dyn Fn(bool, &str, Date) -> Option<(String, String)>;
+
+/// Compares two policies, or one at two dates, within `budget` steps (as `check`'s); every
+/// change is confirmed by evaluating its witness with both through `evaluate`.
+pub(crate) fn diff(sides: Sides<'_>, budget: usize, evaluate: Evaluate<'_>) -> Diff {
     let (old, new, dates) = match sides {
         Sides::Policies(a, b) => (a, b, None),
         Sides::Dates(p, a, b) => (p, p, Some((a, b))),
@@ -745,12 +733,7 @@ pub(crate) fn diff(sides: Sides<'_>, budget: usize) -> Diff {
             if let Some((a, b)) = dates {
                 doc = doc.replacen(&format!("as_of: {}", w.as_of), &format!("as_of: {a}\n# and as of {b}"), 1);
             }
-            let (da, db) = match dates {
-                Some((a, b)) => (Some(a), Some(b)),
-                None => (None, None),
-            };
-            let vo = verdict(old, &doc, da, w.as_of);
-            let vn = verdict(new, &doc, db, w.as_of);
+            let (vo, vn) = (evaluate(false, &doc, w.as_of), evaluate(true, &doc, w.as_of));
             if let (Some((ko, vo)), Some((kn, vn))) = (vo, vn) {
                 if ko != kn {
                     confirmed = Some((doc, vo, vn));
@@ -843,35 +826,6 @@ fn param_difference(
         }
     }
     None
-}
-
-/// The verdict of a one-entry fact document: what is compared (errors all alike), and what is shown.
-fn verdict(policy: &Policy, doc: &str, as_of: Option<Date>, today: Date) -> Option<(String, String)> {
-    let records = policy.evaluate_text(doc, crate::facts::Format::Yaml, "witness", as_of, today);
-    let (mut key, mut shown) = (Vec::new(), Vec::new());
-    for (_, r) in records {
-        match r.outcome {
-            Ok(d) => {
-                key.push(describe(&d));
-                shown.push(describe(&d));
-            }
-            Err(crate::eval::verdict::EntryError::Facts(_)) => return None,
-            Err(e) => {
-                key.push("error".into());
-                shown.push(format!("error: {e}"));
-            }
-        }
-    }
-    Some((key.join("; "), shown.join("; ")))
-}
-
-/// `action(param: value, ...)`.
-pub(crate) fn describe(d: &crate::eval::verdict::Decision) -> String {
-    if d.params.is_empty() {
-        return d.action.clone();
-    }
-    let ps: Vec<String> = d.params.iter().map(|(k, v)| format!("{k}: {v}")).collect();
-    format!("{}({})", d.action, ps.join(", "))
 }
 
 fn side_of(o: Out, rules: &[CompiledRule], s: &Schema, base: &Schema) -> Side {

@@ -295,7 +295,7 @@ fn facts(args: &DiffArgs, loaded: &Loaded, out: &mut dyn Write, err: &mut dyn Wr
         Loaded::Dates(p, a, b) => (&**p, &**p, Some(*a), Some(*b)),
     };
     let show = |o: &Result<crate::eval::verdict::Decision, crate::eval::verdict::EntryError>| match o {
-        Ok(d) => (crate::analysis::diff::describe(d), crate::analysis::diff::describe(d)),
+        Ok(d) => (crate::policy::describe_decision(d), crate::policy::describe_decision(d)),
         Err(e) => ("error".to_string(), format!("error: {e}")),
     };
     let mut changed = Vec::new();
