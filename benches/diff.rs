@@ -76,6 +76,12 @@ fn bench(c: &mut Criterion) {
     g.sample_size(10);
     g.bench_function("check_generated_1000_rules", |b| b.iter(|| old.analyze(5)));
     g.bench_function("diff_generated_1000_rules", |b| b.iter(|| old.diff(&new, budget)));
+    // One policy at two dates: every rule that compares `as_of` moves.
+    let (a, b) = (handover::Date::parse("2024-03-01").unwrap(), handover::Date::parse("2024-09-01").unwrap());
+    let dated = old.diff_as_of(a, b, budget);
+    assert!(dated.exhaustive);
+    eprintln!("the same at two dates: {} change group(s), {} regions", dated.changes.len(), dated.regions);
+    g.bench_function("diff_generated_1000_rules_two_dates", |bch| bch.iter(|| old.diff_as_of(a, b, budget)));
     g.finish();
 }
 

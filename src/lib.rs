@@ -138,6 +138,8 @@ pub mod cli;
 pub mod lsp;
 pub mod output;
 pub mod policy;
+#[cfg(feature = "serve")]
+pub mod serve;
 pub mod testing;
 
 pub use policy::{LoadError, Policy};
