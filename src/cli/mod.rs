@@ -1196,7 +1196,7 @@ fn eval(args: EvalArgs, out: &mut dyn Write, err: &mut dyn Write, out_color: boo
     let mut total = 0usize;
     let jsonl = args.format == OutputFormat::Jsonl;
     let json_lines = crate::output::jsonl::JsonLines::new(&policy);
-    let mut sink = crate::output::ResultWriter::new(args.format, args.as_of, today, out_color);
+    let mut sink = crate::output::ResultWriter::new(args.format, args.as_of, today, out_color).with_policy(&policy);
     // Inputs are opened one at a time, each closed before the next is opened.
     for p in &planned {
         let input = match open_input(p, args.max_input_bytes) {

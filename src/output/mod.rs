@@ -5,10 +5,25 @@
 //! - [`ResultWriter`]: streams a run's records as the human form, one JSON document
 //!   (`{"as_of": ..., "results": [...]}`) or YAML, in bounded memory;
 //! - [`jsonl::JsonLines`]: one JSON object per line, written straight from the verdicts;
-//! - [`render`]: all of a run's records at once, as a string.
+//! - [`render`]: all of a run's records at once, as a string;
+//! - with the `report` feature, the reports people read: HTML (`html.rs`), Markdown
+//!   (`markdown.rs`) and CSV (`csv.rs`), from the templates in `templates/`.
 
+#[cfg(feature = "report")]
+mod csv;
+#[cfg(feature = "report")]
+mod html;
 mod human;
 pub mod jsonl;
+#[cfg(feature = "report")]
+mod markdown;
+#[cfg(feature = "report")]
+mod plan;
+#[cfg(feature = "report")]
+mod report;
+
+#[cfg(feature = "report")]
+pub use html::COLLAPSE_AT as HTML_COLLAPSE_AT;
 
 use std::io::{self, Write};
 
@@ -28,6 +43,26 @@ pub enum Format {
     Jsonl,
     /// The JSON document as YAML.
     Yaml,
+    /// A self-contained HTML page: summary, timeline of dates, the plan per customer.
+    #[cfg(feature = "report")]
+    Html,
+    /// One CSV row per entry, streamed: identity, action, each parameter, rule, reason, error.
+    #[cfg(feature = "report")]
+    Csv,
+    /// The HTML page's plan as a Markdown document.
+    #[cfg(feature = "report")]
+    Markdown,
+}
+
+impl Format {
+    /// Whether the form needs every result before it writes the first (HTML, Markdown).
+    fn holds_all(self) -> bool {
+        #[cfg(feature = "report")]
+        if matches!(self, Format::Html | Format::Markdown) {
+            return true;
+        }
+        false
+    }
 }
 
 /// Where the results of `--format json|yaml|human` go as they arrive.
@@ -55,6 +90,8 @@ pub struct ResultWriter {
     started: bool,
     written: usize,
     human: HumanWriter,
+    #[cfg(feature = "report")]
+    report: report::Report,
 }
 
 /// Results held in memory before they go to a temporary file.
@@ -149,12 +186,27 @@ impl ResultWriter {
             started: false,
             written: 0,
             human: HumanWriter::default(),
+            #[cfg(feature = "report")]
+            report: report::Report::default(),
         }
+    }
+
+    /// Names actions and parameters in the policy's words in the reports (HTML, Markdown), gives
+    /// the CSV report one column per parameter, and the policy's identity to the reports' footer.
+    #[cfg(feature = "report")]
+    pub fn with_policy(mut self, policy: &crate::Policy) -> ResultWriter {
+        self.report.catalog = plan::Catalog::of(policy);
+        self
     }
 
     pub fn push(&mut self, date: Date, r: Record, out: &mut dyn Write) -> io::Result<()> {
         if self.format == Format::Jsonl {
             return Ok(());
+        }
+        #[cfg(feature = "report")]
+        if self.format == Format::Csv {
+            self.written += 1;
+            return self.report.csv_row(date, &r, out);
         }
         self.key_width = self.key_width.max(r.key.as_deref().map_or(1, str::len)).min(MAX_KEY_WIDTH);
         if !self.started {
@@ -162,6 +214,11 @@ impl ResultWriter {
                 if self.key_width == MAX_KEY_WIDTH {
                     self.start(out)?;
                 }
+            } else if self.format.holds_all() {
+                // Held to the end; the head needs the whole run.
+                self.first.get_or_insert(date);
+                #[cfg(feature = "report")]
+                self.report.plan.observe(date, &r);
             } else {
                 let first = *self.first.get_or_insert(date);
                 if self.date.is_none() && (first == self.today || date != first) {
@@ -228,7 +285,7 @@ impl ResultWriter {
         Ok(())
     }
 
-    fn header(&self, out: &mut dyn Write) -> io::Result<()> {
+    fn header(&mut self, out: &mut dyn Write) -> io::Result<()> {
         let default = self.date.unwrap_or(self.today);
         match self.format {
             Format::Json => write!(out, "{{\n  \"as_of\": \"{default}\",\n  \"results\": ["),
@@ -237,6 +294,8 @@ impl ResultWriter {
                     .map_err(io::Error::other)?;
                 write!(out, "{head}results:")
             }
+            #[cfg(feature = "report")]
+            Format::Html | Format::Markdown => self.report.head(self.format, default, out),
             _ => Ok(()),
         }
     }
@@ -264,6 +323,10 @@ impl ResultWriter {
             }
             Format::Human => self.human.row(date, r, out, self.color)?,
             Format::Jsonl => {}
+            #[cfg(feature = "report")]
+            Format::Html | Format::Markdown => self.report.row(r, out)?,
+            #[cfg(feature = "report")]
+            Format::Csv => self.report.csv_row(date, r, out)?,
         }
         self.written += 1;
         Ok(())
@@ -274,6 +337,11 @@ impl ResultWriter {
     pub fn finish(&mut self, out: &mut dyn Write) -> io::Result<()> {
         if self.format == Format::Jsonl {
             return Ok(());
+        }
+        #[cfg(feature = "report")]
+        if self.format == Format::Csv {
+            self.format = Format::Jsonl;
+            return self.report.csv_end(out);
         }
         if !self.started {
             // Every result gave the first one's date, or there were none.
@@ -289,6 +357,11 @@ impl ResultWriter {
         };
         if self.format == Format::Human {
             self.human.end(out)?;
+        }
+        #[cfg(feature = "report")]
+        if self.format.holds_all() {
+            let date = self.date.unwrap_or(self.today);
+            self.report.end(date, out)?;
         }
         self.format = Format::Jsonl;
         out.write_all(end)
