@@ -334,6 +334,40 @@ impl Policy {
         analysis::analyze_with_budget(&self.compiled, max_witnesses, budget)
     }
 
+    /// What changes from this policy to `other`: schema changes, then every region of facts
+    /// whose verdict differs, grouped by (old rule → new rule), each with a fact document both
+    /// evaluate differently (see [`analysis::diff`]). `budget` as for [`Policy::analyze_with_budget`].
+    pub fn diff(&self, other: &Policy, budget: usize) -> analysis::diff::Diff {
+        let evaluate = |new: bool, doc: &str, today: Date| (if new { other } else { self }).witness(doc, None, today);
+        analysis::diff::diff(analysis::diff::Sides::Policies(&self.compiled, &other.compiled), budget, &evaluate)
+    }
+
+    /// What changes between evaluating this policy as of `a` and as of `b`.
+    pub fn diff_as_of(&self, a: Date, b: Date, budget: usize) -> analysis::diff::Diff {
+        let evaluate = |new: bool, doc: &str, today: Date| self.witness(doc, Some(if new { b } else { a }), today);
+        analysis::diff::diff(analysis::diff::Sides::Dates(&self.compiled, a, b), budget, &evaluate)
+    }
+
+    /// The verdicts of a witness document: what is compared (errors all alike) and what is shown;
+    /// `None` when it does not follow the schema.
+    fn witness(&self, doc: &str, as_of: Option<Date>, today: Date) -> Option<(String, String)> {
+        let (mut key, mut shown) = (Vec::new(), Vec::new());
+        for (_, r) in self.evaluate_text(doc, Format::Yaml, "witness", as_of, today) {
+            match r.outcome {
+                Ok(d) => {
+                    key.push(describe_decision(&d));
+                    shown.push(describe_decision(&d));
+                }
+                Err(EntryError::Facts(_)) => return None,
+                Err(e) => {
+                    key.push("error".into());
+                    shown.push(format!("error: {e}"));
+                }
+            }
+        }
+        Some((key.join("; "), shown.join("; ")))
+    }
+
     /// The findings of an analysis as diagnostics, pointing into the policy's text.
     pub fn analysis_diagnostics(&self, analysis: &Analysis) -> Vec<PolicyDiagnostic> {
         analysis::diagnostics(&self.compiled, analysis)
@@ -352,6 +386,15 @@ impl Policy {
     pub fn describe_error(&self, err: &EvalError) -> String {
         self.compiled.describe_error(err)
     }
+}
+
+/// A decision in one line: `action(param: value, ...)`.
+pub(crate) fn describe_decision(d: &Decision) -> String {
+    if d.params.is_empty() {
+        return d.action.clone();
+    }
+    let ps: Vec<String> = d.params.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+    format!("{}({})", d.action, ps.join(", "))
 }
 
 /// The note saying that a policy too large or too intertwined for the decision diagram is

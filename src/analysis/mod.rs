@@ -15,6 +15,7 @@
 //! that cannot occur; such witnesses say what they assume.
 
 pub(crate) mod diagram;
+pub mod diff;
 
 pub use diagram::{DIAGRAM_BUDGET, DIAGRAM_NODE_LIMIT, NoDiagram};
 

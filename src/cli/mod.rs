@@ -13,6 +13,9 @@ use crate::policy::{LoadError, Policy};
 use crate::source::{ReadError, read_text, read_text_from};
 use crate::value::Date;
 
+mod diff;
+pub use diff::DiffArgs;
+
 /// Exit status: every entry got a verdict.
 pub const EXIT_OK: u8 = 0;
 /// Exit status: some entries could not be evaluated (the rest were, and are printed).
@@ -57,6 +60,9 @@ pub enum Command {
     /// Check a policy: parse, names and types, then prove it complete and find dead and overlapping rules.
     #[command(after_help = CHECK_HELP)]
     Check(CheckArgs),
+    /// Compare two policies (or one at two dates): every region of facts whose verdict changes, with an example.
+    #[command(after_help = diff::DIFF_HELP)]
+    Diff(DiffArgs),
     /// Explain verdicts: each rule tried with its conditions and the fact values they read, and the
     /// one-fact changes that would give another verdict.
     Explain(ExplainArgs),
@@ -381,6 +387,7 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
     let result = match cli.command {
         Command::Eval(args) => eval(args, &mut out, err, out_color, err_color),
         Command::Check(args) => check(args, &mut out, err, err_color),
+        Command::Diff(args) => diff::diff(args, &mut out, err, err_color),
         Command::Test(args) => test(args, &mut out, err, out_color, err_color),
         Command::Explain(args) => explain(args, &mut out, err, out_color, err_color),
         Command::Fmt(args) => fmt(args, &mut out, err, err_color),
