@@ -245,6 +245,41 @@ impl Policy {
         &self.warnings
     }
 
+    /// The policy's identity: `sha256:` and the hash of its files (names without their folder,
+    /// and texts, in load order), so that any verdict can be traced to the exact rules that made
+    /// it. Two loads of the same files have the same identity wherever they are.
+    pub fn identity(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut hash = Sha256::new();
+        for f in self.compiled.sources.files() {
+            let name = Path::new(&f.name).file_name().map_or(f.name.clone(), |n| n.to_string_lossy().into_owned());
+            // Lengths first, so that no two different file sets hash the same bytes.
+            hash.update((name.len() as u64).to_le_bytes());
+            hash.update(name.as_bytes());
+            hash.update((f.text.len() as u64).to_le_bytes());
+            hash.update(f.text.as_bytes());
+        }
+        format!("sha256:{:x}", hash.finalize())
+    }
+
+    /// A name for the policy: its file, or the folder its files share (`rules` for the shipped one).
+    pub fn name(&self) -> String {
+        let files = self.compiled.sources.files();
+        match files {
+            [one] => one.name.clone(),
+            _ => {
+                let parents: Vec<_> =
+                    files.iter().map(|f| Path::new(&f.name).parent().map(Path::to_path_buf)).collect();
+                match parents.first() {
+                    Some(Some(p)) if parents.iter().all(|q| q.as_ref() == Some(p)) && !p.as_os_str().is_empty() => {
+                        p.display().to_string()
+                    }
+                    _ => files.iter().map(|f| f.name.as_str()).collect::<Vec<_>>().join(", "),
+                }
+            }
+        }
+    }
+
     /// Rule ids in evaluation order.
     pub fn rule_ids(&self) -> impl Iterator<Item = &str> {
         self.compiled.rules.iter().map(|r| r.id.as_str())

@@ -12,6 +12,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use handover::Policy;
+
+mod util;
 use proptest::prelude::*;
 
 const BIN: &str = env!("CARGO_BIN_EXE_handover");
@@ -71,7 +73,7 @@ fn shell(dir: &Path, script: &str) -> (String, String, String) {
 }
 
 fn report((status, out, err): &(String, String, String)) -> String {
-    format!("{status}\n--- stdout\n{out}--- stderr\n{err}")
+    util::redact_identity(&format!("{status}\n--- stdout\n{out}--- stderr\n{err}"))
 }
 
 const ACTION: &str = "action go \"Go.\"\n";

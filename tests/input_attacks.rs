@@ -38,7 +38,7 @@ fn catalog(cases: &[Case<'_>]) -> String {
         let out = run(&files, args, b"");
         all.push_str(&format!("=== {name}: handover {}\n{out}\n", args.join(" ")));
     }
-    all
+    util::redact_identity(&all)
 }
 
 const HEADER: &str = "as_of,partner.role,customer.name,subscription.id,subscription.service,subscription.channel,subscription.term_end,subscription.cancelled";

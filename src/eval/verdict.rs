@@ -149,6 +149,10 @@ pub struct Decision {
     /// The rule's citation; shown to people, not part of the JSON record.
     #[serde(skip)]
     pub citation: Option<String>,
+    /// When the rule is in force (`until 2024-08-31`), for a dated rule; shown to people, not
+    /// part of the JSON record.
+    #[serde(skip)]
+    pub period: Option<String>,
 }
 
 impl Decision {
@@ -159,6 +163,7 @@ impl Decision {
             rule: v.rule_id().to_string(),
             reason: v.reason().to_string(),
             citation: v.citation().map(str::to_string),
+            period: (!v.period().is_always()).then(|| v.period().to_string()),
         }
     }
 }

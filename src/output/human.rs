@@ -80,14 +80,24 @@ impl HumanWriter {
                     if color { paint("✓", GREEN) } else { "✓".into() }
                 )?;
                 let reason = format!("{} [{}]", d.reason, d.rule);
-                for line in textwrap::wrap(
-                    &reason,
-                    textwrap::Options::new(width).initial_indent(&indent).subsequent_indent(&indent),
-                ) {
-                    if color {
-                        writeln!(out, "{}", paint(&line, DIM))?;
-                    } else {
-                        writeln!(out, "{line}")?;
+                // Where the rule comes from, and when it holds (dated rules only).
+                let source = match (&d.citation, &d.period) {
+                    (Some(c), Some(p)) => Some(format!("source: {c}; in force {p}")),
+                    (Some(c), None) => Some(format!("source: {c}")),
+                    (None, Some(p)) => Some(format!("in force {p}")),
+                    (None, None) => None,
+                };
+                let options = textwrap::Options::new(width).initial_indent(&indent).subsequent_indent(&indent);
+                // Dates in the source line stay whole (no break after a hyphen).
+                let unbroken = options.clone().word_splitter(textwrap::WordSplitter::NoHyphenation);
+                let texts = std::iter::once((reason, &options)).chain(source.map(|s| (s, &unbroken)));
+                for (text, options) in texts {
+                    for line in textwrap::wrap(&text, options) {
+                        if color {
+                            writeln!(out, "{}", paint(&line, DIM))?;
+                        } else {
+                            writeln!(out, "{line}")?;
+                        }
                     }
                 }
             }

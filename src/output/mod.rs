@@ -90,6 +90,8 @@ pub struct ResultWriter {
     started: bool,
     written: usize,
     human: HumanWriter,
+    /// The name and identity of the policy the results come from, for the documents' heads.
+    policy: Option<(String, String)>,
     #[cfg(feature = "report")]
     report: report::Report,
 }
@@ -120,7 +122,7 @@ struct Held {
     error: Option<EntryError>,
 }
 
-/// A [`Decision`] in the temporary file, citation included.
+/// A [`Decision`] in the temporary file, citation and period included.
 #[derive(serde::Serialize, serde::Deserialize)]
 struct HeldDecision {
     action: String,
@@ -128,14 +130,15 @@ struct HeldDecision {
     rule: String,
     reason: String,
     citation: Option<String>,
+    period: Option<String>,
 }
 
 impl Held {
     fn of(date: Date, r: Record) -> Held {
         let (decision, error) = match r.outcome {
             Ok(d) => {
-                let Decision { action, params, rule, reason, citation } = d;
-                (Some(HeldDecision { action, params, rule, reason, citation }), None)
+                let Decision { action, params, rule, reason, citation, period } = d;
+                (Some(HeldDecision { action, params, rule, reason, citation, period }), None)
             }
             Err(e) => (None, Some(e)),
         };
@@ -154,8 +157,8 @@ impl Held {
     fn into_record(self) -> io::Result<(Date, Record)> {
         let date = Date::parse(&self.date).ok_or_else(|| io::Error::other("a held result lost its date"))?;
         let outcome = match (self.decision, self.error) {
-            (Some(HeldDecision { action, params, rule, reason, citation }), _) => {
-                Ok(Decision { action, params, rule, reason, citation })
+            (Some(HeldDecision { action, params, rule, reason, citation, period }), _) => {
+                Ok(Decision { action, params, rule, reason, citation, period })
             }
             (None, Some(e)) => Err(e),
             (None, None) => return Err(io::Error::other("a held result lost its outcome")),
@@ -186,16 +189,22 @@ impl ResultWriter {
             started: false,
             written: 0,
             human: HumanWriter::default(),
+            policy: None,
             #[cfg(feature = "report")]
             report: report::Report::default(),
         }
     }
 
-    /// Names actions and parameters in the policy's words in the reports (HTML, Markdown), gives
-    /// the CSV report one column per parameter, and the policy's identity to the reports' footer.
-    #[cfg(feature = "report")]
+    /// Puts the policy's name and identity at the top of the JSON and YAML documents (so any
+    /// verdict can be traced to the exact rules that made it); with the `report` feature, also
+    /// names actions and parameters in the policy's words in the reports (HTML, Markdown), gives
+    /// the CSV report one column per parameter, and the identity to the reports' footer.
     pub fn with_policy(mut self, policy: &crate::Policy) -> ResultWriter {
-        self.report.catalog = plan::Catalog::of(policy);
+        self.policy = Some((policy.name(), policy.identity()));
+        #[cfg(feature = "report")]
+        {
+            self.report.catalog = plan::Catalog::of(policy);
+        }
         self
     }
 
@@ -288,10 +297,20 @@ impl ResultWriter {
     fn header(&mut self, out: &mut dyn Write) -> io::Result<()> {
         let default = self.date.unwrap_or(self.today);
         match self.format {
-            Format::Json => write!(out, "{{\n  \"as_of\": \"{default}\",\n  \"results\": ["),
+            Format::Json => {
+                write!(out, "{{\n  \"as_of\": \"{default}\",")?;
+                if let Some((name, identity)) = &self.policy {
+                    let name = serde_json::to_string(name).map_err(io::Error::other)?;
+                    write!(out, "\n  \"policy\": {{ \"name\": {name}, \"identity\": \"{identity}\" }},")?;
+                }
+                write!(out, "\n  \"results\": [")
+            }
             Format::Yaml => {
-                let head = serde_yaml::to_string(&serde_json::json!({ "as_of": default.to_string() }))
-                    .map_err(io::Error::other)?;
+                let mut head = serde_json::json!({ "as_of": default.to_string() });
+                if let (Some((name, identity)), Some(map)) = (&self.policy, head.as_object_mut()) {
+                    map.insert("policy".into(), serde_json::json!({ "name": name, "identity": identity }));
+                }
+                let head = serde_yaml::to_string(&head).map_err(io::Error::other)?;
                 write!(out, "{head}results:")
             }
             #[cfg(feature = "report")]
@@ -381,15 +400,31 @@ fn record_json(r: &Record, date: Date, default: Date) -> serde_json::Value {
 
 /// Renders a whole run's records (each with the date it was decided at) in one form; `as_of`
 /// is the run's date when one was given, else the records' common date, or `today`. The same
-/// text the CLI writes for the same records (without colours).
+/// text the CLI writes for the same records (without colours), but without the policy's name
+/// and identity (see [`render_for`]).
 pub fn render(
     format: Format,
     records: impl IntoIterator<Item = (Date, Record)>,
     as_of: Option<Date>,
     today: Date,
 ) -> String {
+    render_with(ResultWriter::new(format, as_of, today, false), format, records)
+}
+
+/// [`render`] for the records of `policy`: exactly what the CLI writes, the policy's name and
+/// identity at the top of JSON and YAML, the policy's words in the reports.
+pub fn render_for(
+    policy: &crate::Policy,
+    format: Format,
+    records: impl IntoIterator<Item = (Date, Record)>,
+    as_of: Option<Date>,
+    today: Date,
+) -> String {
+    render_with(ResultWriter::new(format, as_of, today, false).with_policy(policy), format, records)
+}
+
+fn render_with(mut w: ResultWriter, format: Format, records: impl IntoIterator<Item = (Date, Record)>) -> String {
     let mut out = Vec::new();
-    let mut w = ResultWriter::new(format, as_of, today, false);
     let jsonl = (format == Format::Jsonl).then(Vec::new);
     let mut lines = jsonl;
     for (date, r) in records {

@@ -377,7 +377,7 @@ pub async fn evaluate(
         }
         let errors = records.iter().filter(|(_, r)| r.outcome.is_err()).count();
         count(&state, records.iter().map(|(_, r)| r));
-        let text = output::render(Format::Json, records, as_of, today);
+        let text = output::render_for(&loaded.policy, Format::Json, records, as_of, today);
         let mut r = with_policy(json_body(StatusCode::OK, text), &loaded);
         r.headers_mut().insert(EXIT_STATUS_HEADER, HeaderValue::from_static(if errors > 0 { "1" } else { "0" }));
         r

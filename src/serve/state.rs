@@ -12,7 +12,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use arc_swap::ArcSwap;
-use sha2::{Digest, Sha256};
 
 use super::metrics::Metrics;
 use crate::policy::{LoadError, Policy};
@@ -31,18 +30,8 @@ pub struct Loaded {
 
 impl Loaded {
     pub fn new(policy: Policy) -> Loaded {
-        let mut hash = Sha256::new();
-        let mut files = Vec::new();
-        for f in policy.sources().files() {
-            let name = Path::new(&f.name).file_name().map_or(f.name.clone(), |n| n.to_string_lossy().into_owned());
-            // Lengths first, so that no two different file sets hash the same bytes.
-            hash.update((name.len() as u64).to_le_bytes());
-            hash.update(name.as_bytes());
-            hash.update((f.text.len() as u64).to_le_bytes());
-            hash.update(f.text.as_bytes());
-            files.push(f.name.clone());
-        }
-        let identity = format!("sha256:{:x}", hash.finalize());
+        let identity = policy.identity();
+        let files = policy.sources().files().iter().map(|f| f.name.clone()).collect();
         Loaded { policy, identity, files, loaded_at: now() }
     }
 }

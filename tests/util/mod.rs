@@ -75,12 +75,33 @@ pub fn run_in(dir: &Path, args: &[&str], stdin: &[u8], limit: Duration) -> Outpu
     out
 }
 
-/// "exit N" (or "exit killed") and both streams, for snapshots and messages.
+/// "exit N" (or "exit killed") and both streams, for snapshots and messages; the policy's
+/// identity is redacted (see [`redact_identity`]).
 pub fn report(out: &Output) -> String {
-    format!(
+    redact_identity(&format!(
         "exit {}\n--- stdout\n{}--- stderr\n{}",
         out.status.code().map_or("killed".into(), |c| c.to_string()),
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
-    )
+    ))
+}
+
+/// The policy's identity (`sha256:` and 64 hex digits) as `sha256:[identity]`, so that snapshots
+/// do not change with every edit of the rules' text (comments included).
+pub fn redact_identity(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("sha256:") {
+        let (before, after) = rest.split_at(at + "sha256:".len());
+        out.push_str(before);
+        let hex = after.chars().take_while(char::is_ascii_hexdigit).count();
+        if hex == 64 {
+            out.push_str("[identity]");
+            rest = &after[64..];
+        } else {
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    out
 }
