@@ -5,6 +5,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[path = "../benches/common/mod.rs"]
+mod common;
 mod util;
 
 use std::time::Duration;
@@ -273,16 +275,7 @@ fn fact_files_of_2020() -> Vec<String> {
     let clouds = ["commercial", "us_government"];
     let customers =
         ["is_csp_partner: false", "is_csp_partner: true", "is_csp_partner: true, csp_transaction_tenant: false"];
-    let channels = [
-        "microsoft_direct",
-        "advisor",
-        "open",
-        "enterprise_agreement",
-        "csp_partner",
-        "non_csp_third_party",
-        "syndication",
-        "unknown",
-    ];
+    let channels = common::CHANNELS;
     let subs = ["", ", cancelled: true", ", term_end: 2024-08-30", ", term_end: 2024-08-31", ", term_end: 2025-06-30"];
     let mut out = Vec::new();
     for role in roles {

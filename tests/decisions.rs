@@ -62,17 +62,11 @@ fn table(cases: &[Case]) -> String {
     out
 }
 
+#[path = "../benches/common/mod.rs"]
+mod common;
+
 const SERVICES: [&str; 2] = ["license_based", "usage_based"];
-const CHANNELS: [&str; 8] = [
-    "microsoft_direct",
-    "advisor",
-    "open",
-    "enterprise_agreement",
-    "csp_partner",
-    "non_csp_third_party",
-    "syndication",
-    "unknown",
-];
+use common::CHANNELS;
 
 #[test]
 fn every_service_and_channel() {

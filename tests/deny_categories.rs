@@ -7,6 +7,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
+#[path = "../benches/common/mod.rs"]
+mod common;
+
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 const MARKER: &str = "    requires subscription.term_end\n";
 
@@ -224,16 +227,7 @@ fn fact_grid() -> String {
     let clouds = ["commercial", "us_government"];
     let bools = ["false", "true"];
     let services = ["license_based", "usage_based"];
-    let channels = [
-        "microsoft_direct",
-        "advisor",
-        "open",
-        "enterprise_agreement",
-        "csp_partner",
-        "non_csp_third_party",
-        "syndication",
-        "unknown",
-    ];
+    let channels = common::CHANNELS;
     let terms = ["", "2024-03-14", "2024-03-15", "2025-01-01"];
     let mut out = String::from(
         "partner.role,partner.type,customer.cloud,customer.is_csp_partner,customer.csp_transaction_tenant,\

@@ -171,7 +171,7 @@ fn markdown_of_the_example() {
         rows.iter().map(|l| l.split(" | ").next().unwrap().trim_start_matches("| ").to_string()).collect();
     assert_eq!(ids, example_ids());
     insta::with_settings!({ filters => vec![
-        (r"fingerprint [0-9a-f]{16}", "fingerprint [fingerprint]"),
+        (r"fingerprint sha256:[0-9a-f]{64}", "fingerprint [fingerprint]"),
         (r"handover \d+\.\d+\.\d+", "handover [version]"),
     ]}, {
         insta::assert_snapshot!(md);

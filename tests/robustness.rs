@@ -9,6 +9,8 @@ use handover::facts::{Format, parse};
 use handover::{Date, Policy};
 use proptest::prelude::*;
 
+#[path = "../benches/common/mod.rs"]
+mod common;
 mod util;
 
 /// Runs the binary in a scratch folder holding `files`; returns "exit N" and both streams.
@@ -268,25 +270,7 @@ proptest! {
 }
 
 fn sub_line(i: usize, service: u8, channel: u8, role: u8, cancelled: bool, term: Option<i64>, csp: bool) -> String {
-    const ROLES: [&str; 7] = [
-        "global_admin",
-        "user_management_admin",
-        "sales_agent",
-        "admin_agent",
-        "helpdesk_agent",
-        "billing_admin",
-        "other",
-    ];
-    const CHANNELS: [&str; 8] = [
-        "microsoft_direct",
-        "advisor",
-        "open",
-        "enterprise_agreement",
-        "csp_partner",
-        "non_csp_third_party",
-        "syndication",
-        "unknown",
-    ];
+    use common::{CHANNELS, ROLES};
     let term = term
         .and_then(|t| Date::from_days(Date::parse("2024-03-15").unwrap().days() + t))
         .map(|d| format!(r#","term_end":"{d}""#))

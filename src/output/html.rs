@@ -12,7 +12,7 @@ use std::io::{self, Write};
 use minijinja::value::Serde;
 use minijinja::{Environment, Value, context};
 
-use super::plan::{Catalog, Plan, RowView, Timeline};
+use super::plan::{Catalog, Group, Plan, RowView, Timeline};
 use crate::eval::verdict::Record;
 use crate::value::Date;
 
@@ -105,14 +105,7 @@ impl HtmlWriter {
 
     pub(crate) fn head(&mut self, plan: &Plan, catalog: &Catalog, as_of: Date, out: &mut dyn Write) -> io::Result<()> {
         self.collapsed = plan.entries > COLLAPSE_AT;
-        let descriptions: Vec<Value> = plan
-            .totals
-            .iter()
-            .map(|c| {
-                let description = catalog.action(&c.action).map(|a| a.description.clone()).unwrap_or_default();
-                context! { action => c.action.clone(), words => c.words.clone(), count => c.count, description }
-            })
-            .collect();
+        let descriptions = totals(plan, catalog);
         let ctx = context! {
             plan => Value::from(Serde(summary(plan))),
             totals => descriptions,
@@ -125,22 +118,10 @@ impl HtmlWriter {
     }
 
     pub(crate) fn row(&mut self, plan: &Plan, catalog: &Catalog, r: &Record, out: &mut dyn Write) -> io::Result<()> {
-        let next = match self.group {
-            Some((id, left)) if left > 0 => {
-                self.group = Some((id, left - 1));
-                None
-            }
-            Some((id, _)) => {
+        if let Some((g, ended)) = next_group(&mut self.group, plan)? {
+            if ended {
                 self.end_group(out)?;
-                Some(id + 1)
             }
-            None => Some(0),
-        };
-        if let Some(id) = next {
-            let Some(g) = plan.groups.get(id) else {
-                return Err(io::Error::other("a report row came after every customer was written"));
-            };
-            self.group = Some((id, g.entries.saturating_sub(1)));
             let ctx = context! {
                 group => Value::from(Serde(g)),
                 label_key => plan.label_key.clone(),
@@ -160,15 +141,51 @@ impl HtmlWriter {
         if self.group.take().is_some() {
             self.end_group(out)?;
         }
-        let ctx = context! {
-            entries => plan.entries,
-            files => catalog.files.clone(),
-            fingerprint => catalog.fingerprint.clone(),
-            as_of => as_of.to_string(),
-            dates => plan.as_ofs.iter().map(ToString::to_string).collect::<Vec<_>>(),
-            version => env!("CARGO_PKG_VERSION"),
-        };
-        render_to(&self.env, "foot.html", ctx, out)
+        render_to(&self.env, "foot.html", foot(plan, catalog, as_of), out)
+    }
+}
+
+/// The run's count of verdicts by action, with the policy's description of each (the head of a report).
+pub(crate) fn totals(plan: &Plan, catalog: &Catalog) -> Vec<Value> {
+    plan.totals
+        .iter()
+        .map(|c| {
+            let description = catalog.action(&c.action).map(|a| a.description.clone()).unwrap_or_default();
+            context! { action => c.action.clone(), words => c.words.clone(), count => c.count, description }
+        })
+        .collect()
+}
+
+/// Moves a report writer to the group (customer) of its next row: `group` is the group being
+/// written and how many of its entries are still to come. `None` when the row stays in that
+/// group; otherwise the new group, and whether one was open before it (to be closed first).
+pub(crate) fn next_group<'p>(
+    group: &mut Option<(usize, usize)>,
+    plan: &'p Plan,
+) -> io::Result<Option<(&'p Group, bool)>> {
+    let (id, ended) = match *group {
+        Some((id, left)) if left > 0 => {
+            *group = Some((id, left - 1));
+            return Ok(None);
+        }
+        Some((id, _)) => (id + 1, true),
+        None => (0, false),
+    };
+    let g =
+        plan.groups.get(id).ok_or_else(|| io::Error::other("a report row came after every customer was written"))?;
+    *group = Some((id, g.entries.saturating_sub(1)));
+    Ok(Some((g, ended)))
+}
+
+/// The footer of a report: the policy's files and identity, the evaluation date(s), the version.
+pub(crate) fn foot(plan: &Plan, catalog: &Catalog, as_of: Date) -> Value {
+    context! {
+        entries => plan.entries,
+        files => catalog.files.clone(),
+        fingerprint => catalog.fingerprint.clone(),
+        as_of => as_of.to_string(),
+        dates => plan.as_ofs.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        version => env!("CARGO_PKG_VERSION"),
     }
 }
 

@@ -8,7 +8,7 @@ use std::io::{self, Write};
 use minijinja::value::Serde;
 use minijinja::{Environment, Value, context};
 
-use super::html::{environment, render_to, summary};
+use super::html::{environment, foot, next_group, render_to, summary, totals};
 use super::plan::{Catalog, Plan, RowView, Timeline};
 use crate::eval::verdict::Record;
 use crate::value::Date;
@@ -53,14 +53,7 @@ impl MarkdownWriter {
     }
 
     pub(crate) fn head(&mut self, plan: &Plan, catalog: &Catalog, as_of: Date, out: &mut dyn Write) -> io::Result<()> {
-        let totals: Vec<Value> = plan
-            .totals
-            .iter()
-            .map(|c| {
-                let description = catalog.action(&c.action).map(|a| a.description.clone()).unwrap_or_default();
-                context! { action => c.action.clone(), words => c.words.clone(), count => c.count, description }
-            })
-            .collect();
+        let totals = totals(plan, catalog);
         let ctx = context! {
             plan => Value::from(Serde(summary(plan))),
             totals,
@@ -71,19 +64,7 @@ impl MarkdownWriter {
     }
 
     pub(crate) fn row(&mut self, plan: &Plan, catalog: &Catalog, r: &Record, out: &mut dyn Write) -> io::Result<()> {
-        let next = match self.group {
-            Some((id, left)) if left > 0 => {
-                self.group = Some((id, left - 1));
-                None
-            }
-            Some((id, _)) => Some(id + 1),
-            None => Some(0),
-        };
-        if let Some(id) = next {
-            let Some(g) = plan.groups.get(id) else {
-                return Err(io::Error::other("a report row came after every customer was written"));
-            };
-            self.group = Some((id, g.entries.saturating_sub(1)));
+        if let Some((g, _)) = next_group(&mut self.group, plan)? {
             let ctx = context! { group => Value::from(Serde(g)), label_key => plan.label_key.clone(), key_name => plan.key_name.clone() };
             render_to(&self.env, "group.md", ctx, out)?;
         }
@@ -91,14 +72,6 @@ impl MarkdownWriter {
     }
 
     pub(crate) fn end(&mut self, plan: &Plan, catalog: &Catalog, as_of: Date, out: &mut dyn Write) -> io::Result<()> {
-        let ctx = context! {
-            entries => plan.entries,
-            files => catalog.files.clone(),
-            fingerprint => catalog.fingerprint.clone(),
-            as_of => as_of.to_string(),
-            dates => plan.as_ofs.iter().map(ToString::to_string).collect::<Vec<_>>(),
-            version => env!("CARGO_PKG_VERSION"),
-        };
-        render_to(&self.env, "foot.md", ctx, out)
+        render_to(&self.env, "foot.md", foot(plan, catalog, as_of), out)
     }
 }

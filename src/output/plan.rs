@@ -20,7 +20,7 @@ pub(crate) struct Catalog {
     pub(crate) actions: Vec<ActionInfo>,
     /// The policy's files, in load order.
     pub(crate) files: Vec<String>,
-    /// A short fingerprint of the policy's text (FNV-1a, 64 bits, over every file's name and text).
+    /// The policy's identity ([`crate::Policy::identity`]), the same the JSON documents carry.
     pub(crate) fingerprint: String,
     /// What the two identifying output keys are called (`customer`, `subscription`).
     pub(crate) keys: Option<(String, String)>,
@@ -46,26 +46,12 @@ impl Catalog {
                 params: a.params.iter().map(|(n, t)| (n.clone(), *t == Type::Date)).collect(),
             })
             .collect();
-        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-        let mut feed = |bytes: &[u8]| {
-            for b in bytes {
-                hash ^= u64::from(*b);
-                hash = hash.wrapping_mul(0x0100_0000_01b3);
-            }
-        };
-        let mut files = Vec::new();
-        for f in policy.sources().files() {
-            feed(f.name.as_bytes());
-            feed(&[0]);
-            feed(f.text.as_bytes());
-            feed(&[0]);
-            files.push(f.name.clone());
-        }
+        let files = policy.sources().files().iter().map(|f| f.name.clone()).collect();
         let (label_key, key_name) = policy.output_keys();
         Catalog {
             actions,
             files,
-            fingerprint: format!("{hash:016x}"),
+            fingerprint: policy.identity(),
             keys: Some((label_key.to_string(), key_name.to_string())),
         }
     }
