@@ -164,7 +164,7 @@ fn library_rate(policy: &Policy, body: &str) -> f64 {
     while start.elapsed() < Duration::from_secs(2) {
         for _ in 0..100 {
             let records = policy.evaluate_text(body, FactFormat::Json, "request", None, today);
-            std::hint::black_box(render(Format::Json, records, None, today));
+            std::hint::black_box(render(Format::Json, records, None, today).unwrap());
         }
         n += 100;
     }

@@ -353,7 +353,8 @@ fn the_library_renders_reports_with_the_policys_words() {
         policy.evaluate_text(&text, handover::facts::Format::Yaml, "contoso.yaml", None, today),
         None,
         today,
-    );
+    )
+    .unwrap();
     assert_eq!(plain.matches("<tr class=\"entry ok\"").count(), 8);
     assert!(!plain.contains("fingerprint"));
 }

@@ -401,14 +401,15 @@ fn record_json(r: &Record, date: Date, default: Date) -> serde_json::Value {
 /// Renders a whole run's records (each with the date it was decided at) in one form; `as_of`
 /// is the run's date when one was given, else the records' common date, or `today`. The same
 /// text the CLI writes for the same records (without colours), but without the policy's name
-/// and identity (see [`render_for`]).
+/// and identity (see [`render_for`]). Fails only when more records than are held in memory
+/// cannot go to the temporary file (see [`ResultWriter`]).
 pub fn render(
     format: Format,
     records: impl IntoIterator<Item = (Date, Record)>,
     as_of: Option<Date>,
     today: Date,
-) -> String {
-    render_with(ResultWriter::new(format, as_of, today, false), format, records)
+) -> io::Result<String> {
+    render_with(ResultWriter::new(format, as_of, today, false), records)
 }
 
 /// [`render`] for the records of `policy`: exactly what the CLI writes, the policy's name and
@@ -419,35 +420,24 @@ pub fn render_for(
     records: impl IntoIterator<Item = (Date, Record)>,
     as_of: Option<Date>,
     today: Date,
-) -> String {
-    render_with(ResultWriter::new(format, as_of, today, false).with_policy(policy), format, records)
+) -> io::Result<String> {
+    render_with(ResultWriter::new(format, as_of, today, false).with_policy(policy), records)
 }
 
-fn render_with(mut w: ResultWriter, format: Format, records: impl IntoIterator<Item = (Date, Record)>) -> String {
+fn render_with(mut w: ResultWriter, records: impl IntoIterator<Item = (Date, Record)>) -> io::Result<String> {
     let mut out = Vec::new();
-    let jsonl = (format == Format::Jsonl).then(Vec::new);
-    let mut lines = jsonl;
+    let jsonl = w.format == Format::Jsonl;
     for (date, r) in records {
-        match &mut lines {
-            Some(buf) => {
-                #[expect(
-                    clippy::expect_used,
-                    reason = "a record is strings, numbers and string-keyed maps: it always serialises"
-                )]
-                let line = serde_json::to_string(&crate::eval::verdict::Dated { record: &r, as_of: Some(date) })
-                    .expect("a record serialises");
-                buf.push(line);
-            }
-            None => {
-                // Writing to a Vec cannot fail.
-                let _ = w.push(date, r, &mut out);
-            }
+        if jsonl {
+            // Each record with the date it was decided at, as `eval --format jsonl` writes it.
+            serde_json::to_writer(&mut out, &crate::eval::verdict::Dated { record: &r, as_of: Some(date) })
+                .map_err(io::Error::other)?;
+            out.push(b'\n');
+        } else {
+            w.push(date, r, &mut out)?;
         }
     }
-    if let Some(lines) = lines {
-        return lines.into_iter().map(|l| l + "\n").collect();
-    }
-    let _ = w.finish(&mut out);
+    w.finish(&mut out)?;
     // Every piece written is a Rust string.
-    String::from_utf8_lossy(&out).into_owned()
+    Ok(String::from_utf8_lossy(&out).into_owned())
 }

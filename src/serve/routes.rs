@@ -377,7 +377,11 @@ pub async fn evaluate(
         }
         let errors = records.iter().filter(|(_, r)| r.outcome.is_err()).count();
         count(&state, records.iter().map(|(_, r)| r));
-        let text = output::render_for(&loaded.policy, Format::Json, records, as_of, today);
+        let text = match output::render_for(&loaded.policy, Format::Json, records, as_of, today) {
+            Ok(t) => t,
+            // Past the records held in memory, the temporary file failed: the server's fault.
+            Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, format!("cannot write the answer: {e}")),
+        };
         let mut r = with_policy(json_body(StatusCode::OK, text), &loaded);
         r.headers_mut().insert(EXIT_STATUS_HEADER, HeaderValue::from_static(if errors > 0 { "1" } else { "0" }));
         r
@@ -414,9 +418,14 @@ fn stream_lines(state: Shared, loaded: Arc<Loaded>, body: Bytes, source: String,
             let records = loaded.policy.records(&doc, date);
             count(&state, &records);
             // The lines `eval --format jsonl` writes: each record with the date it was decided at.
-            buf.extend_from_slice(
-                output::render(Format::Jsonl, records.into_iter().map(|r| (date, r)), as_of, today).as_bytes(),
-            );
+            match output::render(Format::Jsonl, records.into_iter().map(|r| (date, r)), as_of, today) {
+                Ok(lines) => buf.extend_from_slice(lines.as_bytes()),
+                // JSON Lines are written straight to memory: nothing is held in a file.
+                Err(e) => {
+                    let line = serde_json::json!({ "error": format!("cannot write the answer: {e}") });
+                    buf.extend_from_slice(format!("{line}\n").as_bytes());
+                }
+            }
             if buf.len() >= CHUNK_BYTES && tx.blocking_send(Ok(Bytes::from(std::mem::take(&mut buf)))).is_err() {
                 // The client went away.
                 return;
