@@ -675,8 +675,8 @@ impl ::std::error::Error for DecideError {}
         }
         let a = self.action_variant(r.action);
         let rule = self.rule_variant(index);
-        if lets.is_empty() {
-            let _ = write!(lets, "let _ = facts;");
+        if !lets.contains("facts.") {
+            lets.push_str("let _ = facts;");
         }
         Ok(format!("{lets} Ok(Verdict::{a} {{ {fields} rule: Rule::{rule} }})"))
     }
