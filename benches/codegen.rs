@@ -33,7 +33,6 @@ fn typed(i: usize, s: &common::Sub) -> Typed {
         cloud: s.cloud.parse().unwrap(),
         is_csp_partner: s.is_csp,
         csp_transaction_tenant: s.tenant,
-        ..shipped::Customer::new()
     };
     let mut subscription =
         shipped::Subscription::new(format!("sub-{i}"), s.service.parse().unwrap(), s.channel.parse().unwrap());

@@ -74,7 +74,8 @@ pub(super) fn module(policy: &Policy, options: Options) -> Result<String, Error>
         variants.push(vs);
     }
     let mut groups = Vec::new();
-    let mut params = Namespace::new("parameters of `decide`").reserve(&["as_of"]);
+    // `decide` calls `at` and `days_from_ce` and binds `facts`: a group of that name would hide them.
+    let mut params = Namespace::new("parameters of `decide`").reserve(&["as_of", "at", "days_from_ce", "facts"]);
     let mut group_params = Vec::new();
     for g in &schema.groups {
         groups.push(types.take("fact group", &g.name, camel(&g.name))?);
@@ -931,5 +932,45 @@ fn opt_date(d: Option<Date>) -> String {
             format!("::chrono::NaiveDate::from_ymd_opt({}, {}, {})", n.year(), n.month(), n.day())
         }
         None => "None".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use crate::codegen::{Options, generate};
+    use crate::policy::Policy;
+
+    const NO_LIST: &str = r#"
+        enum Size { small, large }
+        facts order { size: Size  weight: int? }
+        action send(express: bool) "Send it."
+        rule big { when order.size == large and order.weight > 10 then send(express: false) reason "Heavy." }
+        rule other { then send(express: true) reason "Light." }
+    "#;
+
+    /// Without an `each` group a document is one entry: `decide` takes the groups, and
+    /// `Document::decide` gives one result.
+    #[test]
+    fn a_policy_without_entries_decides_the_document() {
+        let code = generate(&Policy::from_text("p.handover", NO_LIST).unwrap(), Options::default()).unwrap();
+        assert!(
+            code.contains("pub fn decide(order: &Order, as_of: ::chrono::NaiveDate) -> Result<Verdict, DecideError>"),
+            "{code}"
+        );
+        assert!(
+            code.contains("pub fn decide(&self, as_of: ::chrono::NaiveDate) -> Result<Verdict, DecideError>"),
+            "{code}"
+        );
+        assert!(code.contains("given(facts.order.weight, \"order.weight\")?"), "{code}");
+    }
+
+    /// A group named like a helper `decide` calls would hide it: refused by name.
+    #[test]
+    fn a_group_named_like_a_helper_is_refused() {
+        let text = NO_LIST.replace("order", "at");
+        let e = generate(&Policy::from_text("p.handover", &text).unwrap(), Options::default()).unwrap_err();
+        assert_eq!(e.code(), "codegen::name-clash", "{e}");
     }
 }
