@@ -956,7 +956,9 @@ mod tests {
     fn a_policy_without_entries_decides_the_document() {
         let code = generate(&Policy::from_text("p.handover", NO_LIST).unwrap(), Options::default()).unwrap();
         assert!(
-            code.contains("pub fn decide(order: &Order, as_of: ::chrono::NaiveDate) -> Result<Verdict, DecideError>"),
+            code.contains(
+                "pub fn decide(\n    order: &Order,\n    as_of: ::chrono::NaiveDate,\n) -> Result<Verdict, DecideError>"
+            ),
             "{code}"
         );
         assert!(
