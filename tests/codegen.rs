@@ -14,6 +14,10 @@ use handover::codegen::{Builder, Error, Options, generate};
 use handover::{Date, Decision, Policy};
 use proptest::prelude::*;
 
+#[path = "../benches/common/mod.rs"]
+mod common;
+#[path = "../benches/common/generated.rs"]
+mod generated;
 mod util;
 
 #[allow(dead_code, clippy::all)]
@@ -360,6 +364,22 @@ fn a_dependent_crate_generates_the_code_in_its_build_script_and_uses_it() {
     assert!(stdout.matches("test result: ok").count() >= 2, "{stdout}");
     assert!(!stdout.contains(" 0 passed"), "{stdout}");
     assert!(Path::new(&target).exists());
+}
+
+/// A large policy (the load benchmark's 1,000 generated rules) generates: one condition and one
+/// verdict function per rule, in valid Rust (the generator parses what it emits).
+#[test]
+fn a_thousand_rule_policy_generates() {
+    let mut sources = handover::source::Sources::new();
+    for f in ["schema.handover", "actions.handover"] {
+        sources.add(f, committed(&format!("rules/{f}")));
+    }
+    sources.add("generated.handover", generated::generated_rules(1000));
+    let policy = Policy::from_sources(sources).map_err(|e| e.render(false)).unwrap();
+    let code = generate(&policy, Options::default()).unwrap();
+    assert_eq!(code.matches("\nfn when_r").count(), 999);
+    assert_eq!(code.matches("\nfn then_").count(), 1000);
+    assert!(code.contains("then_fallback(&facts).map_err(at(Rule::Fallback))\n}"));
 }
 
 fn tempdir(name: &str) -> std::path::PathBuf {
