@@ -262,6 +262,12 @@ fn the_generated_api_reads_like_the_policy() {
     )
     .unwrap();
     assert_eq!(doc.subscriptions[0].commerce, Commerce::NewCommerce);
+    // A group whose facts all have defaults may be left out, as in a fact file.
+    let doc: Document = serde_json::from_str(
+        r#"{"partner": {"role": "global_admin"}, "subscriptions": [{"id": "a", "service": "usage_based", "channel": "open"}]}"#,
+    )
+    .unwrap();
+    assert_eq!(doc.customer, Customer::new());
     assert!(serde_json::from_str::<Partner>(r#"{"role": "global_admin", "typo": 1}"#).is_err());
 }
 

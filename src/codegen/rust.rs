@@ -361,6 +361,11 @@ impl Gen<'_> {
         }
         out.push_str("pub as_of: Option<::chrono::NaiveDate>,\n");
         for g in self.document_groups() {
+            // A group whose facts all have defaults (or may be absent) may be left out of a fact
+            // file, as the interpreter reads it.
+            if self.serde() && self.all_defaulted(g) {
+                out.push_str("#[serde(default)]\n");
+            }
             let _ = writeln!(out, "pub {}: {},", self.group_param(g), self.group_type(g));
         }
         if let Some((i, group)) = item {
@@ -408,6 +413,13 @@ impl Gen<'_> {
             }
         }
         out.push_str("}\n");
+    }
+
+    /// Whether every fact of group `g` has a default or is optional (the group has `Default`).
+    fn all_defaulted(&self, g: usize) -> bool {
+        self.schema.groups.get(g).is_some_and(|group| {
+            group.fields.iter().filter_map(|f| self.schema.fields.get(*f)).all(|d| d.optional || d.default.is_some())
+        })
     }
 
     fn group_type(&self, g: usize) -> &str {

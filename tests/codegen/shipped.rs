@@ -452,6 +452,7 @@ pub struct Document {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub as_of: Option<::chrono::NaiveDate>,
     pub partner: Partner,
+    #[serde(default)]
     pub customer: Customer,
     /// The entries, each decided on its own.
     pub subscriptions: Vec<Subscription>,
