@@ -859,7 +859,7 @@ fn explain(
             writeln!(out, "{}", if color { head.bold().to_string() } else { head })?;
             match r {
                 Err(e) => writeln!(out, "  the facts are not valid: {e}")?,
-                Ok(x) => human_explanation(x, out, color)?,
+                Ok(x) => human_explanation(x, *as_of, out, color)?,
             }
             writeln!(out)?;
         }
@@ -867,8 +867,35 @@ fn explain(
     Ok(if failed > 0 { EXIT_SOME_FAILED } else { EXIT_OK })
 }
 
-fn human_explanation(x: &crate::eval::explain::Explanation, out: &mut dyn Write, color: bool) -> io::Result<()> {
-    for (i, r) in x.rules.iter().enumerate() {
+/// Whether the trace is of a dated rule that did not hold because the date is outside its period
+/// (its first condition is the period).
+fn out_of_force(r: &crate::eval::explain::RuleTrace) -> bool {
+    r.period.is_some() && r.matched == Some(false) && r.conditions.first().is_some_and(|c| c.value == Some(false))
+}
+
+fn human_explanation(
+    x: &crate::eval::explain::Explanation,
+    as_of: Date,
+    out: &mut dyn Write,
+    color: bool,
+) -> io::Result<()> {
+    let mut i = 0;
+    while let Some(r) = x.rules.get(i) {
+        // A run of rules not in force on the date (with the same period) is one line: the rules
+        // of another period are not read at all.
+        let run = x.rules[i..].iter().take_while(|o| out_of_force(o) && o.period == r.period).count();
+        if run > 1 {
+            let numbers = format!("{}–{}.", i + 1, i + run);
+            let names: Vec<&str> = x.rules[i..i + run].iter().map(|o| o.rule.as_str()).collect();
+            let period = r.period.map(|p| p.to_string()).unwrap_or_default();
+            writeln!(out, "  {numbers} {run} rules not in force on {as_of} (they hold {period}):")?;
+            for line in textwrap::wrap(&names.join(", "), 96) {
+                writeln!(out, "        {line}")?;
+            }
+            i += run;
+            continue;
+        }
+        i += 1;
         let status = match r.matched {
             Some(true) => {
                 let s = format!("matched → {}", x.action.as_deref().unwrap_or("?"));
@@ -883,7 +910,7 @@ fn human_explanation(x: &crate::eval::explain::Explanation, out: &mut dyn Write,
                 }
             }
         };
-        writeln!(out, "  {:>2}. {}  {status}", i + 1, r.rule)?;
+        writeln!(out, "  {:>2}. {}  {status}", i, r.rule)?;
         for c in &r.conditions {
             let value = match (c.value, &c.error) {
                 (Some(v), _) => v.to_string(),
