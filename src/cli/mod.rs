@@ -883,10 +883,11 @@ fn human_explanation(
     while let Some(r) = x.rules.get(i) {
         // A run of rules not in force on the date (with the same period) is one line: the rules
         // of another period are not read at all.
-        let run = x.rules[i..].iter().take_while(|o| out_of_force(o) && o.period == r.period).count();
+        let rest = x.rules.get(i..).unwrap_or_default();
+        let run = rest.iter().take_while(|o| out_of_force(o) && o.period == r.period).count();
         if run > 1 {
             let numbers = format!("{}–{}.", i + 1, i + run);
-            let names: Vec<&str> = x.rules[i..i + run].iter().map(|o| o.rule.as_str()).collect();
+            let names: Vec<&str> = rest.iter().take(run).map(|o| o.rule.as_str()).collect();
             let period = r.period.map(|p| p.to_string()).unwrap_or_default();
             writeln!(out, "  {numbers} {run} rules not in force on {as_of} (they hold {period}):")?;
             for line in textwrap::wrap(&names.join(", "), 96) {
