@@ -803,25 +803,9 @@ fn explain(
         let Body::Text(text) = &input.body else { continue };
         for doc in crate::facts::parse(policy.schema(), text, input.format, &input.name) {
             let as_of = args.as_of.or(doc.as_of).unwrap_or(today);
-            // A document that failed as a whole has no entries: shown as one error, not skipped.
-            if let (Err(e), true, None) = (&doc.shared, doc.entries.is_empty(), &args.subscription) {
-                failed += 1;
-                let e = e.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
-                explained.push((doc.source.clone(), doc.label.clone(), "-".into(), as_of, Err(e)));
-            }
-            for entry in &doc.entries {
-                if args.subscription.is_some() && entry.key != args.subscription {
-                    continue;
-                }
-                let key = entry.key.clone().unwrap_or_else(|| "-".into());
-                let result = match (&doc.shared, &entry.values) {
-                    (Ok(shared), Ok(item)) => Ok(policy.explain(shared, item, as_of)),
-                    (Err(e), _) | (_, Err(e)) => Err(e.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")),
-                };
-                if result.as_ref().map_or(true, |x| x.error.is_some()) {
-                    failed += 1;
-                }
-                explained.push((doc.source.clone(), doc.label.clone(), key, as_of, result));
+            for e in crate::output::explain::explain_document(&policy, &doc, as_of, args.subscription.as_deref()) {
+                failed += usize::from(e.failed());
+                explained.push(e);
             }
         }
     }
@@ -831,35 +815,20 @@ fn explain(
         return Ok(EXIT_FAILURE);
     }
     if args.format == CheckFormat::Json {
-        let items: Vec<serde_json::Value> = explained
-            .iter()
-            .map(|(source, label, key, as_of, r)| {
-                let mut v =
-                    serde_json::json!({"source": source, "label": label, "key": key, "as_of": as_of.to_string()});
-                if let Some(m) = v.as_object_mut() {
-                    match r {
-                        Ok(x) => {
-                            m.insert("explanation".into(), serde_json::to_value(x).unwrap_or_default());
-                        }
-                        Err(e) => {
-                            m.insert("error".into(), e.clone().into());
-                        }
-                    }
-                }
-                v
-            })
-            .collect();
-        out.write_all((serde_json::to_string_pretty(&items).map_err(io::Error::other)? + "\n").as_bytes())?;
+        out.write_all((serde_json::to_string_pretty(&explained).map_err(io::Error::other)? + "\n").as_bytes())?;
     } else {
-        for (source, label, key, as_of, r) in &explained {
+        for e in &explained {
             let head = format!(
-                "{key}  ({}{source}, as of {as_of})",
-                label.as_ref().map_or(String::new(), |l| format!("{l}, "))
+                "{}  ({}{}, as of {})",
+                e.key,
+                e.label.as_ref().map_or(String::new(), |l| format!("{l}, ")),
+                e.source,
+                e.as_of
             );
             writeln!(out, "{}", if color { head.bold().to_string() } else { head })?;
-            match r {
-                Err(e) => writeln!(out, "  the facts are not valid: {e}")?,
-                Ok(x) => human_explanation(x, out, color)?,
+            match (&e.explanation, &e.error) {
+                (Some(x), _) => human_explanation(x, &e.as_of, out, color)?,
+                (None, e) => writeln!(out, "  the facts are not valid: {}", e.as_deref().unwrap_or_default())?,
             }
             writeln!(out)?;
         }
@@ -867,8 +836,36 @@ fn explain(
     Ok(if failed > 0 { EXIT_SOME_FAILED } else { EXIT_OK })
 }
 
-fn human_explanation(x: &crate::eval::explain::Explanation, out: &mut dyn Write, color: bool) -> io::Result<()> {
-    for (i, r) in x.rules.iter().enumerate() {
+/// Whether the trace is of a dated rule that did not hold because the date is outside its period
+/// (its first condition is the period).
+fn out_of_force(r: &crate::eval::explain::RuleTrace) -> bool {
+    r.period.is_some() && r.matched == Some(false) && r.conditions.first().is_some_and(|c| c.value == Some(false))
+}
+
+fn human_explanation(
+    x: &crate::eval::explain::Explanation,
+    as_of: &str,
+    out: &mut dyn Write,
+    color: bool,
+) -> io::Result<()> {
+    let mut i = 0;
+    while let Some(r) = x.rules.get(i) {
+        // A run of rules not in force on the date (with the same period) is one line: the rules
+        // of another period are not read at all.
+        let rest = x.rules.get(i..).unwrap_or_default();
+        let run = rest.iter().take_while(|o| out_of_force(o) && o.period == r.period).count();
+        if run > 1 {
+            let numbers = format!("{}–{}.", i + 1, i + run);
+            let names: Vec<&str> = rest.iter().take(run).map(|o| o.rule.as_str()).collect();
+            let period = r.period.map(|p| p.to_string()).unwrap_or_default();
+            writeln!(out, "  {numbers} {run} rules not in force on {as_of} (they hold {period}):")?;
+            for line in textwrap::wrap(&names.join(", "), 96) {
+                writeln!(out, "        {line}")?;
+            }
+            i += run;
+            continue;
+        }
+        i += 1;
         let status = match r.matched {
             Some(true) => {
                 let s = format!("matched → {}", x.action.as_deref().unwrap_or("?"));
@@ -883,7 +880,7 @@ fn human_explanation(x: &crate::eval::explain::Explanation, out: &mut dyn Write,
                 }
             }
         };
-        writeln!(out, "  {:>2}. {}  {status}", i + 1, r.rule)?;
+        writeln!(out, "  {:>2}. {}  {status}", i, r.rule)?;
         for c in &r.conditions {
             let value = match (c.value, &c.error) {
                 (Some(v), _) => v.to_string(),
