@@ -177,8 +177,8 @@ pub fn parse(schema: &Schema, text: &str, format: Format, source: &str) -> Vec<D
             for (first_line, piece) in yaml_documents(unmarked) {
                 for de in serde_yaml::Deserializer::from_str(piece) {
                     let budget = Budget::yaml(piece.len());
-                    match (DocSeed { schema, source, budget: &budget }).deserialize(de) {
-                        Ok(doc) => docs.push(doc),
+                    match (DocSeed { schema, budget: &budget }).deserialize(de) {
+                        Ok(doc) => docs.push(doc.map(|d| Document { source: source.to_string(), ..d })),
                         Err(e) => {
                             let mut detail = shift_lines(&position_to_line(&e.to_string(), piece), first_line);
                             if detail.contains("repetition limit exceeded") {
@@ -397,10 +397,9 @@ fn yaml_flow_too_deep(text: &str, limit: usize) -> Option<(usize, usize)> {
 fn json_document(schema: &Schema, text: &str, source: String, line: bool) -> Document {
     let mut de = serde_json::Deserializer::from_str(text);
     let budget = Budget::unlimited();
-    let read =
-        (DocSeed { schema, source: &source, budget: &budget }).deserialize(&mut de).and_then(|d| de.end().map(|()| d));
+    let read = (DocSeed { schema, budget: &budget }).deserialize(&mut de).and_then(|d| de.end().map(|()| d));
     match read {
-        Ok(Some(doc)) => doc,
+        Ok(Some(doc)) => Document { source, ..doc },
         Ok(None) => empty_document(source),
         Err(e) => {
             let mut detail = if line { json_line_error(&e) } else { e.to_string() };
@@ -998,8 +997,8 @@ pub fn from_value<T: serde::Serialize + ?Sized>(schema: &Schema, value: &T, sour
 /// test cases). Files are read through the same seed without building the raw tree.
 pub(crate) fn validate(schema: &Schema, raw: Raw<'_>, source: String) -> Document {
     let budget = Budget::unlimited();
-    match (DocSeed { schema, source: &source, budget: &budget }).deserialize(raw) {
-        Ok(Some(doc)) => doc,
+    match (DocSeed { schema, budget: &budget }).deserialize(raw) {
+        Ok(Some(doc)) => Document { source, ..doc },
         Ok(None) => empty_document(source),
         Err(e) => Document::failed(source, FactError::new(FactErrorKind::Unreadable, "", e.to_string())),
     }
@@ -1020,10 +1019,10 @@ fn top_keys(schema: &Schema) -> String {
 /// Reads one fact document straight into slot vectors, checking it against the schema as it
 /// goes: no intermediate tree, strings borrowed from the input. Problems are collected as
 /// [`FactError`]s (a wrong value never stops the reading); only broken syntax is a serde error.
-/// `None` means the document is empty (null).
+/// `None` means the document is empty (null). The document's `source` is left empty, for the
+/// caller to fill in (moved, not copied).
 struct DocSeed<'s> {
     schema: &'s Schema,
-    source: &'s str,
     budget: &'s Budget,
 }
 
@@ -1072,24 +1071,20 @@ impl<'de> Visitor<'de> for DocSeed<'_> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let schema = self.schema;
-        let mut doc = Document {
-            source: self.source.to_string(),
-            as_of: None,
-            label: None,
-            shared: Ok(Vec::new()),
-            entries: Vec::new(),
-        };
+        let mut doc =
+            Document { source: String::new(), as_of: None, label: None, shared: Ok(Vec::new()), entries: Vec::new() };
         let mut shared = vec![Value::Absent; schema.document_slots];
         let mut errors = Vec::new();
         // Per document group: which fields were given (`None`: the group never appeared), and
         // its own errors, reported after the top-level ones in declaration order.
-        let mut given: Vec<Option<Given>> = schema.groups.iter().map(|_| None).collect();
-        let mut group_errors: Vec<Vec<FactError>> = schema.groups.iter().map(|_| Vec::new()).collect();
+        let mut given: smallvec::SmallVec<[Option<Given>; 4]> = schema.groups.iter().map(|_| None).collect();
+        let mut group_errors: smallvec::SmallVec<[Vec<FactError>; 4]> =
+            schema.groups.iter().map(|_| Vec::new()).collect();
         let mut entries: Option<Vec<Entry>> = None;
         let mut seen: smallvec::SmallVec<[Cow<'de, str>; 8]> = smallvec::SmallVec::new();
         let budget = self.budget;
         while let Some(Key(key)) = map.next_key_seed(KeySeed(budget))? {
-            if seen.contains(&key) {
+            if seen.iter().any(|k| same_text(k, &key)) {
                 errors.push(FactError::new(FactErrorKind::DuplicateKey, visible(&key), duplicate_key(&key)));
                 // Top-level values are never reached through an alias (the root cannot be one),
                 // so skipping them walks their text once; deeper ones are skipped with `Skip`.
@@ -1103,7 +1098,7 @@ impl<'de> Visitor<'de> for DocSeed<'_> {
                     Ok(d) => doc.as_of = Some(d),
                     Err((kind, m)) => errors.push(FactError::new(kind, key.to_string(), m)),
                 }
-            } else if let Some(gi) = schema.groups.iter().position(|g| g.list.is_none() && g.name == *key) {
+            } else if let Some(gi) = schema.groups.iter().position(|g| g.list.is_none() && same_text(&g.name, &key)) {
                 let (Some(slot), Some(errs)) = (given.get_mut(gi), group_errors.get_mut(gi)) else { continue };
                 *slot = Some(map.next_value_seed(GroupSeed {
                     schema,
@@ -1113,7 +1108,9 @@ impl<'de> Visitor<'de> for DocSeed<'_> {
                     out: &mut shared,
                     errors: errs,
                 })?);
-            } else if let Some(gi) = schema.groups.iter().position(|g| g.list.as_deref() == Some(&*key)) {
+            } else if let Some(gi) =
+                schema.groups.iter().position(|g| g.list.as_deref().is_some_and(|l| same_text(l, &key)))
+            {
                 match map.next_value_seed(ListSeed { schema, budget, group: gi, list: &key })? {
                     Ok(list) => entries = Some(list),
                     Err(e) => errors.push(e),
@@ -1182,7 +1179,7 @@ impl<'de> Visitor<'de> for DocSeed<'_> {
 impl DocSeed<'_> {
     fn not_a_mapping(&self, kind: &str) -> Document {
         Document::failed(
-            self.source.to_string(),
+            String::new(),
             FactError {
                 path: String::new(),
                 kind: FactErrorKind::WrongType,
@@ -1529,9 +1526,15 @@ impl<'de> Visitor<'de> for GroupSeed<'_, '_> {
         let field = |i: usize| g.fields.get(i).and_then(|f| schema.fields.get(*f));
         let mut given = Fields::from_elem(false, g.fields.len());
         let budget = self.budget;
+        // Keys mostly come in the order the schema declares them: the search for each starts at
+        // the field after the last one found, so that it usually matches at the first try.
+        let count = g.fields.len();
+        let mut next = 0;
         while let Some(Key(key)) = map.next_key_seed(KeySeed(budget))? {
             let path = self.path;
-            let Some(fi) = (0..g.fields.len()).find(|i| field(*i).is_some_and(|f| f.name == *key)) else {
+            let found =
+                (next..count).chain(0..next.min(count)).find(|i| field(*i).is_some_and(|f| same_text(&f.name, &key)));
+            let Some(fi) = found else {
                 let names = g.fields.iter().filter_map(|f| schema.fields.get(*f)).map(|f| f.name.as_str());
                 self.errors.push(unknown_key(&format!("{path}.{key}"), &key, names));
                 map.next_value_seed(Skip(budget))?;
@@ -1548,6 +1551,7 @@ impl<'de> Visitor<'de> for GroupSeed<'_, '_> {
                 continue;
             }
             *seen = true;
+            next = fi + 1;
             let raw: Raw<'de> = map.next_value_seed(ValueSeed::scalar(budget))?;
             match value(schema, f, raw) {
                 Ok(val) => {
@@ -1723,6 +1727,13 @@ fn expected(schema: &Schema, ty: Type) -> String {
     }
 }
 
+/// Whether two names are the same text; most names differ in length or in their first or last
+/// byte, which is checked before comparing them whole.
+fn same_text(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    a.len() == b.len() && a.first() == b.first() && a.last() == b.last() && a == b
+}
+
 /// A value's problem: its kind and the message.
 type Bad = (FactErrorKind, String);
 
@@ -1757,7 +1768,7 @@ fn value(schema: &Schema, f: &FieldDef, v: Raw<'_>) -> Result<Value, Bad> {
         }
         (Type::Enum(e), Raw::Str(s)) => {
             let Some(def) = schema.enums.get(e) else { return Err(wrong(&Raw::Str(s))) };
-            match def.values.iter().position(|x| *x == s) {
+            match def.values.iter().position(|x| same_text(x, &s)) {
                 Some(i) => u16::try_from(i).map(Value::Enum).map_err(|_| wrong(&Raw::Str(s.clone()))),
                 None => {
                     let mut m = format!("unknown value `{}`; {}", visible(&s), expected(schema, f.ty));

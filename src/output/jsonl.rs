@@ -3,8 +3,6 @@
 //! names), instead of building an owned [`Record`](crate::eval::verdict::Record) and serialising it.
 //! The bytes are exactly those of serialising the record.
 
-use std::io::Write as _;
-
 use crate::eval::verdict::ParamValue;
 use crate::facts::Document;
 use crate::policy::Policy;
@@ -85,10 +83,20 @@ impl<'p> JsonLines<'p> {
     pub fn write(&self, doc: &Document, as_of: Date, show_as_of: bool, out: &mut Vec<u8>) -> (usize, usize) {
         let f = &self.fragments;
         out.reserve(512);
-        let source = json_str(&doc.source);
-        let label = doc.label.as_deref().map_or_else(|| "null".to_string(), json_str);
+        // Every line of the document opens with the same `{"source":…,"customer":…,"subscription":`:
+        // written once here (escaped straight into `out`), then copied for each line.
+        let head_start = out.len();
+        out.extend_from_slice(b"{\"source\":");
+        write_str(out, &doc.source);
+        out.extend_from_slice(f.label_key.as_bytes());
+        match doc.label.as_deref() {
+            Some(l) => write_str(out, l),
+            None => out.extend_from_slice(b"null"),
+        }
+        out.extend_from_slice(f.key_name.as_bytes());
+        let head = head_start..out.len();
         // The end of every line: `}` or `,"as_of":"YYYY-MM-DD"}`, then the line feed.
-        let mut end = Vec::with_capacity(24);
+        let mut end: smallvec::SmallVec<[u8; 32]> = smallvec::SmallVec::new();
         if show_as_of {
             end.extend_from_slice(b",\"as_of\":\"");
             push_date(&mut end, as_of);
@@ -97,12 +105,10 @@ impl<'p> JsonLines<'p> {
         end.extend_from_slice(b"}\n");
         let (mut lines, mut errors) = (0, 0);
         for (key, outcome) in self.policy.outcomes(doc, as_of) {
+            if lines > 0 {
+                out.extend_from_within(head.clone());
+            }
             lines += 1;
-            out.extend_from_slice(b"{\"source\":");
-            out.extend_from_slice(source.as_bytes());
-            out.extend_from_slice(f.label_key.as_bytes());
-            out.extend_from_slice(label.as_bytes());
-            out.extend_from_slice(f.key_name.as_bytes());
             match key {
                 Some(k) => write_str(out, k),
                 None => out.extend_from_slice(b"null"),
@@ -123,9 +129,7 @@ impl<'p> JsonLines<'p> {
                         out.extend_from_slice(name.as_bytes());
                         match value {
                             ParamValue::Bool(b) => out.extend_from_slice(if b { b"true" } else { b"false" }),
-                            ParamValue::Int(n) => {
-                                let _ = write!(out, "{n}");
-                            }
+                            ParamValue::Int(n) => push_int(out, n),
                             ParamValue::Date(d) => {
                                 out.push(b'"');
                                 push_date(out, Date::from_naive(d));
@@ -144,25 +148,44 @@ impl<'p> JsonLines<'p> {
             }
             out.extend_from_slice(&end);
         }
+        if lines == 0 {
+            out.truncate(head_start);
+        }
         (lines, errors)
+    }
+}
+
+/// Where [`push_date`] writes: the output, or a line's short ending.
+trait Bytes {
+    fn put(&mut self, bytes: &[u8]);
+}
+
+impl Bytes for Vec<u8> {
+    fn put(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
+}
+
+impl Bytes for smallvec::SmallVec<[u8; 32]> {
+    fn put(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
     }
 }
 
 /// Writes a date as its `Display` text; four-digit years (every date a fact file can write)
 /// without going through the formatter, as this runs once per document in a batch.
-fn push_date(out: &mut Vec<u8>, date: Date) {
+fn push_date(out: &mut impl Bytes, date: Date) {
     use chrono::Datelike as _;
     let d = date.to_naive();
-    let Ok(year) = u32::try_from(d.year()) else {
-        let _ = write!(out, "{date}");
-        return;
+    let year = match u32::try_from(d.year()) {
+        Ok(y) if y <= 9999 => y,
+        _ => {
+            out.put(date.to_string().as_bytes());
+            return;
+        }
     };
-    if year > 9999 {
-        let _ = write!(out, "{date}");
-        return;
-    }
     let digit = |n: u32| b'0' + (n % 10) as u8;
-    out.extend_from_slice(&[
+    out.put(&[
         digit(year / 1000),
         digit(year / 100),
         digit(year / 10),
@@ -176,7 +199,40 @@ fn push_date(out: &mut Vec<u8>, date: Date) {
     ]);
 }
 
+/// Writes a whole number as its `Display` text, without going through the formatter.
+fn push_int(out: &mut Vec<u8>, n: i64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = n.unsigned_abs();
+    loop {
+        at -= 1;
+        if let Some(d) = digits.get_mut(at) {
+            *d = b'0' + (rest % 10) as u8;
+        }
+        rest /= 10;
+        if rest == 0 || at == 0 {
+            break;
+        }
+    }
+    if n < 0 {
+        out.push(b'-');
+    }
+    out.extend_from_slice(digits.get(at..).unwrap_or_default());
+}
+
 fn write_str(out: &mut Vec<u8>, s: &str) {
     // Writing into a Vec cannot fail.
     let _ = serde_json::to_writer(&mut *out, s);
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn whole_numbers_are_written_as_display_writes_them() {
+        for n in [0, 7, -7, 10, -10, 99, 100, 1_234_567, i64::MAX, i64::MIN, i64::MIN + 1] {
+            let mut out = Vec::new();
+            super::push_int(&mut out, n);
+            assert_eq!(String::from_utf8(out).ok(), Some(n.to_string()), "{n}");
+        }
+    }
 }
