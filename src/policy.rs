@@ -308,7 +308,10 @@ impl Policy {
     pub fn evaluate(&self, document: &[Value], item: &[Value], as_of: Date) -> Result<Verdict<'_>, EvalError> {
         let env = Env { document, item, as_of };
         let (rule, params) = match &self.diagram {
-            Ok(d) => eval::decide_diagram(d, &self.compiled.rules, &env, true)?,
+            Ok(d) => match eval::walk(d, &self.compiled.rules, &env)? {
+                eval::Walked::Rule(rule) => return eval::verdict_of(&self.compiled, d, rule, &env),
+                eval::Walked::Decided(rule, params) => (rule, params),
+            },
             Err(_) => eval::decide(&self.compiled.rules, &env)?,
         };
         Verdict::new(&self.compiled, rule, params)

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use super::Tri::{Absent, Known, Need};
 use super::{Atom, Budget, Explorer, State};
-use crate::compile::{Bits, CompiledRule, Op};
+use crate::compile::{Bits, CompiledRule, Op, Plan};
 use crate::language::schema::{FieldId, Schema, Slot, Type};
 
 /// A numeric variable of a difference test: the constant zero, `as_of`, or a fact.
@@ -85,12 +85,14 @@ pub(crate) struct Diagram {
     /// The diagram's enum, bool and presence tests resolved in advance for every combination of
     /// those facts, when there are few enough combinations.
     pub table: Option<Table>,
+    /// Each rule's verdict plan, by rule index (`None`: its arguments are evaluated).
+    pub plans: Vec<Option<Plan>>,
 }
 
 impl Diagram {
-    pub(crate) fn new(nodes: Vec<DNode>, root: u32, table: Option<Table>) -> Diagram {
+    pub(crate) fn new(nodes: Vec<DNode>, root: u32, table: Option<Table>, plans: Vec<Option<Plan>>) -> Diagram {
         let fast = nodes.iter().map(Fast::of).collect();
-        Diagram { nodes, fast, root, table }
+        Diagram { nodes, fast, root, table, plans }
     }
 }
 
@@ -247,7 +249,8 @@ pub(crate) fn build_diagram_with_budget(
         (None, Some(root)) => root,
     };
     let table = build_table(schema, &b.nodes, root);
-    Ok(Diagram::new(b.nodes, root, table))
+    let plans = rules.iter().map(|r| crate::compile::plan(schema, r)).collect();
+    Ok(Diagram::new(b.nodes, root, table, plans))
 }
 
 /// Points a split node at its two sub-diagrams.

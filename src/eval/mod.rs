@@ -11,7 +11,7 @@ pub mod verdict;
 use std::fmt;
 
 use crate::analysis::diagram::{DIAGRAM_SAFE_MAGNITUDE, DNode, Diagram, Fast, Table, TableKind, VarRef};
-use crate::compile::{Compiled, CompiledRule, Op};
+use crate::compile::{Compiled, CompiledRule, Op, PLAN_PARAMS, ParamOp, Plan};
 use crate::language::ast::{ArithOp, CmpOp};
 use crate::language::schema::{FieldId, Scope, Slot};
 use crate::value::{Date, Value};
@@ -135,6 +135,13 @@ fn params(rule: &CompiledRule, env: &Env<'_>) -> R<Params> {
     Ok(out)
 }
 
+/// Where a walk of the decision diagram ended: at the deciding rule, its parameters still to
+/// compute, or decided by the interpreter (with its parameters).
+pub(crate) enum Walked {
+    Rule(usize),
+    Decided(usize, Params),
+}
+
 /// Decides by walking the decision diagram; the same result as [`decide`] (which it falls back
 /// to when a number is too large for the diagram's difference tests to be exact).
 pub(crate) fn decide_diagram(
@@ -143,6 +150,19 @@ pub(crate) fn decide_diagram(
     env: &Env<'_>,
     with_params: bool,
 ) -> Result<(usize, Params), EvalError> {
+    match walk(d, rules, env)? {
+        Walked::Decided(i, p) => Ok((i, p)),
+        Walked::Rule(i) if !with_params => Ok((i, Params::new())),
+        Walked::Rule(i) => {
+            let rule = rules.get(i).ok_or(EvalError { rule: Some(i), kind: EvalErrorKind::Internal })?;
+            params(rule, env).map(|p| (i, p)).map_err(|kind| EvalError { rule: Some(i), kind })
+        }
+    }
+}
+
+/// The deciding rule by the decision diagram (see [`decide_diagram`]).
+pub(crate) fn walk(d: &Diagram, rules: &[CompiledRule], env: &Env<'_>) -> Result<Walked, EvalError> {
+    let decided = |r: Result<(usize, Params), EvalError>| r.map(|(i, p)| Walked::Decided(i, p));
     let mut n = d.table.as_ref().and_then(|t| table_start(t, env)).unwrap_or(d.root);
     let mut last = u32::MAX;
     // Children are built before their parents, so every step goes to a smaller index: checking
@@ -210,10 +230,10 @@ pub(crate) fn decide_diagram(
             },
             DNode::Diff { x, y, k, rule, yes, no } => {
                 let (Some(a), Some(b)) = (var(env, *x), var(env, *y)) else {
-                    return decide(rules, env);
+                    return decided(decide(rules, env));
                 };
                 if a.abs() > DIAGRAM_SAFE_MAGNITUDE || b.abs() > DIAGRAM_SAFE_MAGNITUDE {
-                    return decide(rules, env);
+                    return decided(decide(rules, env));
                 }
                 let _ = rule;
                 if a - b <= *k { *yes } else { *no }
@@ -225,18 +245,80 @@ pub(crate) fn decide_diagram(
             },
             DNode::Match(r) => {
                 let i = *r as usize;
-                let Some(rule) = rules.get(i) else { break };
-                if !with_params {
-                    return Ok((i, Params::new()));
+                if rules.get(i).is_none() {
+                    break;
                 }
-                return params(rule, env).map(|p| (i, p)).map_err(|kind| EvalError { rule: Some(i), kind });
+                return Ok(Walked::Rule(i));
             }
             DNode::NoRule => return Err(EvalError { rule: None, kind: EvalErrorKind::NoRuleMatched }),
             DNode::Absent { rule, field } => return Err(err(*rule, EvalErrorKind::AbsentFact { fact: *field })),
         };
     }
     // A malformed diagram (never built): the interpreter still answers.
-    decide(rules, env)
+    decided(decide(rules, env))
+}
+
+/// The verdict of the rule a walk reached: by its [`Plan`] when it has one, else by evaluating
+/// its arguments (the same verdict and the same errors either way).
+#[inline]
+pub(crate) fn verdict_of<'p>(
+    policy: &'p Compiled,
+    d: &Diagram,
+    index: usize,
+    env: &Env<'_>,
+) -> Result<verdict::Verdict<'p>, EvalError> {
+    let err = |kind| EvalError { rule: Some(index), kind };
+    match d.plans.get(index) {
+        Some(Some(plan)) => {
+            let (numbers, typed) = planned(plan, env).map_err(err)?;
+            if !typed {
+                return Err(err(EvalErrorKind::TypeMismatch));
+            }
+            verdict::Verdict::from_numbers(policy, index, plan.action, numbers)
+        }
+        _ => {
+            let rule = policy.rules.get(index).ok_or(err(EvalErrorKind::Internal))?;
+            let params = params(rule, env).map_err(err)?;
+            verdict::Verdict::new(policy, index, params)
+        }
+    }
+}
+
+/// A plan's parameters as numbers, and whether each had its declared type. An evaluation error
+/// stops at once; a value of another type (unchecked facts) is reported after every parameter
+/// was evaluated, as checking the evaluated arguments against the action does.
+#[inline]
+fn planned(plan: &Plan, env: &Env<'_>) -> R<([i64; PLAN_PARAMS], bool)> {
+    let mut out = [0; PLAN_PARAMS];
+    let mut typed = true;
+    for (op, n) in plan.params.iter().zip(out.iter_mut()) {
+        let value = match op {
+            ParamOp::Const(c) => Some(*c),
+            ParamOp::Copy { slot: s, field, ty, enum_len } => match slot(env, *s) {
+                Some(Value::Absent) | None => return Err(EvalErrorKind::AbsentFact { fact: *field }),
+                Some(v) => verdict::number_of(*ty, v, *enum_len),
+            },
+            ParamOp::EnumIn { slot: s, field, bits } => match slot(env, *s) {
+                Some(Value::Enum(v)) => Some(i64::from(*v < 64 && bits >> *v & 1 == 1)),
+                other => return Err(not_read(other, *field)),
+            },
+            ParamOp::SinceAsOf { slot: s, field } => {
+                let x = match slot(env, *s) {
+                    Some(Value::Date(d)) => d.days(),
+                    Some(Value::Int(n)) => *n,
+                    Some(Value::Absent) | None => return Err(EvalErrorKind::AbsentFact { fact: *field }),
+                    Some(Value::Bool(_) | Value::Enum(_) | Value::Text(_)) => return Err(EvalErrorKind::TypeMismatch),
+                };
+                Some(x.checked_sub(env.as_of.days()).ok_or(EvalErrorKind::Overflow)?)
+            }
+            ParamOp::Eval { op, ty, enum_len } => verdict::number_of(*ty, &eval(op, env)?.to_value(), *enum_len),
+        };
+        match value {
+            Some(v) => *n = v,
+            None => typed = false,
+        }
+    }
+    Ok((out, typed))
 }
 
 /// Where the walk can start, from the table of finite facts; `None` when a fact does not have
