@@ -10,7 +10,7 @@ pub mod verdict;
 
 use std::fmt;
 
-use crate::analysis::diagram::{DIAGRAM_SAFE_MAGNITUDE, DNode, Diagram, Fast, Table, TableKind, VarRef};
+use crate::analysis::diagram::{DIAGRAM_SAFE_MAGNITUDE, DNode, Diagram, Fast, Table, TableVar, VarRef};
 use crate::compile::{Compiled, CompiledRule, Op, PLAN_PARAMS, ParamOp, Plan};
 use crate::language::ast::{ArithOp, CmpOp};
 use crate::language::schema::{FieldId, Scope, Slot};
@@ -184,6 +184,26 @@ pub(crate) fn walk(d: &Diagram, rules: &[CompiledRule], env: &Env<'_>) -> Result
                     n = if *b { f.yes } else { f.no };
                     continue;
                 }
+            } else if f.kind == Fast::MATCH {
+                if (f.yes as usize) < rules.len() {
+                    return Ok(Walked::Rule(f.yes as usize));
+                }
+            } else if f.kind == Fast::FACT_MINUS || f.kind == Fast::MINUS_FACT {
+                // As [`DNode::Diff`] below: other values, and numbers too large for an exact
+                // test, take the slow path.
+                let fact = match values.get(f.slot as usize) {
+                    Some(Value::Date(d)) => Some(d.days()),
+                    Some(Value::Int(n)) => Some(*n),
+                    _ => None,
+                };
+                let other = if f.as_of { env.as_of.days() } else { 0 };
+                if let Some(fact) =
+                    fact.filter(|x| x.abs() <= DIAGRAM_SAFE_MAGNITUDE && other.abs() <= DIAGRAM_SAFE_MAGNITUDE)
+                {
+                    let diff = if f.kind == Fast::FACT_MINUS { fact - other } else { other - fact };
+                    n = if diff <= f.bits.cast_signed() { f.yes } else { f.no };
+                    continue;
+                }
             }
         }
         let Some(node) = d.nodes.get(n as usize) else { break };
@@ -325,23 +345,27 @@ fn planned(plan: &Plan, env: &Env<'_>) -> R<([i64; PLAN_PARAMS], bool)> {
 /// the shape the table expects (the walk from the root then reports it).
 #[inline]
 fn table_start(t: &Table, env: &Env<'_>) -> Option<u32> {
-    let mut key: u32 = if t.as_of_cuts.is_empty() { 0 } else { t.as_of_bucket(env.as_of.days()) * t.as_of_stride };
-    for v in &t.vars {
-        let values = if v.document { env.document } else { env.item };
-        let value = values.get(v.slot as usize)?;
-        let i = match (v.kind, value) {
-            (TableKind::Enum { values, .. }, Value::Enum(e)) if u32::from(*e) < values => u32::from(*e),
-            (TableKind::Bool { .. }, Value::Bool(b)) => u32::from(*b),
-            (TableKind::Presence, Value::Absent) => 1,
-            (TableKind::Presence, _) => 0,
-            (k @ (TableKind::Enum { optional: true, .. } | TableKind::Bool { optional: true }), Value::Absent) => {
-                k.cardinality() - 1
-            }
+    let sub = match t.as_of_cuts.as_slice() {
+        [] => t.intervals.first(),
+        [cut] => t.intervals.get(usize::from(env.as_of.days() >= *cut)),
+        _ => t.intervals.get(t.as_of_bucket(env.as_of.days())),
+    }?
+    .as_ref()?;
+    let sides = [env.item, env.document];
+    let mut key: u32 = 0;
+    for v in &sub.vars {
+        let value = sides.get(usize::from(v.document))?.get(v.slot as usize)?;
+        let i = match value {
+            Value::Enum(e) if v.kind == TableVar::ENUM && u32::from(*e) < v.values => u32::from(*e),
+            Value::Bool(b) if v.kind == TableVar::BOOL => u32::from(*b),
+            Value::Absent if v.absent != TableVar::NOT_OPTIONAL => v.absent,
+            Value::Absent => return None,
+            _ if v.kind == TableVar::PRESENCE => 0,
             _ => return None,
         };
         key += i * v.stride;
     }
-    t.entries.get(key as usize).copied()
+    sub.entries.get(key as usize).copied()
 }
 
 /// The number a difference test reads: days for dates, the value for integers.

@@ -110,7 +110,8 @@ impl<'p> Verdict<'p> {
                     None => false,
                 }
             });
-        let params = if as_numbers { Args::Numbers(numbers) } else { Args::Values(params.into_vec().into_boxed_slice()) };
+        let params =
+            if as_numbers { Args::Numbers(numbers) } else { Args::Values(params.into_vec().into_boxed_slice()) };
         Ok(Verdict { policy, index, rule, action, params })
     }
 
