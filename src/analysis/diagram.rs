@@ -116,11 +116,19 @@ pub(crate) struct Table {
 /// The table of one `as_of` interval.
 #[derive(Clone, Debug)]
 pub(crate) struct SubTable {
+    /// The document's facts first, then the entry's.
     pub vars: Vec<TableVar>,
+    /// How many of `vars` are the document's.
+    pub document_vars: usize,
+    /// Node indexes, or rule indexes flagged with [`Table::MATCH`].
     pub entries: Vec<u32>,
 }
 
 impl Table {
+    /// An entry with this bit set is the deciding rule (the other bits), not a node to walk on
+    /// from.
+    pub const MATCH: u32 = 1 << 31;
+
     /// Which of the intervals between [`Table::as_of_cuts`] a day falls in.
     pub(crate) fn as_of_bucket(&self, day: i64) -> usize {
         self.as_of_cuts.iter().take_while(|c| **c <= day).count()
@@ -411,6 +419,9 @@ fn sub_table(
         }
         vars.push((var, *f));
     }
+    // The document's facts first (strides do not depend on the order).
+    vars.sort_by_key(|(v, _)| !v.document);
+    let document_vars = vars.iter().filter(|(v, _)| v.document).count();
     *entries_left = entries_left.checked_sub(size)?;
     let mut entries = Vec::with_capacity(usize::try_from(size).ok()?);
     for key in 0..size {
@@ -459,9 +470,13 @@ fn sub_table(
             n = next;
             *walk_left = walk_left.checked_sub(1)?;
         }
-        entries.push(n);
+        let entry = match nodes.get(n as usize) {
+            Some(DNode::Match(rule)) if *rule < Table::MATCH => rule | Table::MATCH,
+            _ => n,
+        };
+        entries.push(entry);
     }
-    Some(SubTable { vars: vars.into_iter().map(|(v, _)| v).collect(), entries })
+    Some(SubTable { vars: vars.into_iter().map(|(v, _)| v).collect(), document_vars, entries })
 }
 
 pub(super) fn collect_compares(op: &Op, out: &mut HashMap<usize, Op>) {

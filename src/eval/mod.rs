@@ -136,10 +136,12 @@ fn params(rule: &CompiledRule, env: &Env<'_>) -> R<Params> {
 }
 
 /// Where a walk of the decision diagram ended: at the deciding rule, its parameters still to
-/// compute, or decided by the interpreter (with its parameters).
+/// compute, or left to the interpreter ([`decide`]: a number too large for the diagram's exact
+/// tests, a value of another type in an unchecked slot, a malformed diagram).
+#[derive(Clone, Copy, Debug)]
 pub(crate) enum Walked {
     Rule(usize),
-    Decided(usize, Params),
+    Interpret,
 }
 
 /// Decides by walking the decision diagram; the same result as [`decide`] (which it falls back
@@ -151,7 +153,7 @@ pub(crate) fn decide_diagram(
     with_params: bool,
 ) -> Result<(usize, Params), EvalError> {
     match walk(d, rules, env)? {
-        Walked::Decided(i, p) => Ok((i, p)),
+        Walked::Interpret => decide(rules, env),
         Walked::Rule(i) if !with_params => Ok((i, Params::new())),
         Walked::Rule(i) => {
             let rule = rules.get(i).ok_or(EvalError { rule: Some(i), kind: EvalErrorKind::Internal })?;
@@ -162,8 +164,17 @@ pub(crate) fn decide_diagram(
 
 /// The deciding rule by the decision diagram (see [`decide_diagram`]).
 pub(crate) fn walk(d: &Diagram, rules: &[CompiledRule], env: &Env<'_>) -> Result<Walked, EvalError> {
-    let decided = |r: Result<(usize, Params), EvalError>| r.map(|(i, p)| Walked::Decided(i, p));
-    let mut n = d.table.as_ref().and_then(|t| table_start(t, env)).unwrap_or(d.root);
+    let mut n = match d.table.as_ref().and_then(|t| table_start(t, env)) {
+        Some(entry) if entry & Table::MATCH != 0 => {
+            let rule = (entry & !Table::MATCH) as usize;
+            if rule < rules.len() {
+                return Ok(Walked::Rule(rule));
+            }
+            d.root
+        }
+        Some(entry) => entry,
+        None => d.root,
+    };
     let mut last = u32::MAX;
     // Children are built before their parents, so every step goes to a smaller index: checking
     // that keeps the walk finite whatever the diagram holds.
@@ -250,10 +261,10 @@ pub(crate) fn walk(d: &Diagram, rules: &[CompiledRule], env: &Env<'_>) -> Result
             },
             DNode::Diff { x, y, k, rule, yes, no } => {
                 let (Some(a), Some(b)) = (var(env, *x), var(env, *y)) else {
-                    return decided(decide(rules, env));
+                    return Ok(Walked::Interpret);
                 };
                 if a.abs() > DIAGRAM_SAFE_MAGNITUDE || b.abs() > DIAGRAM_SAFE_MAGNITUDE {
-                    return decided(decide(rules, env));
+                    return Ok(Walked::Interpret);
                 }
                 let _ = rule;
                 if a - b <= *k { *yes } else { *no }
@@ -275,7 +286,7 @@ pub(crate) fn walk(d: &Diagram, rules: &[CompiledRule], env: &Env<'_>) -> Result
         };
     }
     // A malformed diagram (never built): the interpreter still answers.
-    decided(decide(rules, env))
+    Ok(Walked::Interpret)
 }
 
 /// The verdict of the rule a walk reached: by its [`Plan`] when it has one, else by evaluating
@@ -309,36 +320,50 @@ pub(crate) fn verdict_of<'p>(
 /// was evaluated, as checking the evaluated arguments against the action does.
 #[inline]
 fn planned(plan: &Plan, env: &Env<'_>) -> R<([i64; PLAN_PARAMS], bool)> {
-    let mut out = [0; PLAN_PARAMS];
+    // By count, so that the numbers stay in registers until the verdict is made.
     let mut typed = true;
-    for (op, n) in plan.params.iter().zip(out.iter_mut()) {
-        let value = match op {
-            ParamOp::Const(c) => Some(*c),
-            ParamOp::Copy { slot: s, field, ty, enum_len } => match slot(env, *s) {
+    let mut p = |op: &ParamOp| -> R<i64> {
+        Ok(param_number(op, env)?.unwrap_or_else(|| {
+            typed = false;
+            0
+        }))
+    };
+    let numbers = match plan.params.as_slice() {
+        [] => [0; PLAN_PARAMS],
+        [a] => [p(a)?, 0, 0, 0],
+        [a, b] => [p(a)?, p(b)?, 0, 0],
+        [a, b, c] => [p(a)?, p(b)?, p(c)?, 0],
+        [a, b, c, d] => [p(a)?, p(b)?, p(c)?, p(d)?],
+        // A plan has at most PLAN_PARAMS parameters.
+        _ => return Err(EvalErrorKind::Internal),
+    };
+    Ok((numbers, typed))
+}
+
+/// One parameter as a number, `None` when its value is not of the declared type.
+#[inline(always)]
+fn param_number(op: &ParamOp, env: &Env<'_>) -> R<Option<i64>> {
+    Ok(match op {
+        ParamOp::Const(c) => Some(*c),
+        ParamOp::EnumIn { slot: s, field, bits } => match slot(env, *s) {
+            Some(Value::Enum(v)) => Some(i64::from(*v < 64 && bits >> *v & 1 == 1)),
+            other => return Err(not_read(other, *field)),
+        },
+        ParamOp::Copy { slot: s, field, ty, enum_len } => match slot(env, *s) {
+            Some(Value::Absent) | None => return Err(EvalErrorKind::AbsentFact { fact: *field }),
+            Some(v) => verdict::number_of(*ty, v, *enum_len),
+        },
+        ParamOp::SinceAsOf { slot: s, field } => {
+            let x = match slot(env, *s) {
+                Some(Value::Date(d)) => d.days(),
+                Some(Value::Int(n)) => *n,
                 Some(Value::Absent) | None => return Err(EvalErrorKind::AbsentFact { fact: *field }),
-                Some(v) => verdict::number_of(*ty, v, *enum_len),
-            },
-            ParamOp::EnumIn { slot: s, field, bits } => match slot(env, *s) {
-                Some(Value::Enum(v)) => Some(i64::from(*v < 64 && bits >> *v & 1 == 1)),
-                other => return Err(not_read(other, *field)),
-            },
-            ParamOp::SinceAsOf { slot: s, field } => {
-                let x = match slot(env, *s) {
-                    Some(Value::Date(d)) => d.days(),
-                    Some(Value::Int(n)) => *n,
-                    Some(Value::Absent) | None => return Err(EvalErrorKind::AbsentFact { fact: *field }),
-                    Some(Value::Bool(_) | Value::Enum(_) | Value::Text(_)) => return Err(EvalErrorKind::TypeMismatch),
-                };
-                Some(x.checked_sub(env.as_of.days()).ok_or(EvalErrorKind::Overflow)?)
-            }
-            ParamOp::Eval { op, ty, enum_len } => verdict::number_of(*ty, &eval(op, env)?.to_value(), *enum_len),
-        };
-        match value {
-            Some(v) => *n = v,
-            None => typed = false,
+                Some(Value::Bool(_) | Value::Enum(_) | Value::Text(_)) => return Err(EvalErrorKind::TypeMismatch),
+            };
+            Some(x.checked_sub(env.as_of.days()).ok_or(EvalErrorKind::Overflow)?)
         }
-    }
-    Ok((out, typed))
+        ParamOp::Eval { op, ty, enum_len } => verdict::number_of(*ty, &eval(op, env)?.to_value(), *enum_len),
+    })
 }
 
 /// Where the walk can start, from the table of finite facts; `None` when a fact does not have
@@ -351,19 +376,21 @@ fn table_start(t: &Table, env: &Env<'_>) -> Option<u32> {
         _ => t.intervals.get(t.as_of_bucket(env.as_of.days())),
     }?
     .as_ref()?;
-    let sides = [env.item, env.document];
+    // The document's facts come first.
+    let (document, item) = sub.vars.split_at(sub.document_vars);
     let mut key: u32 = 0;
-    for v in &sub.vars {
-        let value = sides.get(usize::from(v.document))?.get(v.slot as usize)?;
-        let i = match value {
-            Value::Enum(e) if v.kind == TableVar::ENUM && u32::from(*e) < v.values => u32::from(*e),
-            Value::Bool(b) if v.kind == TableVar::BOOL => u32::from(*b),
-            Value::Absent if v.absent != TableVar::NOT_OPTIONAL => v.absent,
-            Value::Absent => return None,
-            _ if v.kind == TableVar::PRESENCE => 0,
-            _ => return None,
-        };
-        key += i * v.stride;
+    for (vars, values) in [(document, env.document), (item, env.item)] {
+        for v in vars {
+            let i = match values.get(v.slot as usize)? {
+                Value::Enum(e) if v.kind == TableVar::ENUM && u32::from(*e) < v.values => u32::from(*e),
+                Value::Bool(b) if v.kind == TableVar::BOOL => u32::from(*b),
+                Value::Absent if v.absent != TableVar::NOT_OPTIONAL => v.absent,
+                Value::Absent => return None,
+                _ if v.kind == TableVar::PRESENCE => 0,
+                _ => return None,
+            };
+            key += i * v.stride;
+        }
     }
     sub.entries.get(key as usize).copied()
 }

@@ -117,6 +117,7 @@ impl<'p> Verdict<'p> {
 
     /// The verdict of rule `index`, whose action is `action`, from its parameters as numbers
     /// already checked against their declared types (see [`crate::compile::Plan`]).
+    #[inline(always)]
     pub(crate) fn from_numbers(
         policy: &'p Compiled,
         index: usize,
