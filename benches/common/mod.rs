@@ -125,16 +125,16 @@ pub const LATER_OFFSET: i64 = 365;
 /// The first day of the rules since 2024 (2024-09-01), as days from the common era.
 pub const SINCE_2024_DAYS_FROM_CE: i64 = 739_130;
 
-/// [`generate`]'s subscriptions, about half of them decided as of 2024-03-15 (the 2020 rules) and
-/// the rest as of 2025-03-15 (the rules since 2024), with their terms around their own date, more
-/// Admin agents among the later ones, and the facts of 2024 drawn (legacy offers, indirect EAs,
-/// partners allowed to take over Azure billing).
-pub fn generate_dated(n: usize, seed: u64) -> Vec<(Sub, Extra)> {
+/// [`generate`]'s subscriptions, `later_percent` of them (about) decided as of 2025-03-15 (the
+/// rules since 2024) and the rest as of 2024-03-15 (the 2020 rules), with their terms around
+/// their own date, more Admin agents among the later ones, and the facts of 2024 drawn (legacy
+/// offers, indirect EAs, partners allowed to take over Azure billing).
+pub fn generate_dated(n: usize, seed: u64, later_percent: u64) -> Vec<(Sub, Extra)> {
     let mut r = Rng::new(seed ^ 0x2024_0901);
     generate(n, seed)
         .into_iter()
         .map(|mut s| {
-            let later = r.chance(50);
+            let later = r.chance(later_percent);
             let as_of_offset = if later { LATER_OFFSET } else { 0 };
             s.term_offset = s.term_offset.map(|o| o + as_of_offset);
             if later && s.role != "admin_agent" && r.chance(30) {

@@ -121,7 +121,41 @@ pub(crate) struct SubTable {
     /// How many of `vars` are the document's.
     pub document_vars: usize,
     /// Node indexes, or rule indexes flagged with [`Table::MATCH`].
-    pub entries: Vec<u32>,
+    pub entries: Entries,
+}
+
+/// A table's entries, in two bytes each when every one fits (a smaller table stays in the
+/// processor's nearer caches).
+#[derive(Clone, Debug)]
+pub(crate) enum Entries {
+    /// Bit 15 stands for [`Table::MATCH`].
+    Narrow(Vec<u16>),
+    Wide(Vec<u32>),
+}
+
+impl Entries {
+    fn new(wide: Vec<u32>) -> Entries {
+        let narrow = |e: &u32| {
+            let flag = if e & Table::MATCH != 0 { 1 << 15 } else { 0 };
+            u16::try_from(e & !Table::MATCH).ok().filter(|n| n & (1 << 15) == 0).map(|n| n | flag)
+        };
+        match wide.iter().map(narrow).collect::<Option<Vec<u16>>>() {
+            Some(narrow) => Entries::Narrow(narrow),
+            None => Entries::Wide(wide),
+        }
+    }
+
+    /// The entry at `key`, as in [`SubTable::entries`].
+    #[inline]
+    pub(crate) fn get(&self, key: usize) -> Option<u32> {
+        match self {
+            Entries::Narrow(e) => e.get(key).map(|e| {
+                let e = u32::from(*e);
+                (e & 0x7fff) | if e & 0x8000 != 0 { Table::MATCH } else { 0 }
+            }),
+            Entries::Wide(e) => e.get(key).copied(),
+        }
+    }
 }
 
 impl Table {
@@ -476,7 +510,7 @@ fn sub_table(
         };
         entries.push(entry);
     }
-    Some(SubTable { vars: vars.into_iter().map(|(v, _)| v).collect(), document_vars, entries })
+    Some(SubTable { vars: vars.into_iter().map(|(v, _)| v).collect(), document_vars, entries: Entries::new(entries) })
 }
 
 pub(super) fn collect_compares(op: &Op, out: &mut HashMap<usize, Op>) {

@@ -322,22 +322,26 @@ pub(crate) fn verdict_of<'p>(
 fn planned(plan: &Plan, env: &Env<'_>) -> R<([i64; PLAN_PARAMS], bool)> {
     // By count, so that the numbers stay in registers until the verdict is made.
     let mut typed = true;
-    let mut p = |op: &ParamOp| -> R<i64> {
-        Ok(param_number(op, env)?.unwrap_or_else(|| {
-            typed = false;
-            0
-        }))
-    };
+    let t = &mut typed;
     let numbers = match plan.params.as_slice() {
         [] => [0; PLAN_PARAMS],
-        [a] => [p(a)?, 0, 0, 0],
-        [a, b] => [p(a)?, p(b)?, 0, 0],
-        [a, b, c] => [p(a)?, p(b)?, p(c)?, 0],
-        [a, b, c, d] => [p(a)?, p(b)?, p(c)?, p(d)?],
+        [a] => [param(a, env, t)?, 0, 0, 0],
+        [a, b] => [param(a, env, t)?, param(b, env, t)?, 0, 0],
+        [a, b, c] => [param(a, env, t)?, param(b, env, t)?, param(c, env, t)?, 0],
+        [a, b, c, d] => [param(a, env, t)?, param(b, env, t)?, param(c, env, t)?, param(d, env, t)?],
         // A plan has at most PLAN_PARAMS parameters.
         _ => return Err(EvalErrorKind::Internal),
     };
     Ok((numbers, typed))
+}
+
+/// One parameter as a number; 0 and `typed` cleared when its value is not of the declared type.
+#[inline(always)]
+fn param(op: &ParamOp, env: &Env<'_>, typed: &mut bool) -> R<i64> {
+    Ok(param_number(op, env)?.unwrap_or_else(|| {
+        *typed = false;
+        0
+    }))
 }
 
 /// One parameter as a number, `None` when its value is not of the declared type.
@@ -377,7 +381,7 @@ fn table_start(t: &Table, env: &Env<'_>) -> Option<u32> {
     }?
     .as_ref()?;
     // The document's facts come first.
-    let (document, item) = sub.vars.split_at(sub.document_vars);
+    let (document, item) = sub.vars.split_at_checked(sub.document_vars)?;
     let mut key: u32 = 0;
     for (vars, values) in [(document, env.document), (item, env.item)] {
         for v in vars {
@@ -392,7 +396,7 @@ fn table_start(t: &Table, env: &Env<'_>) -> Option<u32> {
             key += i * v.stride;
         }
     }
-    sub.entries.get(key as usize).copied()
+    sub.entries.get(key as usize)
 }
 
 /// The number a difference test reads: days for dates, the value for integers.
