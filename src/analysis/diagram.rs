@@ -256,10 +256,10 @@ impl Fast {
             DNode::Bool { slot, yes, no, .. } => test(Fast::BOOL, slot, 0, false, *yes, *no),
             DNode::Match(rule) => Fast { kind: Fast::MATCH, yes: *rule, ..other },
             DNode::Diff { x: VarRef::Fact(slot, _), y: y @ (VarRef::AsOf | VarRef::Zero), k, yes, no, .. } => {
-                test(Fast::FACT_MINUS, slot, k.cast_unsigned(), *y == VarRef::AsOf, *yes, *no)
+                test(Fast::FACT_MINUS, slot, u64::from_ne_bytes(k.to_ne_bytes()), *y == VarRef::AsOf, *yes, *no)
             }
             DNode::Diff { x: x @ (VarRef::AsOf | VarRef::Zero), y: VarRef::Fact(slot, _), k, yes, no, .. } => {
-                test(Fast::MINUS_FACT, slot, k.cast_unsigned(), *x == VarRef::AsOf, *yes, *no)
+                test(Fast::MINUS_FACT, slot, u64::from_ne_bytes(k.to_ne_bytes()), *x == VarRef::AsOf, *yes, *no)
             }
             DNode::Enum { .. }
             | DNode::NoRule

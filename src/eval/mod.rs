@@ -212,7 +212,7 @@ pub(crate) fn walk(d: &Diagram, rules: &[CompiledRule], env: &Env<'_>) -> Result
                     fact.filter(|x| x.abs() <= DIAGRAM_SAFE_MAGNITUDE && other.abs() <= DIAGRAM_SAFE_MAGNITUDE)
                 {
                     let diff = if f.kind == Fast::FACT_MINUS { fact - other } else { other - fact };
-                    n = if diff <= f.bits.cast_signed() { f.yes } else { f.no };
+                    n = if diff <= i64::from_ne_bytes(f.bits.to_ne_bytes()) { f.yes } else { f.no };
                     continue;
                 }
             }
