@@ -134,6 +134,8 @@ pub mod language;
 pub mod batch;
 #[cfg(feature = "cli")]
 pub mod cli;
+#[cfg(feature = "codegen")]
+pub mod codegen;
 #[cfg(feature = "cli")]
 pub mod lsp;
 pub mod output;

@@ -502,3 +502,56 @@ fn a_budget_too_small_to_find_anything_exits_2_and_says_so() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("these results are partial"), "{}", report(&out));
     assert!(String::from_utf8_lossy(&out.stderr).contains("raise `--max-regions`"), "{}", report(&out));
 }
+
+/// `REV:PATH` reads a policy as it was at a git revision: the working copy against the last
+/// commit, two revisions, a single file; a revision git does not know is an error that says so.
+#[test]
+fn a_policy_at_a_git_revision_is_compared() {
+    let files: Vec<(String, Vec<u8>)> =
+        ["actions.handover", "schema.handover", "multichannel.handover", "since-2024.handover"]
+            .iter()
+            .map(|f| (format!("rules/{f}"), shipped(f).into_bytes()))
+            .collect();
+    let refs: Vec<(&str, &[u8])> = files.iter().map(|(n, b)| (n.as_str(), b.as_slice())).collect();
+    let repo = Scratch::new("diff-git", &refs);
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .args(["-c", "user.email=t@example.com", "-c", "user.name=t", "-c", "commit.gpgsign=false"])
+            .args(args)
+            .current_dir(repo.path())
+            .output()
+            .expect("git runs (CI clones with it)");
+        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    git(&["init", "-q"]);
+    git(&["add", "-A"]);
+    git(&["commit", "-qm", "the shipped rules"]);
+    let path = repo.path().join("rules/multichannel.handover");
+    let edited = shipped("multichannel.handover")
+        .replace("when subscription.channel == syndication", "when subscription.channel in [syndication, open]");
+    std::fs::write(&path, edited).unwrap();
+    let limit = Duration::from_secs(120);
+
+    let out = run_in(repo.path(), &["diff", "HEAD:rules", "rules"], b"", limit);
+    assert_eq!(out.status.code(), Some(1), "{}", report(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("-> rule `syndication` (not_applicable)") && text.contains("channel: open"), "{text}");
+
+    git(&["commit", "-qam", "open is out of scope"]);
+    let out = run_in(repo.path(), &["diff", "HEAD~1:rules", "HEAD:rules/"], b"", limit);
+    assert_eq!(out.status.code(), Some(1), "{}", report(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), text, "the same change, read from two revisions");
+    let out = run_in(repo.path(), &["diff", "HEAD:rules", "rules"], b"", limit);
+    assert_eq!(out.status.code(), Some(0), "{}", report(&out));
+
+    let out = run_in(repo.path(), &["diff", "nope:rules", "rules"], b"", limit);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("`nope:rules` is not a file or folder, and git cannot read it as REV:PATH"), "{err}");
+    // A broken policy at a revision is reported with the revision in the file name.
+    std::fs::write(&path, "rule broken {").unwrap();
+    git(&["commit", "-qam", "broken"]);
+    let out = run_in(repo.path(), &["diff", "HEAD:rules", "HEAD~1:rules"], b"", limit);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("HEAD:rules/multichannel.handover"), "{}", report(&out));
+}

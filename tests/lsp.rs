@@ -273,6 +273,7 @@ fn shipped_policy_session() {
     let h = c.hover(&rules_uri, pos(&rules, "rule syndication", 0, 6));
     assert!(h.contains("Source: Partner Center, Multi-channel support: scope"), "{h}");
     assert!(h.contains("then not_applicable"), "{h}");
+    assert!(h.contains("In force until 2024-08-31."), "the rule's period, from its block: {h}");
 
     // Go to definition, across files: an action, a fact, an enum value, an enum (a type).
     let def = |c: &mut Client, uri: &str, at: (u32, u32)| c.request("textDocument/definition", Client::at(uri, at));

@@ -10,8 +10,9 @@ use crate::policy::Policy;
 use crate::value::Date;
 
 pub(super) const DIFF_HELP: &str = "\
-Two policies, OLD and NEW (a file or a folder of `.handover` files; `--builtin` stands for the
-shipped policy as OLD), or one policy at two dates (`--as-of A --as-of B`). The comparison is
+Two policies, OLD and NEW (a file or a folder of `.handover` files, or `REV:PATH` for one at a git
+revision of the repository around the current folder; `--builtin` stands for the shipped policy
+as OLD), or one policy at two dates (`--as-of A --as-of B`). The comparison is
 exact: the same exploration as `check` splits the fact space by the old rules and, inside each
 part, by the new rules, and reports every region whose verdict (the action, a parameter, or a
 verdict against an error) differs, grouped by (old rule -> new rule). Each group comes with a fact
@@ -25,6 +26,8 @@ files whose verdict changes are listed instead of the regions.
 
 Examples:
   handover diff rules-2023/ rules/                         what the edit changes
+  handover diff main:rules rules/                          the working copy against git's `main`
+  handover diff HEAD~1:rules HEAD:rules                    what the last commit changed
   handover diff --builtin my-rules/                        my rules against the shipped ones
   handover diff --builtin --as-of 2024-03-01 --as-of 2024-03-31
   handover diff old/ new/ --facts inventory.csv            which of my subscriptions change
@@ -34,7 +37,7 @@ Exit status: 0 no difference; 1 differences (schema or verdicts); 2 an error, or
 
 #[derive(Debug, clap::Args)]
 pub struct DiffArgs {
-    /// OLD and NEW policy (files or folders); one policy with `--as-of A --as-of B`.
+    /// OLD and NEW policy (files, folders, or REV:PATH at a git revision); one policy with `--as-of A --as-of B`.
     #[arg(value_name = "POLICY", num_args = 0..=2)]
     pub policies: Vec<PathBuf>,
 
@@ -66,6 +69,29 @@ enum Loaded {
 }
 
 fn load(path: &PathBuf, err: &mut dyn Write, color: bool) -> io::Result<Option<Policy>> {
+    // `REV:PATH` that is not a path on disk: the policy as it was at a git revision.
+    if !path.exists() {
+        if let Some((rev, inner)) = path.to_str().and_then(|s| s.split_once(':')).filter(|(r, _)| !r.is_empty()) {
+            let sources = match from_git(rev, inner) {
+                Ok(s) => s,
+                Err(why) => {
+                    writeln!(
+                        err,
+                        "error: `{}` is not a file or folder, and git cannot read it as REV:PATH: {why}",
+                        path.display()
+                    )?;
+                    return Ok(None);
+                }
+            };
+            return match Policy::from_sources(sources) {
+                Ok(p) => Ok(Some(p)),
+                Err(e) => {
+                    err.write_all(e.render(color).as_bytes())?;
+                    Ok(None)
+                }
+            };
+        }
+    }
     match Policy::from_path(path) {
         Ok(p) => Ok(Some(p)),
         Err(e) => {
@@ -73,6 +99,47 @@ fn load(path: &PathBuf, err: &mut dyn Write, color: bool) -> io::Result<Option<P
             Ok(None)
         }
     }
+}
+
+/// Runs git in the current folder; its standard output, or what it said went wrong.
+fn git(args: &[&str]) -> Result<Vec<u8>, String> {
+    let out = std::process::Command::new("git")
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run git: {e}"))?;
+    if out.status.success() { Ok(out.stdout) } else { Err(String::from_utf8_lossy(&out.stderr).trim().to_string()) }
+}
+
+/// The policy at `rev:path` as `Policy::from_path` reads a path: a `.handover` file, or every
+/// `.handover` file directly in a folder, in name order. Files are named `rev:path` in diagnostics.
+fn from_git(rev: &str, path: &str) -> Result<crate::source::Sources, String> {
+    let path = path.trim_end_matches('/');
+    let object = format!("{rev}:{path}");
+    let kind = git(&["cat-file", "-t", &object])?;
+    let mut files = Vec::new();
+    if String::from_utf8_lossy(&kind).trim() == "tree" {
+        let listing = git(&["ls-tree", "-z", "--name-only", &object])?;
+        for name in listing.split(|b| *b == 0).filter(|n| !n.is_empty()) {
+            let name = String::from_utf8_lossy(name);
+            if name.ends_with(".handover") {
+                files.push(if path.is_empty() { name.into_owned() } else { format!("{path}/{name}") });
+            }
+        }
+        files.sort();
+        if files.is_empty() {
+            return Err(format!("the folder `{object}` holds no `.handover` file"));
+        }
+    } else {
+        files.push(path.to_string());
+    }
+    let mut sources = crate::source::Sources::new();
+    for f in files {
+        let text = git(&["show", &format!("{rev}:{f}")])?;
+        let text = String::from_utf8(text).map_err(|e| format!("`{rev}:{f}` is not UTF-8 text: {e}"))?;
+        sources.add(format!("{rev}:{f}"), text);
+    }
+    Ok(sources)
 }
 
 fn sides(args: &DiffArgs, err: &mut dyn Write, color: bool) -> io::Result<Option<Loaded>> {

@@ -126,6 +126,9 @@ fn describe(snapshot: &Snapshot, symbol: &Symbol) -> Option<String> {
         Symbol::Rule(r) => {
             let decl = index.rule(r)?;
             let mut s = code(&format!("rule {r}  # then {}", decl.action.node));
+            if let Some(period) = in_force(decl) {
+                s.push_str(&format!("\n\nIn force {period}."));
+            }
             s.push_str(&format!("\n\n{}", decl.reason));
             if let Some(source) = &decl.source {
                 s.push_str(&format!("\n\nSource: {source}"));
@@ -133,6 +136,19 @@ fn describe(snapshot: &Snapshot, symbol: &Symbol) -> Option<String> {
             s
         }
     })
+}
+
+/// The days a dated rule holds on, its own period inside its block's (`None`: every day).
+fn in_force(rule: &crate::language::ast::RuleDecl) -> Option<String> {
+    let periods = [&rule.period, &rule.block];
+    let from = periods.iter().filter_map(|p| p.as_ref()?.from.as_ref().map(|d| d.node)).max();
+    let until = periods.iter().filter_map(|p| p.as_ref()?.until.as_ref().map(|d| d.node)).min();
+    match (from, until) {
+        (None, None) => None,
+        (Some(a), None) => Some(format!("from {a}")),
+        (None, Some(b)) => Some(format!("until {b}")),
+        (Some(a), Some(b)) => Some(format!("from {a} until {b}")),
+    }
 }
 
 pub fn hover(snapshot: &Snapshot, file: usize, offset: usize) -> Option<Hover> {

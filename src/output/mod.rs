@@ -6,11 +6,13 @@
 //!   (`{"as_of": ..., "results": [...]}`) or YAML, in bounded memory;
 //! - [`jsonl::JsonLines`]: one JSON object per line, written straight from the verdicts;
 //! - [`render`]: all of a run's records at once, as a string;
+//! - [`explain::explain_document`]: entries explained, in the shape `explain --format json` prints;
 //! - with the `report` feature, the reports people read: HTML (`html.rs`), Markdown
 //!   (`markdown.rs`) and CSV (`csv.rs`), from the templates in `templates/`.
 
 #[cfg(feature = "report")]
 mod csv;
+pub mod explain;
 #[cfg(feature = "report")]
 mod html;
 mod human;

@@ -15,7 +15,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::state::{Loaded, State};
 use crate::eval::verdict::{EntryError, Record};
-use crate::facts::{self, Document, FactError, Format as FactFormat};
+use crate::facts::{self, Document, Format as FactFormat};
 use crate::output::{self, Format};
 use crate::value::Date;
 
@@ -88,21 +88,7 @@ pub struct EvaluateDocument {
     pub results: Vec<serde_json::Value>,
 }
 
-/// One entry explained, as `handover explain --format json` prints it.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ExplainedEntry {
-    pub source: String,
-    pub label: Option<String>,
-    pub key: String,
-    pub as_of: String,
-    /// Every rule tried, the deciding one, and the one-fact changes that would give another verdict.
-    #[schema(value_type = Option<Object>)]
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub explanation: Option<serde_json::Value>,
-    /// Why the entry could not be explained (its facts are not valid); in place of `explanation`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-}
+pub use crate::output::explain::ExplainedEntry;
 
 /// What policy is in service, and how reloads went.
 #[derive(Debug, Serialize, ToSchema)]
@@ -185,10 +171,6 @@ fn with_policy(mut r: Response, loaded: &Loaded) -> Response {
 
 fn today() -> Date {
     Date::from_naive(chrono::Local::now().date_naive())
-}
-
-fn join(errs: &[FactError]) -> String {
-    errs.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
 }
 
 /// A request refused before any work: the status and the message of its error answer.
@@ -513,30 +495,10 @@ pub async fn explain(
         let mut failed = false;
         for doc in &docs {
             let date = as_of.or(doc.as_of).unwrap_or(today);
-            let Ok(shared) = &doc.shared else { continue };
-            for entry in &doc.entries {
-                if q.id.is_some() && entry.key != q.id {
-                    continue;
-                }
-                let (explanation, error) = match &entry.values {
-                    Ok(item) => {
-                        let x = loaded.policy.explain(shared, item, date);
-                        failed |= x.error.is_some();
-                        (Some(serde_json::to_value(&x).unwrap_or_default()), None)
-                    }
-                    Err(e) => {
-                        failed = true;
-                        (None, Some(join(e)))
-                    }
-                };
-                items.push(ExplainedEntry {
-                    source: doc.source.clone(),
-                    label: doc.label.clone(),
-                    key: entry.key.clone().unwrap_or_else(|| "-".into()),
-                    as_of: date.to_string(),
-                    explanation,
-                    error,
-                });
+            // The same entries, explanations and errors as `handover explain --format json`.
+            for e in crate::output::explain::explain_document(&loaded.policy, doc, date, q.id.as_deref()) {
+                failed |= e.failed();
+                items.push(e);
             }
         }
         if let (true, Some(id)) = (items.is_empty(), &q.id) {
