@@ -2,15 +2,102 @@
 //! on all cores (rayon, feature `parallel`) with results kept in input order, so memory stays
 //! bounded by the chunk size whatever the input size. Without `parallel` the chunks are decided
 //! in the calling thread, with the same outputs in the same order.
+//!
+//! A chunk is bounded by lines ([`CHUNK`]) and by weight ([`CHUNK_WEIGHT`]): a line weighs its
+//! bytes plus [`ENTRY_WEIGHT`] for each entry it may hold, so that both the input a chunk holds
+//! and the outputs it makes (one or more per entry, not per line) stay bounded whatever the
+//! documents' shape. A line that does not fit in the chunk being read opens the next one; a
+//! line heavier than a whole chunk is a chunk of its own.
 
 use std::io::{self, BufRead};
+use std::ops::Range;
 
 use crate::facts::{self, Document};
 use crate::policy::Policy;
 use crate::value::Date;
 
-/// Lines (or rows) decided per chunk.
+/// The most lines (or rows) decided per chunk.
 pub const CHUNK: usize = 16 * 1024;
+
+/// The most weight of one chunk (bytes, plus [`ENTRY_WEIGHT`] per possible entry), unless a
+/// single line weighs more. Two chunks are in flight at once (one read while the other is
+/// decided) and the outputs of two (one made while the other is written), so this bounds the
+/// batch's memory to a few times it.
+pub const CHUNK_WEIGHT: usize = 1 << 20;
+
+/// The weight of one possible entry: a CSV row is one, and a JSON Lines document has no more
+/// entries than `{` and `,` (each entry is an object or follows a comma, and the document
+/// opens with a `{`). Each entry makes an output (a verdict or an error, a few hundred bytes),
+/// so a chunk of many small entries is cut sooner than one of few large ones.
+pub const ENTRY_WEIGHT: usize = 16;
+
+/// The weight of a JSON Lines line of `bytes` (its line break included): its size plus
+/// [`ENTRY_WEIGHT`] for every `{` and `,` in it.
+fn line_weight(bytes: &[u8]) -> usize {
+    // Counted in byte-wide lanes, 255 bytes at a time (the count cannot overflow a `u8`).
+    let marks: usize =
+        bytes.chunks(255).map(|c| usize::from(c.iter().fold(0u8, |n, b| n + u8::from(*b == b'{' || *b == b',')))).sum();
+    bytes.len().saturating_add(marks.saturating_mul(ENTRY_WEIGHT))
+}
+
+/// Whether a line is blank as `str::trim` sees it (the whole-text reader's rule, so both
+/// readers agree): without decoding it when its first byte past ASCII white space is ASCII.
+fn is_blank(line: &[u8]) -> bool {
+    match line.iter().find(|b| !matches!(**b, b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r')) {
+        None => true,
+        Some(b) if b.is_ascii() => false,
+        Some(_) => std::str::from_utf8(line).is_ok_and(|t| t.trim().is_empty()),
+    }
+}
+
+/// `source:n`, the name of line `n` of an input.
+fn line_source(source: &str, n: usize) -> String {
+    let mut at = String::with_capacity(source.len() + 21);
+    at.push_str(source);
+    at.push(':');
+    let mut digits = [0u8; 20];
+    let (mut rest, mut first) = (n, digits.len());
+    for d in digits.iter_mut().rev() {
+        *d = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        first -= 1;
+        if rest == 0 {
+            break;
+        }
+    }
+    at.push_str(std::str::from_utf8(digits.get(first..).unwrap_or_default()).unwrap_or_default());
+    at
+}
+
+/// How full the chunk being read is.
+#[derive(Default)]
+struct Budget {
+    lines: usize,
+    weight: usize,
+}
+
+impl Budget {
+    fn full(&self) -> bool {
+        self.lines >= CHUNK || self.weight >= CHUNK_WEIGHT
+    }
+
+    /// Whether a line of `weight` goes in this chunk: it fits, or it is the chunk's first.
+    fn admits(&self, weight: usize) -> bool {
+        self.lines == 0 || self.weight.saturating_add(weight) <= CHUNK_WEIGHT
+    }
+
+    fn add(&mut self, weight: usize) {
+        self.lines += 1;
+        self.weight = self.weight.saturating_add(weight);
+    }
+}
+
+/// A chunk buffer that held a line far over the budget gives that memory back.
+fn shrink(buf: &mut Vec<u8>) {
+    if buf.capacity() > 2 * CHUNK_WEIGHT {
+        buf.shrink_to(CHUNK_WEIGHT);
+    }
+}
 
 pub use crate::facts::DEFAULT_MAX_LINE_BYTES;
 
@@ -41,13 +128,23 @@ pub struct Run<'a, T> {
 /// in the input, and its place in the bytes (`None` for a line over the limit).
 struct Lines {
     buf: Vec<u8>,
-    lines: Vec<(usize, u64, Option<std::ops::Range<usize>>)>,
+    lines: Vec<(usize, u64, Option<Range<usize>>)>,
+}
+
+/// Where the reading of JSON Lines stands between chunks: lines and bytes read, and the line
+/// that did not fit in the last chunk (its number, offset and weight; its bytes in `carry`).
+#[derive(Default)]
+struct LineReading {
+    line_no: usize,
+    bytes: u64,
+    carry: Vec<u8>,
+    carried: Option<(usize, u64, usize)>,
 }
 
 /// One chunk of CSV: the rows' bytes, and each row's frame and place in them.
 struct Rows {
     buf: Vec<u8>,
-    rows: Vec<(facts::CsvFrame, std::ops::Range<usize>)>,
+    rows: Vec<(facts::CsvFrame, Range<usize>)>,
 }
 
 /// Runs a batch one chunk apart on two sides: while the pool decides chunk N, this thread emits
@@ -135,7 +232,7 @@ fn read_line_bounded(reader: &mut dyn BufRead, buf: &mut Vec<u8>, max: usize) ->
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e),
         };
-        let (part, done) = match available.iter().position(|b| *b == b'\n') {
+        let (part, done) = match memchr::memchr(b'\n', available) {
             Some(i) => (available.get(..=i).unwrap_or(available), true),
             None => (available, available.is_empty()),
         };
@@ -166,16 +263,17 @@ impl<T: Send> Run<'_, T> {
         emit: &mut dyn FnMut(Vec<T>, u64) -> io::Result<()>,
     ) -> io::Result<Stats> {
         let mut stats = Stats::default();
-        let mut line_no = 0usize;
+        let mut reading = LineReading::default();
         let mut read = |spare: Option<Lines>| -> io::Result<Option<(Lines, u64)>> {
-            let chunk = self.read_lines(reader, spare, &mut line_no, &mut stats.bytes)?;
-            Ok((!chunk.lines.is_empty()).then_some((chunk, stats.bytes)))
+            let (chunk, through) = self.read_lines(reader, spare, &mut reading)?;
+            Ok((!chunk.lines.is_empty()).then_some((chunk, through)))
         };
         let decide = |chunk: &Lines| -> Vec<T> {
             map_ordered(&chunk.lines, |(n, offset, range)| self.decide_line(&chunk.buf, *n, *offset, range))
         };
         let records = pipeline(&mut read, &decide, emit)?;
         stats.records += records;
+        stats.bytes = reading.bytes;
         if records == 0 {
             let doc = facts::parse(self.policy.schema(), "", facts::Format::JsonLines, self.source);
             let out: Vec<T> = doc.iter().map(|d| self.decide(d)).collect();
@@ -185,37 +283,50 @@ impl<T: Send> Run<'_, T> {
         Ok(stats)
     }
 
-    /// Reads up to [`CHUNK`] non-blank lines, into the memory of `spare` if given; no lines at
-    /// the end.
+    /// Reads one chunk of non-blank lines (see [`Budget`]), into the memory of `spare` if
+    /// given, and returns it with the input's bytes read through its last line; no lines at
+    /// the end. A line that does not fit is kept in `st` and opens the next chunk.
     fn read_lines(
         &self,
         reader: &mut dyn BufRead,
         spare: Option<Lines>,
-        line_no: &mut usize,
-        bytes: &mut u64,
-    ) -> io::Result<Lines> {
+        st: &mut LineReading,
+    ) -> io::Result<(Lines, u64)> {
         let Lines { mut buf, mut lines } =
-            spare.unwrap_or_else(|| Lines { buf: Vec::new(), lines: Vec::with_capacity(CHUNK) });
+            spare.unwrap_or_else(|| Lines { buf: Vec::with_capacity(CHUNK_WEIGHT), lines: Vec::with_capacity(CHUNK) });
         buf.clear();
         lines.clear();
-        while lines.len() < CHUNK {
+        shrink(&mut buf);
+        let mut budget = Budget::default();
+        let mut through = st.bytes;
+        if let Some((n, offset, weight)) = st.carried.take() {
+            buf.extend_from_slice(&st.carry);
+            lines.push((n, offset, Some(0..buf.len())));
+            budget.add(weight);
+            st.carry.clear();
+            shrink(&mut st.carry);
+        }
+        while !budget.full() {
             let start = buf.len();
-            let mut offset = *bytes;
+            let mut offset = st.bytes;
             let (n, cut) = read_line_bounded(reader, &mut buf, self.max_line_bytes)?;
             if n == 0 {
                 break;
             }
-            *bytes += n as u64;
-            *line_no += 1;
+            st.bytes += n as u64;
+            st.line_no += 1;
             if cut {
-                // Give back what the long line grew the buffer to.
+                // Give back what the long line grew the buffer to; its one error output is
+                // all it costs.
                 buf.truncate(start);
-                buf.shrink_to(start.max(1 << 20));
-                lines.push((*line_no, offset, None));
+                buf.shrink_to(start.max(CHUNK_WEIGHT));
+                lines.push((st.line_no, offset, None));
+                budget.add(0);
+                through = st.bytes;
                 continue;
             }
             // A byte-order mark may open the file.
-            if *line_no == 1 && buf.get(start..start + 3) == Some(b"\xef\xbb\xbf".as_slice()) {
+            if st.line_no == 1 && buf.get(start..start + 3) == Some(b"\xef\xbb\xbf".as_slice()) {
                 buf.drain(start..start + 3);
                 offset += 3;
             }
@@ -229,20 +340,31 @@ impl<T: Send> Run<'_, T> {
                     end -= 1;
                 }
             }
-            // Blank as `str::trim` sees it (the whole-text reader's rule), so both readers agree.
             let slice = buf.get(start..end).unwrap_or_default();
-            let blank = std::str::from_utf8(slice).is_ok_and(|t| t.trim().is_empty());
-            if !blank {
-                lines.push((*line_no, offset, Some(start..end)));
+            if is_blank(slice) {
+                buf.truncate(start);
+                through = st.bytes;
+                continue;
             }
+            let weight = line_weight(buf.get(start..).unwrap_or_default());
+            if !budget.admits(weight) {
+                st.carry.extend_from_slice(slice);
+                st.carried = Some((st.line_no, offset, weight));
+                buf.truncate(start);
+                break;
+            }
+            buf.truncate(end);
+            lines.push((st.line_no, offset, Some(start..end)));
+            budget.add(weight);
+            through = st.bytes;
         }
-        Ok(Lines { buf, lines })
+        Ok((Lines { buf, lines }, through))
     }
 
     /// Decides line `n`, held in `buf` at `range` (`None`: the line was over the limit), whose
     /// first byte is at `offset` in the input.
-    fn decide_line(&self, buf: &[u8], n: usize, offset: u64, range: &Option<std::ops::Range<usize>>) -> T {
-        let at = format!("{}:{n}", self.source);
+    fn decide_line(&self, buf: &[u8], n: usize, offset: u64, range: &Option<Range<usize>>) -> T {
+        let at = line_source(self.source, n);
         let Some(range) = range else {
             let message = format!(
                 "the line is longer than {} bytes, the most read (`--max-line-bytes`); it was skipped",
@@ -284,20 +406,40 @@ impl<T: Send> Run<'_, T> {
                 return Ok(stats);
             }
         };
+        // The row that did not fit in the last chunk, its bytes in `carry`.
+        let (mut carry, mut carried) = (Vec::new(), None);
         let mut read = |spare: Option<Rows>| -> io::Result<Option<(Rows, u64)>> {
-            let Rows { mut buf, mut rows } =
-                spare.unwrap_or_else(|| Rows { buf: Vec::new(), rows: Vec::with_capacity(CHUNK) });
+            let Rows { mut buf, mut rows } = spare
+                .unwrap_or_else(|| Rows { buf: Vec::with_capacity(CHUNK_WEIGHT), rows: Vec::with_capacity(CHUNK) });
             buf.clear();
             rows.clear();
-            while rows.len() < CHUNK {
+            shrink(&mut buf);
+            let mut budget = Budget::default();
+            let mut through = rdr.framer.offset();
+            if let Some((frame, weight)) = carried.take() {
+                buf.extend_from_slice(&carry);
+                rows.push((frame, 0..buf.len()));
+                budget.add(weight);
+                carry.clear();
+                shrink(&mut carry);
+            }
+            while !budget.full() {
                 let start = buf.len();
-                match rdr.framer.next(&mut rdr.input, &mut buf)? {
-                    Some(frame) => rows.push((frame, start..buf.len())),
-                    None => break,
+                let Some(frame) = rdr.framer.next(&mut rdr.input, &mut buf)? else { break };
+                // A row is one entry.
+                let weight = (buf.len() - start).saturating_add(ENTRY_WEIGHT);
+                if !budget.admits(weight) {
+                    carry.extend_from_slice(buf.get(start..).unwrap_or_default());
+                    carried = Some((frame, weight));
+                    buf.truncate(start);
+                    break;
                 }
+                rows.push((frame, start..buf.len()));
+                budget.add(weight);
+                through = rdr.framer.offset();
             }
             stats.bytes = rdr.framer.offset();
-            Ok((!rows.is_empty()).then_some((Rows { buf, rows }, stats.bytes)))
+            Ok((!rows.is_empty()).then_some((Rows { buf, rows }, through)))
         };
         let decide = |chunk: &Rows| -> Vec<T> {
             map_ordered(&chunk.rows, |(frame, range)| {
@@ -360,7 +502,10 @@ mod tests {
             .unwrap();
         assert_eq!(stats.records, n);
         assert_eq!(stats.bytes, input.len() as u64);
-        assert_eq!(chunks.iter().map(|c| c.0).collect::<Vec<_>>(), [CHUNK, CHUNK, 5]);
+        // Short lines: chunks are cut by weight before they reach `CHUNK` lines.
+        assert!(chunks.len() > 2 && chunks.iter().all(|c| c.0 < CHUNK), "{chunks:?}");
+        assert_eq!(chunks.iter().map(|c| c.0).sum::<usize>(), n);
+        assert!(chunks.windows(2).all(|w| w[0].1 < w[1].1));
         assert_eq!(chunks.last().unwrap().1, input.len() as u64);
         let mut line = 0;
         for (i, (source, label)) in all.iter().enumerate() {
@@ -371,5 +516,188 @@ mod tests {
             assert_eq!(source, &format!("in.jsonl:{line}"));
             assert_eq!(label.as_deref(), Some(format!("c{i}").as_str()));
         }
+    }
+
+    /// The chunks a batch should make of these lines (weights, in input order): greedy, each
+    /// closed at `CHUNK` lines, at `CHUNK_WEIGHT`, or before a line that would take it past
+    /// `CHUNK_WEIGHT`; a line heavier than that alone. Each chunk as its lines' indices.
+    fn expected_chunks(weights: &[usize]) -> Vec<Vec<usize>> {
+        let mut chunks: Vec<Vec<usize>> = vec![Vec::new()];
+        let mut weight = 0;
+        for (i, w) in weights.iter().enumerate() {
+            let current = chunks.last().unwrap();
+            let closed = current.len() >= CHUNK || weight >= CHUNK_WEIGHT;
+            if !current.is_empty() && (closed || weight + w > CHUNK_WEIGHT) {
+                chunks.push(Vec::new());
+                weight = 0;
+            }
+            chunks.last_mut().unwrap().push(i);
+            weight += w;
+        }
+        chunks
+    }
+
+    fn run_lines(policy: &Policy, input: &[u8]) -> (Vec<(Vec<usize>, u64)>, Stats) {
+        let today = Date::parse("2024-01-01").unwrap();
+        // The line number, from the document's source (`in.jsonl:N`).
+        let decide = |doc: &Document, _: Date| doc.source.rsplit(':').next().unwrap().parse::<usize>().unwrap();
+        let run = Run {
+            policy,
+            source: "in.jsonl",
+            as_of: None,
+            today,
+            decide: &decide,
+            max_line_bytes: DEFAULT_MAX_LINE_BYTES,
+        };
+        let mut chunks = Vec::new();
+        let stats = run
+            .json_lines(&mut &input[..], &mut |outs, bytes| {
+                chunks.push((outs, bytes));
+                Ok(())
+            })
+            .unwrap();
+        (chunks, stats)
+    }
+
+    /// Chunks are bounded by weight whatever the lines' shape: one subscription a line, a
+    /// hundred, an entry list of empty objects (few bytes, many outputs), and lines far heavier
+    /// than a chunk, each decided in a chunk of its own; the bytes read through each chunk end
+    /// at its last line.
+    #[test]
+    fn json_lines_chunks_are_bounded_by_weight_and_a_heavier_line_is_a_chunk_of_its_own() {
+        let policy = Policy::builtin().unwrap();
+        let sub = |i: usize| format!(r#"{{"id":"s{i}","service":"license_based","channel":"open","cancelled":false}}"#);
+        let doc = |subs: &[String], name: &str| {
+            format!(
+                r#"{{"partner":{{"role":"sales_agent","type":"direct_bill"}},"customer":{{"name":"{name}"}},"subscriptions":[{}]}}"#,
+                subs.join(",")
+            ) + "\n"
+        };
+        let mut lines = Vec::new();
+        for i in 0..40_000 {
+            let subs: Vec<String> = match i % 500 {
+                // A hundred subscriptions.
+                0..=9 => (0..100).map(sub).collect(),
+                // Ten thousand empty entries: 3 bytes each, one output each.
+                10 => vec!["{}".to_string(); 10_000],
+                _ => vec![sub(i)],
+            };
+            let name = match i {
+                // Lines of about 1.5 and 3 times a chunk's weight, one right after the other.
+                20_000 => "x".repeat(CHUNK_WEIGHT * 3 / 2),
+                20_001 => "y".repeat(3 * CHUNK_WEIGHT),
+                _ => format!("c{i}"),
+            };
+            lines.push(doc(&subs, &name));
+        }
+        let input = lines.concat();
+        let weights: Vec<usize> = lines.iter().map(|l| line_weight(l.as_bytes())).collect();
+        let (chunks, stats) = run_lines(&policy, input.as_bytes());
+
+        assert_eq!(stats.records, lines.len());
+        assert_eq!(stats.bytes, input.len() as u64);
+        let expected = expected_chunks(&weights);
+        let got: Vec<Vec<usize>> = chunks.iter().map(|(outs, _)| outs.iter().map(|n| n - 1).collect()).collect();
+        assert_eq!(got, expected);
+        for (lines_of, bytes) in &chunks {
+            let weight: usize = lines_of.iter().map(|n| weights[n - 1]).sum();
+            assert!(weight <= CHUNK_WEIGHT || lines_of.len() == 1, "{} lines weigh {weight}", lines_of.len());
+            let through: usize = lines[..*lines_of.last().unwrap()].iter().map(String::len).sum();
+            assert_eq!(*bytes, through as u64);
+        }
+        // The two heavy lines were each decided alone.
+        for heavy in [20_001, 20_002] {
+            assert!(chunks.iter().any(|(outs, _)| outs == &[heavy]), "line {heavy}");
+        }
+        // Most chunks are well filled: the budget, not the lines, closed them.
+        let total: usize = weights.iter().sum();
+        assert!(chunks.len() <= 2 * total / CHUNK_WEIGHT + 1, "{} chunks of {total}", chunks.len());
+    }
+
+    /// A line far over the weight budget is still read whole and decided (the line limit,
+    /// `max_line_bytes`, is what refuses a line), and the chunk after it is an ordinary one.
+    #[test]
+    fn a_line_over_the_budget_is_decided_and_one_over_the_line_limit_is_an_error() {
+        let policy = Policy::builtin().unwrap();
+        let today = Date::parse("2024-01-01").unwrap();
+        let decide = |doc: &Document, _: Date| (doc.source.clone(), doc.label.clone().map(|l| l.len()));
+        let run = Run {
+            policy: &policy,
+            source: "in.jsonl",
+            as_of: None,
+            today,
+            decide: &decide,
+            max_line_bytes: 4 * CHUNK_WEIGHT,
+        };
+        let name = |n: usize| "z".repeat(n);
+        let line = |n: usize| format!("{{\"customer\":{{\"name\":\"{}\"}}}}\n", name(n));
+        let input = [line(3), line(3 * CHUNK_WEIGHT), line(5 * CHUNK_WEIGHT), line(4)].concat();
+        let mut outs = Vec::new();
+        let stats = run
+            .json_lines(&mut input.as_bytes(), &mut |chunk, _| {
+                outs.push(chunk);
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(stats.records, 4);
+        let flat: Vec<_> = outs.concat();
+        assert_eq!(flat[0], ("in.jsonl:1".to_string(), Some(3)));
+        assert_eq!(flat[1], ("in.jsonl:2".to_string(), Some(3 * CHUNK_WEIGHT)));
+        // Over `max_line_bytes`: an error document, without the line's facts.
+        assert_eq!(flat[2], ("in.jsonl:3".to_string(), None));
+        assert_eq!(flat[3], ("in.jsonl:4".to_string(), Some(4)));
+        assert_eq!(outs.iter().map(Vec::len).collect::<Vec<_>>(), [1, 1, 2]);
+    }
+
+    /// CSV rows are chunked by the same rule, each row one entry.
+    #[test]
+    fn csv_chunks_are_bounded_by_weight() {
+        let policy = Policy::builtin().unwrap();
+        let today = Date::parse("2024-01-01").unwrap();
+        let decide = |doc: &Document, _: Date| doc.source.clone();
+        let run = Run {
+            policy: &policy,
+            source: "in.csv",
+            as_of: None,
+            today,
+            decide: &decide,
+            max_line_bytes: DEFAULT_MAX_LINE_BYTES,
+        };
+        let mut rows = Vec::new();
+        for i in 0..30_000 {
+            let name = if i == 12_345 { "w".repeat(2 * CHUNK_WEIGHT) } else { format!("c{i}") };
+            rows.push(format!("sales_agent,{name},s{i},license_based,open\n"));
+        }
+        let input =
+            String::from("partner.role,customer.name,subscription.id,subscription.service,subscription.channel\n")
+                + &rows.concat();
+        let mut chunks = Vec::new();
+        let stats = run
+            .csv(&mut input.as_bytes(), &mut |outs, _| {
+                chunks.push(outs.len());
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(stats.records, rows.len());
+        // A row weighs its bytes without the line break, plus one entry.
+        let weights: Vec<usize> = rows.iter().map(|r| r.len() - 1 + ENTRY_WEIGHT).collect();
+        assert_eq!(chunks, expected_chunks(&weights).iter().map(Vec::len).collect::<Vec<_>>());
+        assert!(chunks.contains(&1));
+    }
+
+    #[test]
+    fn line_helpers_agree_with_the_standard_library() {
+        for n in [0, 1, 9, 10, 99, 100, 12_345, usize::MAX] {
+            assert_eq!(line_source("in.jsonl", n), format!("in.jsonl:{n}"));
+        }
+        for line in ["", " \t\r", "\u{b}\u{c} ", "\u{a0}", " \u{3000}x", "{}", " {", "\u{85}", "\u{1680}\u{2000}"] {
+            assert_eq!(is_blank(line.as_bytes()), line.trim().is_empty(), "{line:?}");
+        }
+        assert!(!is_blank(b" \xff"));
+        let line = br#"{"a":[{"b":1},{"c":2}],"d":","}"#;
+        let marks = line.iter().filter(|b| matches!(**b, b'{' | b',')).count();
+        assert_eq!(line_weight(line), line.len() + marks * ENTRY_WEIGHT);
+        let long = "{,".repeat(1000);
+        assert_eq!(line_weight(long.as_bytes()), 2000 + 2000 * ENTRY_WEIGHT);
     }
 }

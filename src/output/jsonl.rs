@@ -126,8 +126,10 @@ impl<'p> JsonLines<'p> {
                             ParamValue::Int(n) => {
                                 let _ = write!(out, "{n}");
                             }
-                            ParamValue::Date(_) => {
-                                let _ = write!(out, "\"{value}\"");
+                            ParamValue::Date(d) => {
+                                out.push(b'"');
+                                push_date(out, Date::from_naive(d));
+                                out.push(b'"');
                             }
                             ParamValue::Enum(s) | ParamValue::Text(s) => write_str(out, s),
                         }
