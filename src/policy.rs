@@ -307,10 +307,12 @@ impl Policy {
     /// they come from a source that already follows the schema.
     pub fn evaluate(&self, document: &[Value], item: &[Value], as_of: Date) -> Result<Verdict<'_>, EvalError> {
         let env = Env { document, item, as_of };
-        let (rule, params) = match &self.diagram {
-            Ok(d) => eval::decide_diagram(d, &self.compiled.rules, &env, true)?,
-            Err(_) => eval::decide(&self.compiled.rules, &env)?,
-        };
+        if let Ok(d) = &self.diagram {
+            if let eval::Walked::Rule(rule) = eval::walk(d, &self.compiled.rules, &env)? {
+                return eval::verdict_of(&self.compiled, d, rule, &env);
+            }
+        }
+        let (rule, params) = eval::decide(&self.compiled.rules, &env)?;
         Verdict::new(&self.compiled, rule, params)
     }
 

@@ -104,6 +104,75 @@ pub fn json_line(i: usize, s: &Sub) -> String {
     )
 }
 
+/// The facts the rules since 2024 add (each has a default in the schema) and the day a
+/// subscription is decided, for generated inventories that cross the 2024-09-01 change.
+#[derive(Clone, Copy, Debug)]
+pub struct Extra {
+    /// Days from 2024-03-15 to the subscription's `as_of`.
+    pub as_of_offset: i64,
+    pub commerce: &'static str,
+    pub ea_direct: bool,
+    pub azure_billing_transfer: bool,
+}
+
+/// The schema's defaults, decided as of 2024-03-15: what [`generate`] and [`json_line`] mean.
+pub const EXTRA_DEFAULT: Extra =
+    Extra { as_of_offset: 0, commerce: "new_commerce", ea_direct: true, azure_billing_transfer: false };
+
+/// 2025-03-15, one year after [`AS_OF_DAYS_FROM_CE`]: a day under the rules since 2024.
+pub const LATER_OFFSET: i64 = 365;
+
+/// The first day of the rules since 2024 (2024-09-01), as days from the common era.
+pub const SINCE_2024_DAYS_FROM_CE: i64 = 739_130;
+
+/// [`generate`]'s subscriptions, `later_percent` of them (about) decided as of 2025-03-15 (the
+/// rules since 2024) and the rest as of 2024-03-15 (the 2020 rules), with their terms around
+/// their own date, more Admin agents among the later ones, and the facts of 2024 drawn (legacy
+/// offers, indirect EAs, partners allowed to take over Azure billing).
+pub fn generate_dated(n: usize, seed: u64, later_percent: u64) -> Vec<(Sub, Extra)> {
+    let mut r = Rng::new(seed ^ 0x2024_0901);
+    generate(n, seed)
+        .into_iter()
+        .map(|mut s| {
+            let later = r.chance(later_percent);
+            let as_of_offset = if later { LATER_OFFSET } else { 0 };
+            s.term_offset = s.term_offset.map(|o| o + as_of_offset);
+            if later && s.role != "admin_agent" && r.chance(30) {
+                s.role = "admin_agent";
+            }
+            let extra = Extra {
+                as_of_offset,
+                commerce: if r.chance(25) { "legacy" } else { "new_commerce" },
+                ea_direct: r.chance(80),
+                azure_billing_transfer: r.chance(30),
+            };
+            (s, extra)
+        })
+        .collect()
+}
+
+/// One subscription of [`generate_dated`] as a JSON Lines fact document, with its own `as_of`
+/// and the facts of 2024.
+pub fn json_line_dated(i: usize, s: &Sub, x: &Extra) -> String {
+    let term = s.term_offset.map(|o| format!(r#","term_end":"{}""#, date_text(o))).unwrap_or_default();
+    format!(
+        r#"{{"as_of":"{}","partner":{{"role":"{}","type":"{}","azure_billing_transfer":{}}},"customer":{{"name":"Customer {}","cloud":"{}","is_csp_partner":{},"csp_transaction_tenant":{}}},"subscriptions":[{{"id":"sub-{i}","service":"{}","channel":"{}","cancelled":{}{term},"commerce":"{}","ea_direct":{}}}]}}"#,
+        date_text(x.as_of_offset),
+        s.role,
+        s.ptype,
+        x.azure_billing_transfer,
+        i / 4,
+        s.cloud,
+        s.is_csp,
+        s.tenant,
+        s.service,
+        s.channel,
+        s.cancelled,
+        x.commerce,
+        x.ea_direct,
+    )
+}
+
 /// The verdict of the hand-written policy.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Verdict {
@@ -111,10 +180,29 @@ pub enum Verdict {
     CspResaleNotAllowed,
     ManualReview,
     NotApplicable,
-    RequestReseller { delegated_admin_required: bool, via_indirect_provider: bool },
-    Wait { until: i64, days_left: i64 },
-    CreateNewAzure { delegated_admin_required: bool, via_indirect_provider: bool },
-    SwitchPartner { delegated_admin_required: bool, via_indirect_provider: bool },
+    RequestReseller {
+        delegated_admin_required: bool,
+        via_indirect_provider: bool,
+    },
+    Wait {
+        until: i64,
+        days_left: i64,
+    },
+    CreateNewAzure {
+        delegated_admin_required: bool,
+        via_indirect_provider: bool,
+    },
+    SwitchPartner {
+        delegated_admin_required: bool,
+        via_indirect_provider: bool,
+    },
+    /// Since 2024.
+    RequestPartnerTransfer {
+        azure_plan_required: bool,
+        via_indirect_provider: bool,
+    },
+    /// Since 2024.
+    RequestBillingOwnershipTransfer,
 }
 
 impl Verdict {
@@ -128,6 +216,34 @@ impl Verdict {
             Verdict::Wait { .. } => "wait_for_term_end_or_cancel",
             Verdict::CreateNewAzure { .. } => "create_new_azure_subscription",
             Verdict::SwitchPartner { .. } => "switch_partner",
+            Verdict::RequestPartnerTransfer { .. } => "request_partner_transfer",
+            Verdict::RequestBillingOwnershipTransfer => "request_billing_ownership_transfer",
+        }
+    }
+
+    /// The parameters as the engine prints them (`name=value`, in declaration order), for
+    /// comparing whole verdicts.
+    pub fn params(&self) -> Vec<String> {
+        let two = |a: &str, x: bool, b: &str, y: bool| vec![format!("{a}={x}"), format!("{b}={y}")];
+        match *self {
+            Verdict::InsufficientRole
+            | Verdict::CspResaleNotAllowed
+            | Verdict::ManualReview
+            | Verdict::NotApplicable
+            | Verdict::RequestBillingOwnershipTransfer => Vec::new(),
+            Verdict::RequestReseller { delegated_admin_required: d, via_indirect_provider: v }
+            | Verdict::CreateNewAzure { delegated_admin_required: d, via_indirect_provider: v }
+            | Verdict::SwitchPartner { delegated_admin_required: d, via_indirect_provider: v } => {
+                two("delegated_admin_required", d, "via_indirect_provider", v)
+            }
+            Verdict::RequestPartnerTransfer { azure_plan_required: a, via_indirect_provider: v } => {
+                two("azure_plan_required", a, "via_indirect_provider", v)
+            }
+            Verdict::Wait { until, days_left } => vec![
+                format!("until={}", date_text(until - AS_OF_DAYS_FROM_CE)),
+                format!("days_left={days_left}"),
+                "disable_auto_renew=true".to_string(),
+            ],
         }
     }
 }
@@ -144,9 +260,17 @@ pub struct Typed {
     pub channel: u8,
     pub term_end: Option<i64>,
     pub cancelled: bool,
+    pub new_commerce: bool,
+    pub ea_direct: bool,
+    pub azure_billing_transfer: bool,
 }
 
+/// The typed facts of a subscription with the schema's defaults for the facts of 2024.
 pub fn typed(s: &Sub) -> Typed {
+    typed_dated(s, &EXTRA_DEFAULT)
+}
+
+pub fn typed_dated(s: &Sub, x: &Extra) -> Typed {
     let idx = |xs: &[&str], x: &str| xs.iter().position(|y| *y == x).unwrap() as u8;
     Typed {
         role: idx(&ROLES, s.role),
@@ -158,33 +282,49 @@ pub fn typed(s: &Sub) -> Typed {
         channel: idx(&CHANNELS, s.channel),
         term_end: s.term_offset.map(|o| AS_OF_DAYS_FROM_CE + o),
         cancelled: s.cancelled,
+        new_commerce: x.commerce == "new_commerce",
+        ea_direct: x.ea_direct,
+        azure_billing_transfer: x.azure_billing_transfer,
     }
 }
 
-/// The multi-channel policy written by hand, step by step.
+/// The multi-channel policy written by hand, step by step: the 2020 rules until 2024-08-31,
+/// the rules since 2024 from 2024-09-01.
 #[inline(never)]
 pub fn decide(f: &Typed, as_of: i64) -> Result<Verdict, &'static str> {
-    const MICROSOFT: [u8; 4] = [0, 1, 2, 3];
-    let (csp, third) = (4u8, 5u8);
+    if as_of < SINCE_2024_DAYS_FROM_CE { decide_2020(f, as_of) } else { decide_since_2024(f, as_of) }
+}
+
+// Channels by index in `CHANNELS`, roles in `ROLES`, partner types in `TYPES`.
+const ENTERPRISE_AGREEMENT: u8 = 3;
+const CSP: u8 = 4;
+const THIRD: u8 = 5;
+const SYNDICATION: u8 = 6;
+const UNKNOWN: u8 = 7;
+const ADMIN_AGENT: u8 = 3;
+const INDIRECT_RESELLER: u8 = 2;
+
+#[inline(always)]
+fn decide_2020(f: &Typed, as_of: i64) -> Result<Verdict, &'static str> {
     if f.role > 2 {
         return Ok(Verdict::InsufficientRole);
     }
     if f.is_csp && f.tenant {
         return Ok(Verdict::CspResaleNotAllowed);
     }
-    if f.channel == 7 {
+    if f.channel == UNKNOWN {
         return Ok(Verdict::ManualReview);
     }
-    if f.channel == 6 {
+    if f.channel == SYNDICATION {
         return Ok(Verdict::NotApplicable);
     }
     let delegated_admin_required = f.us_gov;
-    let via_indirect_provider = f.ptype == 2;
+    let via_indirect_provider = f.ptype == INDIRECT_RESELLER;
     if f.license {
-        if MICROSOFT.contains(&f.channel) {
+        if f.channel <= ENTERPRISE_AGREEMENT {
             return Ok(Verdict::RequestReseller { delegated_admin_required, via_indirect_provider });
         }
-        if f.channel == csp || f.channel == third {
+        if f.channel == CSP || f.channel == THIRD {
             if !f.cancelled {
                 let end = f.term_end.ok_or("subscription.term_end")?;
                 if as_of <= end {
@@ -193,12 +333,63 @@ pub fn decide(f: &Typed, as_of: i64) -> Result<Verdict, &'static str> {
             }
             return Ok(Verdict::RequestReseller { delegated_admin_required, via_indirect_provider });
         }
-    } else if f.channel == csp {
+    } else if f.channel == CSP {
         return Ok(Verdict::SwitchPartner { delegated_admin_required, via_indirect_provider });
     } else {
         return Ok(Verdict::CreateNewAzure { delegated_admin_required, via_indirect_provider });
     }
     Err("no rule")
+}
+
+#[inline(always)]
+fn decide_since_2024(f: &Typed, as_of: i64) -> Result<Verdict, &'static str> {
+    if f.role > ADMIN_AGENT {
+        return Ok(Verdict::InsufficientRole);
+    }
+    if f.is_csp && f.tenant {
+        return Ok(Verdict::CspResaleNotAllowed);
+    }
+    if f.channel == UNKNOWN {
+        return Ok(Verdict::ManualReview);
+    }
+    if f.channel == SYNDICATION {
+        return Ok(Verdict::NotApplicable);
+    }
+    let delegated_admin_required = f.us_gov;
+    let via_indirect_provider = f.ptype == INDIRECT_RESELLER;
+    if f.license && f.channel <= ENTERPRISE_AGREEMENT {
+        return Ok(Verdict::RequestReseller { delegated_admin_required, via_indirect_provider });
+    }
+    // Only an Admin agent creates a transfer.
+    let transfers = f.channel == CSP && !f.cancelled && (!f.license || f.new_commerce);
+    if transfers && f.role != ADMIN_AGENT {
+        return Ok(Verdict::InsufficientRole);
+    }
+    if f.license {
+        if transfers {
+            return Ok(Verdict::RequestPartnerTransfer { azure_plan_required: false, via_indirect_provider });
+        }
+        // Channel is CSP or a third party here.
+        if !f.cancelled {
+            let end = f.term_end.ok_or("subscription.term_end")?;
+            if as_of <= end {
+                return Ok(Verdict::Wait { until: end, days_left: end - as_of });
+            }
+        }
+        return Ok(Verdict::RequestReseller { delegated_admin_required, via_indirect_provider });
+    }
+    if transfers {
+        return Ok(Verdict::RequestPartnerTransfer { azure_plan_required: true, via_indirect_provider });
+    }
+    if f.channel == ENTERPRISE_AGREEMENT
+        && f.ea_direct
+        && f.azure_billing_transfer
+        && f.ptype != INDIRECT_RESELLER
+        && !f.cancelled
+    {
+        return Ok(Verdict::RequestBillingOwnershipTransfer);
+    }
+    Ok(Verdict::CreateNewAzure { delegated_admin_required, via_indirect_provider })
 }
 
 pub const CSV_HEADER: &str = "as_of,partner.role,partner.type,customer.name,customer.cloud,customer.is_csp_partner,customer.csp_transaction_tenant,subscription.id,subscription.service,subscription.channel,subscription.cancelled,subscription.term_end";

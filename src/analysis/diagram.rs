@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use super::Tri::{Absent, Known, Need};
 use super::{Atom, Budget, Explorer, State};
-use crate::compile::{Bits, CompiledRule, Op};
+use crate::compile::{Bits, CompiledRule, Op, Plan};
 use crate::language::schema::{FieldId, Schema, Slot, Type};
 
 /// A numeric variable of a difference test: the constant zero, `as_of`, or a fact.
@@ -85,33 +85,87 @@ pub(crate) struct Diagram {
     /// The diagram's enum, bool and presence tests resolved in advance for every combination of
     /// those facts, when there are few enough combinations.
     pub table: Option<Table>,
+    /// Each rule's verdict plan, by rule index (`None`: its arguments are evaluated).
+    pub plans: Vec<Option<Plan>>,
 }
 
 impl Diagram {
-    pub(crate) fn new(nodes: Vec<DNode>, root: u32, table: Option<Table>) -> Diagram {
+    pub(crate) fn new(nodes: Vec<DNode>, root: u32, table: Option<Table>, plans: Vec<Option<Plan>>) -> Diagram {
         let fast = nodes.iter().map(Fast::of).collect();
-        Diagram { nodes, fast, root, table }
+        Diagram { nodes, fast, root, table, plans }
     }
 }
 
 /// The finite facts a diagram tests, and for each combination of their values the node the
 /// diagram reaches once all those tests are made: a decision computes one index from the facts
 /// (independent loads, no branches to mispredict) and starts there.
+///
+/// When the diagram compares `as_of` with constants (dated rules, fixed deadlines), those
+/// comparisons split the days into a few intervals; each interval has its own table, over the
+/// facts the diagram tests on such a day (the rules of one period read fewer facts than all
+/// periods together).
 #[derive(Clone, Debug)]
 pub(crate) struct Table {
-    pub vars: Vec<TableVar>,
-    pub entries: Vec<u32>,
-    /// When the diagram compares `as_of` with constants: the days where such a comparison can
-    /// change its answer, ascending. The number of them at or before `as_of` is one more finite
-    /// "fact" of the key, weighted by `as_of_stride`.
+    /// The days where a comparison of `as_of` with a constant can change its answer, ascending.
     pub as_of_cuts: Vec<i64>,
-    pub as_of_stride: u32,
+    /// One per interval between the cuts (one more than the cuts); `None` for an interval with
+    /// too many combinations (a decision then walks from the root).
+    pub intervals: Vec<Option<SubTable>>,
+}
+
+/// The table of one `as_of` interval.
+#[derive(Clone, Debug)]
+pub(crate) struct SubTable {
+    /// The document's facts first, then the entry's.
+    pub vars: Vec<TableVar>,
+    /// How many of `vars` are the document's.
+    pub document_vars: usize,
+    /// Node indexes, or rule indexes flagged with [`Table::MATCH`].
+    pub entries: Entries,
+}
+
+/// A table's entries, in two bytes each when every one fits (a smaller table stays in the
+/// processor's nearer caches).
+#[derive(Clone, Debug)]
+pub(crate) enum Entries {
+    /// Bit 15 stands for [`Table::MATCH`].
+    Narrow(Vec<u16>),
+    Wide(Vec<u32>),
+}
+
+impl Entries {
+    fn new(wide: Vec<u32>) -> Entries {
+        let narrow = |e: &u32| {
+            let flag = if e & Table::MATCH != 0 { 1 << 15 } else { 0 };
+            u16::try_from(e & !Table::MATCH).ok().filter(|n| n & (1 << 15) == 0).map(|n| n | flag)
+        };
+        match wide.iter().map(narrow).collect::<Option<Vec<u16>>>() {
+            Some(narrow) => Entries::Narrow(narrow),
+            None => Entries::Wide(wide),
+        }
+    }
+
+    /// The entry at `key`, as in [`SubTable::entries`].
+    #[inline]
+    pub(crate) fn get(&self, key: usize) -> Option<u32> {
+        match self {
+            Entries::Narrow(e) => e.get(key).map(|e| {
+                let e = u32::from(*e);
+                (e & 0x7fff) | if e & 0x8000 != 0 { Table::MATCH } else { 0 }
+            }),
+            Entries::Wide(e) => e.get(key).copied(),
+        }
+    }
 }
 
 impl Table {
+    /// An entry with this bit set is the deciding rule (the other bits), not a node to walk on
+    /// from.
+    pub const MATCH: u32 = 1 << 31;
+
     /// Which of the intervals between [`Table::as_of_cuts`] a day falls in.
-    pub(crate) fn as_of_bucket(&self, day: i64) -> u32 {
-        u32::try_from(self.as_of_cuts.iter().take_while(|c| **c <= day).count()).unwrap_or(u32::MAX)
+    pub(crate) fn as_of_bucket(&self, day: i64) -> usize {
+        self.as_of_cuts.iter().take_while(|c| **c <= day).count()
     }
 }
 
@@ -125,31 +179,36 @@ fn as_of_cut(x: VarRef, y: VarRef, k: i64) -> Option<i64> {
     }
 }
 
-/// One finite fact of a [`Table`]: its value's index times `stride` is its share of the key.
+/// One finite fact of a [`SubTable`]: its value's index times `stride` is its share of the key.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct TableVar {
+    /// The slot is in the document (else in the entry).
     pub document: bool,
     pub slot: u32,
-    pub kind: TableKind,
+    /// [`TableVar::ENUM`], [`TableVar::BOOL`] or [`TableVar::PRESENCE`] (only whether the fact
+    /// has a value: 0 when it has, 1 when absent).
+    pub kind: u8,
+    /// For an enum: how many values it has (a value's index is its own).
+    pub values: u32,
+    /// The index of an absent value ([`TableVar::NOT_OPTIONAL`] when the fact always has one):
+    /// the last index of an optional enum or bool.
+    pub absent: u32,
     pub stride: u32,
 }
 
-/// How a fact's value becomes an index: enum value or bool (`absent` is the last index when the
-/// fact is optional), or just present (0) / absent (1) for other optional facts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum TableKind {
-    Enum { values: u32, optional: bool },
-    Bool { optional: bool },
-    Presence,
-}
+impl TableVar {
+    pub const ENUM: u8 = 0;
+    pub const BOOL: u8 = 1;
+    pub const PRESENCE: u8 = 2;
+    pub const NOT_OPTIONAL: u32 = u32::MAX;
 
-impl TableKind {
-    pub(crate) fn cardinality(self) -> u32 {
-        match self {
-            TableKind::Enum { values, optional } => values + u32::from(optional),
-            TableKind::Bool { optional } => 2 + u32::from(optional),
-            TableKind::Presence => 2,
-        }
+    fn cardinality(&self) -> u32 {
+        let present = match self.kind {
+            TableVar::ENUM => self.values,
+            TableVar::BOOL => 2,
+            _ => 1,
+        };
+        present + u32::from(self.absent != TableVar::NOT_OPTIONAL)
     }
 }
 
@@ -160,9 +219,13 @@ pub(crate) struct Fast {
     pub kind: u8,
     /// The slot is in the document (else in the entry).
     pub document: bool,
+    /// For difference tests: the other variable is `as_of` (else zero).
+    pub as_of: bool,
     pub slot: u32,
-    /// For enum tests: the values that lead to `yes` (enums of at most 64 values).
+    /// For enum tests: the values that lead to `yes` (enums of at most 64 values). For
+    /// difference tests: the bound `k`.
     pub bits: u64,
+    /// For [`Fast::MATCH`]: the deciding rule.
     pub yes: u32,
     pub no: u32,
 }
@@ -171,23 +234,34 @@ impl Fast {
     pub const ENUM: u8 = 0;
     pub const BOOL: u8 = 1;
     pub const OTHER: u8 = 3;
+    /// This rule decides.
+    pub const MATCH: u8 = 4;
+    /// `fact - other <= k`, `other` being `as_of` or zero.
+    pub const FACT_MINUS: u8 = 5;
+    /// `other - fact <= k`.
+    pub const MINUS_FACT: u8 = 6;
 
     fn of(node: &DNode) -> Fast {
-        let other = Fast { kind: Fast::OTHER, document: false, slot: 0, bits: 0, yes: 0, no: 0 };
+        let other = Fast { kind: Fast::OTHER, document: false, as_of: false, slot: 0, bits: 0, yes: 0, no: 0 };
         let place = |s: &Slot| (s.scope == crate::language::schema::Scope::Document, u32::try_from(s.index).ok());
+        let test = |kind, slot: &Slot, bits, as_of, yes, no| match place(slot) {
+            (document, Some(slot)) => Fast { kind, document, as_of, slot, bits, yes, no },
+            _ => other,
+        };
         match node {
-            DNode::Enum { slot, bits, yes, no, .. } if bits.len() == 1 => match (place(slot), bits.first()) {
-                ((document, Some(slot)), Some(bits)) => {
-                    Fast { kind: Fast::ENUM, document, slot, bits: *bits, yes: *yes, no: *no }
-                }
-                _ => other,
+            DNode::Enum { slot, bits, yes, no, .. } if bits.len() == 1 => match bits.first() {
+                Some(bits) => test(Fast::ENUM, slot, *bits, false, *yes, *no),
+                None => other,
             },
-            DNode::Bool { slot, yes, no, .. } => match place(slot) {
-                (document, Some(slot)) => Fast { kind: Fast::BOOL, document, slot, bits: 0, yes: *yes, no: *no },
-                _ => other,
-            },
+            DNode::Bool { slot, yes, no, .. } => test(Fast::BOOL, slot, 0, false, *yes, *no),
+            DNode::Match(rule) => Fast { kind: Fast::MATCH, yes: *rule, ..other },
+            DNode::Diff { x: VarRef::Fact(slot, _), y: y @ (VarRef::AsOf | VarRef::Zero), k, yes, no, .. } => {
+                test(Fast::FACT_MINUS, slot, u64::from_ne_bytes(k.to_ne_bytes()), *y == VarRef::AsOf, *yes, *no)
+            }
+            DNode::Diff { x: x @ (VarRef::AsOf | VarRef::Zero), y: VarRef::Fact(slot, _), k, yes, no, .. } => {
+                test(Fast::MINUS_FACT, slot, u64::from_ne_bytes(k.to_ne_bytes()), *x == VarRef::AsOf, *yes, *no)
+            }
             DNode::Enum { .. }
-            | DNode::Match(_)
             | DNode::NoRule
             | DNode::Absent { .. }
             | DNode::Present { .. }
@@ -247,7 +321,8 @@ pub(crate) fn build_diagram_with_budget(
         (None, Some(root)) => root,
     };
     let table = build_table(schema, &b.nodes, root);
-    Ok(Diagram::new(b.nodes, root, table))
+    let plans = rules.iter().map(|r| crate::compile::plan(schema, r)).collect();
+    Ok(Diagram::new(b.nodes, root, table, plans))
 }
 
 /// Points a split node at its two sub-diagrams.
@@ -265,28 +340,18 @@ pub(super) fn set_children(node: &mut DNode, yes_id: u32, no_id: u32) {
     }
 }
 
-/// Most combinations a [`Table`] may have (its entries are 4 bytes each).
+/// Most combinations a [`SubTable`] may have (its entries are 4 bytes each).
 pub(super) const TABLE_LIMIT: u64 = 1 << 16;
+
+/// Most combinations the tables of all `as_of` intervals may have together.
+pub(super) const TABLE_TOTAL_LIMIT: u64 = 1 << 18;
 
 /// Most tests followed while filling a [`Table`]; past them the diagram goes without one.
 pub(super) const TABLE_WALK_LIMIT: usize = 1 << 22;
 
-/// Resolves the diagram's finite tests for every combination of the facts they read.
+/// Resolves the diagram's finite tests for every combination of the facts they read, one table
+/// per `as_of` interval.
 pub(super) fn build_table(schema: &Schema, nodes: &[DNode], root: u32) -> Option<Table> {
-    // The facts tested, each once.
-    let mut fields: Vec<FieldId> = Vec::new();
-    for n in nodes {
-        let f = match n {
-            DNode::Enum { field, .. } | DNode::Bool { field, .. } => Some(*field),
-            DNode::Present { slot, .. } => schema.fields.iter().position(|d| d.slot == *slot),
-            _ => None,
-        };
-        if let Some(f) = f.filter(|f| !fields.contains(f)) {
-            fields.push(f);
-        }
-    }
-    // Comparisons of `as_of` with constants (dated rules, fixed deadlines) split the days into a
-    // few intervals: one more finite variable of the table.
     let mut as_of_cuts: Vec<i64> = nodes
         .iter()
         .filter_map(|n| match n {
@@ -296,48 +361,107 @@ pub(super) fn build_table(schema: &Schema, nodes: &[DNode], root: u32) -> Option
         .collect();
     as_of_cuts.sort_unstable();
     as_of_cuts.dedup();
-    let mut vars = Vec::new();
-    let mut size: u64 = u64::try_from(as_of_cuts.len()).ok()?.checked_add(1)?;
-    if size > TABLE_LIMIT {
+    if u64::try_from(as_of_cuts.len()).ok()? >= TABLE_LIMIT {
         return None;
     }
-    for f in &fields {
-        let def = schema.fields.get(*f)?;
-        let kind = match def.ty {
-            Type::Enum(e) => TableKind::Enum {
-                values: u32::try_from(schema.enums.get(e)?.values.len()).ok()?,
-                optional: def.optional,
-            },
-            Type::Bool => TableKind::Bool { optional: def.optional },
-            _ if def.optional => TableKind::Presence,
-            _ => continue,
-        };
-        let stride = u32::try_from(size).ok()?;
-        size = size.checked_mul(u64::from(kind.cardinality()))?;
-        if size > TABLE_LIMIT {
-            return None;
-        }
-        let document = def.slot.scope == crate::language::schema::Scope::Document;
-        vars.push((TableVar { document, slot: u32::try_from(def.slot.index).ok()?, kind, stride }, *f));
-    }
-    let mut entries = Vec::with_capacity(usize::try_from(size).ok()?);
     // Each key walks the diagram's finite tests: many values times long chains of tests (an
     // enum of thousands of values, one rule each) would take long, for a table that only
     // saves a few steps per decision.
     let mut walk_left = TABLE_WALK_LIMIT;
-    let buckets = u64::try_from(as_of_cuts.len()).ok()?.checked_add(1)?;
-    for key in 0..size {
-        // A day of this key's `as_of` interval (the as_of bucket has stride 1).
-        let bucket = usize::try_from(key % buckets).ok()?;
+    let mut entries_left = TABLE_TOTAL_LIMIT;
+    let mut intervals = Vec::with_capacity(as_of_cuts.len() + 1);
+    for bucket in 0..=as_of_cuts.len() {
+        // A day of this interval.
         let day = match bucket.checked_sub(1) {
             None => as_of_cuts.first().map_or(0, |c| c.saturating_sub(1)),
             Some(i) => *as_of_cuts.get(i)?,
         };
+        let sub = sub_table(schema, nodes, root, day, &mut walk_left, &mut entries_left);
+        intervals.push(sub);
+    }
+    Some(Table { as_of_cuts, intervals })
+}
+
+/// The next node from `n` by a test of `as_of` against a constant, on `day`.
+fn by_day(node: &DNode, day: i64) -> Option<u32> {
+    match node {
+        DNode::Diff { x, y, k, yes, no, .. } if as_of_cut(*x, *y, *k).is_some() => {
+            let diff = if *x == VarRef::AsOf { day } else { day.checked_neg()? };
+            Some(if diff <= *k { *yes } else { *no })
+        }
+        _ => None,
+    }
+}
+
+/// The table of the interval holding `day`, or `None` when it has too many combinations or
+/// filling it would take too long.
+fn sub_table(
+    schema: &Schema,
+    nodes: &[DNode],
+    root: u32,
+    day: i64,
+    walk_left: &mut usize,
+    entries_left: &mut u64,
+) -> Option<SubTable> {
+    let field_of_slot = |slot: &Slot| schema.fields.iter().position(|d| d.slot == *slot);
+    // The facts tested on this day before the walk reaches a test the table cannot make, each
+    // once, in the order first met.
+    let mut fields: Vec<FieldId> = Vec::new();
+    let mut seen = vec![false; nodes.len()];
+    let mut stack = vec![root];
+    while let Some(n) = stack.pop() {
+        let Some(node) = nodes.get(n as usize) else { continue };
+        match seen.get_mut(n as usize) {
+            Some(s) if !*s => *s = true,
+            _ => continue,
+        }
+        let (field, next) = match node {
+            DNode::Enum { field, yes, no, .. } | DNode::Bool { field, yes, no, .. } => (Some(*field), [*yes, *no]),
+            DNode::Present { slot, yes, no } => (field_of_slot(slot), [*yes, *no]),
+            DNode::Diff { .. } => match by_day(node, day) {
+                Some(next) => (None, [next, next]),
+                None => continue,
+            },
+            DNode::Test { .. } | DNode::Match(_) | DNode::NoRule | DNode::Absent { .. } => continue,
+        };
+        if let Some(f) = field.filter(|f| !fields.contains(f)) {
+            fields.push(f);
+        }
+        // Children have smaller indexes: anything else is a malformed diagram.
+        stack.extend(next.into_iter().filter(|c| *c < n));
+    }
+    let mut vars: Vec<(TableVar, FieldId)> = Vec::new();
+    let mut size: u64 = 1;
+    for f in &fields {
+        let def = schema.fields.get(*f)?;
+        let absent = |index: u32| if def.optional { index } else { TableVar::NOT_OPTIONAL };
+        let (kind, values, absent) = match def.ty {
+            Type::Enum(e) => {
+                let values = u32::try_from(schema.enums.get(e)?.values.len()).ok()?;
+                (TableVar::ENUM, values, absent(values))
+            }
+            Type::Bool => (TableVar::BOOL, 2, absent(2)),
+            _ if def.optional => (TableVar::PRESENCE, 0, 1),
+            _ => continue,
+        };
+        let document = def.slot.scope == crate::language::schema::Scope::Document;
+        let slot = u32::try_from(def.slot.index).ok()?;
+        let var = TableVar { document, slot, kind, values, absent, stride: u32::try_from(size).ok()? };
+        size = size.checked_mul(u64::from(var.cardinality()))?;
+        if size > TABLE_LIMIT {
+            return None;
+        }
+        vars.push((var, *f));
+    }
+    // The document's facts first (strides do not depend on the order).
+    vars.sort_by_key(|(v, _)| !v.document);
+    let document_vars = vars.iter().filter(|(v, _)| v.document).count();
+    *entries_left = entries_left.checked_sub(size)?;
+    let mut entries = Vec::with_capacity(usize::try_from(size).ok()?);
+    for key in 0..size {
         // Each fact's value index under this key.
         let index = |f: FieldId| {
-            vars.iter()
-                .find(|(_, g)| *g == f)
-                .map(|(v, _)| (key / u64::from(v.stride)) % u64::from(v.kind.cardinality()))
+            vars.iter().find(|(_, g)| *g == f).map(|(v, _)| (key / u64::from(v.stride)) % u64::from(v.cardinality()))
         };
         let mut n = root;
         loop {
@@ -360,29 +484,33 @@ pub(super) fn build_table(schema: &Schema, nodes: &[DNode], root: u32) -> Option
                     _ => break,
                 },
                 Some(DNode::Present { slot, yes, no }) => {
-                    let Some(f) = schema.fields.iter().position(|d| d.slot == *slot) else { break };
-                    let absent = match vars.iter().find(|(_, g)| *g == f).map(|(v, _)| v.kind) {
-                        Some(TableKind::Presence) => index(f) == Some(1),
-                        Some(k) => index(f) == Some(u64::from(k.cardinality() - 1)),
+                    let Some(f) = field_of_slot(slot) else { break };
+                    let absent = match vars.iter().find(|(_, g)| *g == f).map(|(v, _)| v) {
+                        Some(v) if v.kind == TableVar::PRESENCE => index(f) == Some(1),
+                        Some(v) => index(f) == Some(u64::from(v.cardinality() - 1)),
                         None => break,
                     };
                     if absent { *no } else { *yes }
                 }
-                Some(DNode::Diff { x, y, k, yes, no, .. }) if as_of_cut(*x, *y, *k).is_some() => {
-                    let diff = if *x == VarRef::AsOf { day } else { day.checked_neg()? };
-                    if diff <= *k { *yes } else { *no }
-                }
+                Some(node @ DNode::Diff { .. }) => match by_day(node, day) {
+                    Some(next) => next,
+                    None => break,
+                },
                 _ => break,
             };
             if next >= n {
                 break;
             }
             n = next;
-            walk_left = walk_left.checked_sub(1)?;
+            *walk_left = walk_left.checked_sub(1)?;
         }
-        entries.push(n);
+        let entry = match nodes.get(n as usize) {
+            Some(DNode::Match(rule)) if *rule < Table::MATCH => rule | Table::MATCH,
+            _ => n,
+        };
+        entries.push(entry);
     }
-    Some(Table { vars: vars.into_iter().map(|(v, _)| v).collect(), entries, as_of_cuts, as_of_stride: 1 })
+    Some(SubTable { vars: vars.into_iter().map(|(v, _)| v).collect(), document_vars, entries: Entries::new(entries) })
 }
 
 pub(super) fn collect_compares(op: &Op, out: &mut HashMap<usize, Op>) {

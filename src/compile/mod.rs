@@ -145,6 +145,80 @@ pub(crate) fn compile(
     Ok((schema, compiled))
 }
 
+/// Most parameters a [`Plan`] computes: verdicts of actions with more, or with a text
+/// parameter, are made from [`Value`]s.
+pub(crate) const PLAN_PARAMS: usize = 4;
+
+/// How the decision diagram computes a rule's verdict: the action resolved and each parameter
+/// as a specialised operation that yields the number the verdict stores for its declared type
+/// (bool 0/1, int, date in days, enum index), with the same errors as evaluating the rule's
+/// arguments and checking them against the action would give.
+#[derive(Clone, Debug)]
+pub(crate) struct Plan {
+    pub action: usize,
+    pub params: smallvec::SmallVec<[ParamOp; PLAN_PARAMS]>,
+}
+
+/// One parameter of a [`Plan`].
+#[derive(Clone, Debug)]
+pub(crate) enum ParamOp {
+    /// A constant of the declared type.
+    Const(i64),
+    /// A fact copied: its value must be of the declared type (`enum_len` values for an enum).
+    Copy { slot: Slot, field: FieldId, ty: Type, enum_len: u16 },
+    /// `fact in {values}` for an enum of at most 64 values, to a bool parameter.
+    EnumIn { slot: Slot, field: FieldId, bits: u64 },
+    /// `fact - as_of` for a date or int fact, to an int parameter.
+    SinceAsOf { slot: Slot, field: FieldId },
+    /// Anything else: evaluated, then checked against the declared type (`enum_len` values for
+    /// an enum).
+    Eval { op: Op, ty: Type, enum_len: u16 },
+}
+
+/// The [`Plan`] of a rule, or `None` when its action takes text or more than
+/// [`PLAN_PARAMS`] parameters (or does not match the rule's arguments).
+pub(crate) fn plan(schema: &Schema, rule: &CompiledRule) -> Option<Plan> {
+    let action = schema.actions.get(rule.action)?;
+    if action.params.len() != rule.args.len() || action.params.len() > PLAN_PARAMS {
+        return None;
+    }
+    let enum_len = |ty: Type| match ty {
+        Type::Enum(e) => schema.enums.get(e).and_then(|d| u16::try_from(d.values.len()).ok()),
+        Type::Bool | Type::Int | Type::Date | Type::Text => Some(0),
+    };
+    let mut params = smallvec::SmallVec::new();
+    for ((_, ty), arg) in action.params.iter().zip(rule.args.iter()) {
+        let ty = *ty;
+        if ty == Type::Text {
+            return None;
+        }
+        let op = match (arg, ty) {
+            (Op::Const(v), _) => match (v, ty) {
+                (Value::Bool(b), Type::Bool) => ParamOp::Const(i64::from(*b)),
+                (Value::Int(n), Type::Int) => ParamOp::Const(*n),
+                (Value::Date(d), Type::Date) => ParamOp::Const(d.days()),
+                (Value::Enum(i), Type::Enum(_)) if *i < enum_len(ty)? => ParamOp::Const(i64::from(*i)),
+                _ => ParamOp::Eval { op: arg.clone(), ty, enum_len: enum_len(ty)? },
+            },
+            (Op::Load(slot, field), _) => ParamOp::Copy { slot: *slot, field: *field, ty, enum_len: enum_len(ty)? },
+            (Op::EnumIn { slot, field, bits }, Type::Bool) if bits.len() == 1 => {
+                ParamOp::EnumIn { slot: *slot, field: *field, bits: *bits.first()? }
+            }
+            (Op::Arith { op: ArithOp::Sub, left, right, date: false }, Type::Int)
+                if matches!(**right, Op::AsOf) && matches!(**left, Op::Load(..)) =>
+            {
+                match &**left {
+                    Op::Load(slot, field) => ParamOp::SinceAsOf { slot: *slot, field: *field },
+                    _ => ParamOp::Eval { op: arg.clone(), ty, enum_len: enum_len(ty)? },
+                }
+            }
+            _ => ParamOp::Eval { op: arg.clone(), ty, enum_len: enum_len(ty)? },
+        };
+        params.push(op);
+    }
+    Some(Plan { action: rule.action, params })
+}
+
 /// Evaluates an operation that reads no fact (see [`compile`]).
 pub(crate) type Constant = fn(&Op) -> Option<Value>;
 

@@ -10,8 +10,8 @@ pub mod verdict;
 
 use std::fmt;
 
-use crate::analysis::diagram::{DIAGRAM_SAFE_MAGNITUDE, DNode, Diagram, Fast, Table, TableKind, VarRef};
-use crate::compile::{Compiled, CompiledRule, Op};
+use crate::analysis::diagram::{DIAGRAM_SAFE_MAGNITUDE, DNode, Diagram, Fast, Table, TableVar, VarRef};
+use crate::compile::{Compiled, CompiledRule, Op, PLAN_PARAMS, ParamOp, Plan};
 use crate::language::ast::{ArithOp, CmpOp};
 use crate::language::schema::{FieldId, Scope, Slot};
 use crate::value::{Date, Value};
@@ -135,6 +135,15 @@ fn params(rule: &CompiledRule, env: &Env<'_>) -> R<Params> {
     Ok(out)
 }
 
+/// Where a walk of the decision diagram ended: at the deciding rule, its parameters still to
+/// compute, or left to the interpreter ([`decide`]: a number too large for the diagram's exact
+/// tests, a value of another type in an unchecked slot, a malformed diagram).
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Walked {
+    Rule(usize),
+    Interpret,
+}
+
 /// Decides by walking the decision diagram; the same result as [`decide`] (which it falls back
 /// to when a number is too large for the diagram's difference tests to be exact).
 pub(crate) fn decide_diagram(
@@ -143,7 +152,29 @@ pub(crate) fn decide_diagram(
     env: &Env<'_>,
     with_params: bool,
 ) -> Result<(usize, Params), EvalError> {
-    let mut n = d.table.as_ref().and_then(|t| table_start(t, env)).unwrap_or(d.root);
+    match walk(d, rules, env)? {
+        Walked::Interpret => decide(rules, env),
+        Walked::Rule(i) if !with_params => Ok((i, Params::new())),
+        Walked::Rule(i) => {
+            let rule = rules.get(i).ok_or(EvalError { rule: Some(i), kind: EvalErrorKind::Internal })?;
+            params(rule, env).map(|p| (i, p)).map_err(|kind| EvalError { rule: Some(i), kind })
+        }
+    }
+}
+
+/// The deciding rule by the decision diagram (see [`decide_diagram`]).
+pub(crate) fn walk(d: &Diagram, rules: &[CompiledRule], env: &Env<'_>) -> Result<Walked, EvalError> {
+    let mut n = match d.table.as_ref().and_then(|t| table_start(t, env)) {
+        Some(entry) if entry & Table::MATCH != 0 => {
+            let rule = (entry & !Table::MATCH) as usize;
+            if rule < rules.len() {
+                return Ok(Walked::Rule(rule));
+            }
+            d.root
+        }
+        Some(entry) => entry,
+        None => d.root,
+    };
     let mut last = u32::MAX;
     // Children are built before their parents, so every step goes to a smaller index: checking
     // that keeps the walk finite whatever the diagram holds.
@@ -162,6 +193,26 @@ pub(crate) fn decide_diagram(
             } else if f.kind == Fast::BOOL {
                 if let Some(Value::Bool(b)) = values.get(f.slot as usize) {
                     n = if *b { f.yes } else { f.no };
+                    continue;
+                }
+            } else if f.kind == Fast::MATCH {
+                if (f.yes as usize) < rules.len() {
+                    return Ok(Walked::Rule(f.yes as usize));
+                }
+            } else if f.kind == Fast::FACT_MINUS || f.kind == Fast::MINUS_FACT {
+                // As [`DNode::Diff`] below: other values, and numbers too large for an exact
+                // test, take the slow path.
+                let fact = match values.get(f.slot as usize) {
+                    Some(Value::Date(d)) => Some(d.days()),
+                    Some(Value::Int(n)) => Some(*n),
+                    _ => None,
+                };
+                let other = if f.as_of { env.as_of.days() } else { 0 };
+                if let Some(fact) =
+                    fact.filter(|x| x.abs() <= DIAGRAM_SAFE_MAGNITUDE && other.abs() <= DIAGRAM_SAFE_MAGNITUDE)
+                {
+                    let diff = if f.kind == Fast::FACT_MINUS { fact - other } else { other - fact };
+                    n = if diff <= i64::from_ne_bytes(f.bits.to_ne_bytes()) { f.yes } else { f.no };
                     continue;
                 }
             }
@@ -210,10 +261,10 @@ pub(crate) fn decide_diagram(
             },
             DNode::Diff { x, y, k, rule, yes, no } => {
                 let (Some(a), Some(b)) = (var(env, *x), var(env, *y)) else {
-                    return decide(rules, env);
+                    return Ok(Walked::Interpret);
                 };
                 if a.abs() > DIAGRAM_SAFE_MAGNITUDE || b.abs() > DIAGRAM_SAFE_MAGNITUDE {
-                    return decide(rules, env);
+                    return Ok(Walked::Interpret);
                 }
                 let _ = rule;
                 if a - b <= *k { *yes } else { *no }
@@ -225,41 +276,127 @@ pub(crate) fn decide_diagram(
             },
             DNode::Match(r) => {
                 let i = *r as usize;
-                let Some(rule) = rules.get(i) else { break };
-                if !with_params {
-                    return Ok((i, Params::new()));
+                if rules.get(i).is_none() {
+                    break;
                 }
-                return params(rule, env).map(|p| (i, p)).map_err(|kind| EvalError { rule: Some(i), kind });
+                return Ok(Walked::Rule(i));
             }
             DNode::NoRule => return Err(EvalError { rule: None, kind: EvalErrorKind::NoRuleMatched }),
             DNode::Absent { rule, field } => return Err(err(*rule, EvalErrorKind::AbsentFact { fact: *field })),
         };
     }
     // A malformed diagram (never built): the interpreter still answers.
-    decide(rules, env)
+    Ok(Walked::Interpret)
+}
+
+/// The verdict of the rule a walk reached: by its [`Plan`] when it has one, else by evaluating
+/// its arguments (the same verdict and the same errors either way).
+#[inline]
+pub(crate) fn verdict_of<'p>(
+    policy: &'p Compiled,
+    d: &Diagram,
+    index: usize,
+    env: &Env<'_>,
+) -> Result<verdict::Verdict<'p>, EvalError> {
+    let err = |kind| EvalError { rule: Some(index), kind };
+    match d.plans.get(index) {
+        Some(Some(plan)) => {
+            let (numbers, typed) = planned(plan, env).map_err(err)?;
+            if !typed {
+                return Err(err(EvalErrorKind::TypeMismatch));
+            }
+            verdict::Verdict::from_numbers(policy, index, plan.action, numbers)
+        }
+        _ => {
+            let rule = policy.rules.get(index).ok_or(err(EvalErrorKind::Internal))?;
+            let params = params(rule, env).map_err(err)?;
+            verdict::Verdict::new(policy, index, params)
+        }
+    }
+}
+
+/// A plan's parameters as numbers, and whether each had its declared type. An evaluation error
+/// stops at once; a value of another type (unchecked facts) is reported after every parameter
+/// was evaluated, as checking the evaluated arguments against the action does.
+#[inline]
+fn planned(plan: &Plan, env: &Env<'_>) -> R<([i64; PLAN_PARAMS], bool)> {
+    // By count, so that the numbers stay in registers until the verdict is made.
+    let mut typed = true;
+    let t = &mut typed;
+    let numbers = match plan.params.as_slice() {
+        [] => [0; PLAN_PARAMS],
+        [a] => [param(a, env, t)?, 0, 0, 0],
+        [a, b] => [param(a, env, t)?, param(b, env, t)?, 0, 0],
+        [a, b, c] => [param(a, env, t)?, param(b, env, t)?, param(c, env, t)?, 0],
+        [a, b, c, d] => [param(a, env, t)?, param(b, env, t)?, param(c, env, t)?, param(d, env, t)?],
+        // A plan has at most PLAN_PARAMS parameters.
+        _ => return Err(EvalErrorKind::Internal),
+    };
+    Ok((numbers, typed))
+}
+
+/// One parameter as a number; 0 and `typed` cleared when its value is not of the declared type.
+#[inline(always)]
+fn param(op: &ParamOp, env: &Env<'_>, typed: &mut bool) -> R<i64> {
+    Ok(param_number(op, env)?.unwrap_or_else(|| {
+        *typed = false;
+        0
+    }))
+}
+
+/// One parameter as a number, `None` when its value is not of the declared type.
+#[inline(always)]
+fn param_number(op: &ParamOp, env: &Env<'_>) -> R<Option<i64>> {
+    Ok(match op {
+        ParamOp::Const(c) => Some(*c),
+        ParamOp::EnumIn { slot: s, field, bits } => match slot(env, *s) {
+            Some(Value::Enum(v)) => Some(i64::from(*v < 64 && bits >> *v & 1 == 1)),
+            other => return Err(not_read(other, *field)),
+        },
+        ParamOp::Copy { slot: s, field, ty, enum_len } => match slot(env, *s) {
+            Some(Value::Absent) | None => return Err(EvalErrorKind::AbsentFact { fact: *field }),
+            Some(v) => verdict::number_of(*ty, v, *enum_len),
+        },
+        ParamOp::SinceAsOf { slot: s, field } => {
+            let x = match slot(env, *s) {
+                Some(Value::Date(d)) => d.days(),
+                Some(Value::Int(n)) => *n,
+                Some(Value::Absent) | None => return Err(EvalErrorKind::AbsentFact { fact: *field }),
+                Some(Value::Bool(_) | Value::Enum(_) | Value::Text(_)) => return Err(EvalErrorKind::TypeMismatch),
+            };
+            Some(x.checked_sub(env.as_of.days()).ok_or(EvalErrorKind::Overflow)?)
+        }
+        ParamOp::Eval { op, ty, enum_len } => verdict::number_of(*ty, &eval(op, env)?.to_value(), *enum_len),
+    })
 }
 
 /// Where the walk can start, from the table of finite facts; `None` when a fact does not have
 /// the shape the table expects (the walk from the root then reports it).
 #[inline]
 fn table_start(t: &Table, env: &Env<'_>) -> Option<u32> {
-    let mut key: u32 = if t.as_of_cuts.is_empty() { 0 } else { t.as_of_bucket(env.as_of.days()) * t.as_of_stride };
-    for v in &t.vars {
-        let values = if v.document { env.document } else { env.item };
-        let value = values.get(v.slot as usize)?;
-        let i = match (v.kind, value) {
-            (TableKind::Enum { values, .. }, Value::Enum(e)) if u32::from(*e) < values => u32::from(*e),
-            (TableKind::Bool { .. }, Value::Bool(b)) => u32::from(*b),
-            (TableKind::Presence, Value::Absent) => 1,
-            (TableKind::Presence, _) => 0,
-            (k @ (TableKind::Enum { optional: true, .. } | TableKind::Bool { optional: true }), Value::Absent) => {
-                k.cardinality() - 1
-            }
-            _ => return None,
-        };
-        key += i * v.stride;
+    let sub = match t.as_of_cuts.as_slice() {
+        [] => t.intervals.first(),
+        [cut] => t.intervals.get(usize::from(env.as_of.days() >= *cut)),
+        _ => t.intervals.get(t.as_of_bucket(env.as_of.days())),
+    }?
+    .as_ref()?;
+    // The document's facts come first.
+    let (document, item) = sub.vars.split_at_checked(sub.document_vars)?;
+    let mut key: u32 = 0;
+    for (vars, values) in [(document, env.document), (item, env.item)] {
+        for v in vars {
+            let i = match values.get(v.slot as usize)? {
+                Value::Enum(e) if v.kind == TableVar::ENUM && u32::from(*e) < v.values => u32::from(*e),
+                Value::Bool(b) if v.kind == TableVar::BOOL => u32::from(*b),
+                Value::Absent if v.absent != TableVar::NOT_OPTIONAL => v.absent,
+                Value::Absent => return None,
+                _ if v.kind == TableVar::PRESENCE => 0,
+                _ => return None,
+            };
+            key += i * v.stride;
+        }
     }
-    t.entries.get(key as usize).copied()
+    sub.entries.get(key as usize)
 }
 
 /// The number a difference test reads: days for dates, the value for integers.

@@ -4,7 +4,7 @@
 use chrono::NaiveDate;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
-use crate::compile::{Compiled, CompiledRule};
+use crate::compile::{Compiled, CompiledRule, PLAN_PARAMS};
 use crate::eval::{EvalError, EvalErrorKind};
 use crate::facts::FactError;
 use crate::language::schema::{ActionDef, Type};
@@ -21,7 +21,29 @@ pub struct Verdict<'p> {
     index: usize,
     rule: &'p CompiledRule,
     action: &'p ActionDef,
-    params: crate::eval::Params,
+    params: Args,
+}
+
+/// A verdict's parameter values, checked against their declared types.
+#[derive(Clone, Debug)]
+enum Args {
+    /// Up to [`PLAN_PARAMS`] parameters, none of them text, each the number its declared type
+    /// reads: bool 0 or 1, int, date in days, enum index (small, and no allocation).
+    Numbers([i64; PLAN_PARAMS]),
+    /// Any other action's parameters.
+    Values(Box<[Value]>),
+}
+
+/// The number a parameter of a declared type (not text) is stored as, or `None` when the value
+/// is not of that type (`enum_len`: how many values the enum has).
+pub(crate) fn number_of(ty: Type, v: &Value, enum_len: u16) -> Option<i64> {
+    match (ty, v) {
+        (Type::Bool, Value::Bool(b)) => Some(i64::from(*b)),
+        (Type::Int, Value::Int(n)) => Some(*n),
+        (Type::Date, Value::Date(d)) => Some(d.days()),
+        (Type::Enum(_), Value::Enum(i)) if *i < enum_len => Some(i64::from(*i)),
+        (Type::Bool | Type::Int | Type::Date | Type::Enum(_) | Type::Text, _) => None,
+    }
 }
 
 /// A verdict parameter's value.
@@ -72,7 +94,40 @@ impl<'p> Verdict<'p> {
                 return Err(internal(EvalErrorKind::TypeMismatch));
             }
         }
+        // Each value has its declared type (checked above): store them as numbers when they can be.
+        let mut numbers = [0; PLAN_PARAMS];
+        let as_numbers = params.len() <= PLAN_PARAMS
+            && action.params.iter().zip(&params).zip(numbers.iter_mut()).all(|(((_, ty), v), n)| {
+                let enum_len = match ty {
+                    Type::Enum(e) => policy.schema().enums.get(*e).and_then(|d| u16::try_from(d.values.len()).ok()),
+                    Type::Bool | Type::Int | Type::Date | Type::Text => Some(0),
+                };
+                match enum_len.and_then(|len| number_of(*ty, v, len)) {
+                    Some(x) => {
+                        *n = x;
+                        true
+                    }
+                    None => false,
+                }
+            });
+        let params =
+            if as_numbers { Args::Numbers(numbers) } else { Args::Values(params.into_vec().into_boxed_slice()) };
         Ok(Verdict { policy, index, rule, action, params })
+    }
+
+    /// The verdict of rule `index`, whose action is `action`, from its parameters as numbers
+    /// already checked against their declared types (see [`crate::compile::Plan`]).
+    #[inline(always)]
+    pub(crate) fn from_numbers(
+        policy: &'p Compiled,
+        index: usize,
+        action: usize,
+        numbers: [i64; PLAN_PARAMS],
+    ) -> Result<Self, EvalError> {
+        let internal = || EvalError { rule: Some(index), kind: EvalErrorKind::Internal };
+        let rule = policy.rules().get(index).ok_or_else(internal)?;
+        let action = policy.schema().actions.get(action).ok_or_else(internal)?;
+        Ok(Verdict { policy, index, rule, action, params: Args::Numbers(numbers) })
     }
 
     /// Position of the deciding rule in evaluation order.
@@ -110,12 +165,15 @@ impl<'p> Verdict<'p> {
 
     /// Parameters in declaration order, by name.
     pub fn params(&self) -> impl Iterator<Item = (&'p str, ParamValue<'_>)> + '_ {
-        // Each value was checked against its declared type in `new`: none is skipped.
-        self.action
-            .params
-            .iter()
-            .zip(&self.params)
-            .filter_map(move |((name, ty), v)| Some((name.as_str(), param_value(self.policy, *ty, v)?)))
+        // Each value was checked against its declared type when the verdict was made: none is
+        // skipped.
+        self.action.params.iter().enumerate().filter_map(move |(i, (name, ty))| {
+            let value = match &self.params {
+                Args::Numbers(numbers) => number_value(self.policy, *ty, *numbers.get(i)?)?,
+                Args::Values(values) => param_value(self.policy, *ty, values.get(i)?)?,
+            };
+            Some((name.as_str(), value))
+        })
     }
 
     /// One parameter by name.
@@ -135,6 +193,17 @@ fn param_value<'a>(policy: &'a Compiled, ty: Type, v: &'a Value) -> Option<Param
         }
         (Type::Text, Value::Text(t)) => ParamValue::Text(t),
         (Type::Bool | Type::Int | Type::Date | Type::Enum(_) | Type::Text, _) => return None,
+    })
+}
+
+/// A parameter's value from the number it is stored as (see [`Args::Numbers`]).
+fn number_value(policy: &Compiled, ty: Type, n: i64) -> Option<ParamValue<'_>> {
+    Some(match ty {
+        Type::Bool => ParamValue::Bool(n != 0),
+        Type::Int => ParamValue::Int(n),
+        Type::Date => ParamValue::Date(NaiveDate::from_num_days_from_ce_opt(i32::try_from(n).ok()?)?),
+        Type::Enum(e) => ParamValue::Enum(policy.schema().enums.get(e)?.values.get(usize::try_from(n).ok()?)?.as_str()),
+        Type::Text => return None,
     })
 }
 
