@@ -158,13 +158,13 @@ impl Builder {
     /// files (and folder, so that a new file counts too). Returns the path written.
     pub fn write_to(&self, path: impl AsRef<Path>) -> Result<PathBuf, Error> {
         let path = path.as_ref().to_path_buf();
+        // The folder first, so that a policy that does not load builds again once mended.
         println!("cargo:rerun-if-changed={}", self.rules.display());
-        if let Ok(policy) = Policy::from_path(&self.rules) {
-            for f in policy.sources().files() {
-                println!("cargo:rerun-if-changed={}", f.name);
-            }
+        let policy = Policy::from_path(&self.rules)?;
+        for f in policy.sources().files() {
+            println!("cargo:rerun-if-changed={}", f.name);
         }
-        let code = self.generate()?;
+        let code = generate(&policy, self.options)?;
         // Unchanged code is not rewritten, so that nothing including it builds again.
         if std::fs::read_to_string(&path).is_ok_and(|old| old == code) {
             return Ok(path);

@@ -13,8 +13,8 @@ use std::fmt::Write as _;
 use super::names::{Namespace, camel, ident};
 use super::{Error, Options};
 use crate::compile::{CompiledRule, Op};
-use crate::language::ast::{ArithOp, CmpOp};
-use crate::language::schema::{FieldDef, Schema, Slot, Type};
+use crate::language::ast::ArithOp;
+use crate::language::schema::{FieldDef, Schema, Type};
 use crate::policy::Policy;
 use crate::value::{Date, Value};
 
@@ -600,9 +600,8 @@ impl ::std::error::Error for DecideError {}
             .collect();
         let names: Vec<&str> = (0..self.schema.groups.len()).map(|g| self.group_param(g)).collect();
         out.push_str("/// What one decision reads.\n#[derive(Clone, Copy)]\n#[allow(dead_code)]\nstruct Facts<'a> {\n");
-        for p in &params {
-            let (name, ty) = p.split_once(": &").unwrap_or(("x", "X"));
-            let _ = writeln!(out, "{name}: &'a {ty},");
+        for g in 0..self.schema.groups.len() {
+            let _ = writeln!(out, "{}: &'a {},", self.group_param(g), self.group_type(g));
         }
         out.push_str("/// Days from the common era (0001-01-01 is day 1).\nas_of: i64,\n}\n");
         doc(
@@ -623,7 +622,7 @@ impl ::std::error::Error for DecideError {}
         let mut unconditional = false;
         for (i, r) in self.rules.iter().enumerate() {
             let v = self.rule_variant(i).to_string();
-            let fn_name = r.id.trim_start_matches("r#").to_string();
+            let fn_name = &r.id;
             let err = format!("at(Rule::{v})");
             match &r.when {
                 Some(cond) => {
@@ -671,7 +670,7 @@ impl ::std::error::Error for DecideError {}
                 // A date fact given as it is: no round trip through days.
                 (Type::Date, Op::Load(_, f)) => match self.schema.fields.get(*f) {
                     Some(def) => {
-                        let access = format!("facts.{}.{}", self.group_param(def.group), self.field(*f));
+                        let access = self.access(*f, def);
                         if def.optional { format!("given({access}, {})?", lit(&def.path)) } else { access }
                     }
                     None => return Err(Error::Internal { message: format!("fact number {f} is not declared") }),
@@ -713,7 +712,7 @@ impl ::std::error::Error for DecideError {}
         let Some(def) = self.schema.fields.get(field) else {
             return Err(Error::Internal { message: format!("fact number {field} is not declared") });
         };
-        let access = format!("facts.{}.{}", self.group_param(def.group), self.field(field));
+        let access = self.access(field, def);
         let given = |value: String| format!("given({value}, {})?", lit(&def.path));
         let text = match (def.ty, def.optional) {
             (Type::Text, false) => format!("{access}.as_str()"),
@@ -726,8 +725,9 @@ impl ::std::error::Error for DecideError {}
         Ok(Code { text, prec: Prec::Atom, ty: Some(def.ty) })
     }
 
-    fn field_at(&self, slot: Slot) -> Option<usize> {
-        self.schema.fields.iter().position(|f| f.slot == slot)
+    /// Where fact `f` is read in a rule's functions: `facts.<group>.<field>`.
+    fn access(&self, f: usize, def: &FieldDef) -> String {
+        format!("facts.{}.{}", self.group_param(def.group), self.field(f))
     }
 
     /// The type an operation has, without generating it (to give an enum constant its enum).
@@ -771,12 +771,10 @@ impl ::std::error::Error for DecideError {}
             Op::Load(_, field) => self.load(*field)?,
             Op::AsOf => atom("facts.as_of".into(), Type::Date),
             Op::Present(slot) => {
-                let Some(f) = self.field_at(*slot) else {
+                let Some((f, def)) = self.schema.fields.iter().enumerate().find(|(_, d)| d.slot == *slot) else {
                     return Err(Error::Internal { message: "`present` of a slot no fact has".into() });
                 };
-                let def = self.schema.fields.get(f);
-                let group = def.map_or(0, |d| d.group);
-                atom(format!("facts.{}.{}.is_some()", self.group_param(group), self.field(f)), Type::Bool)
+                atom(format!("{}.is_some()", self.access(f, def)), Type::Bool)
             }
             Op::Not(x) => {
                 let c = self.expr(x, Some(Type::Bool))?;
@@ -810,7 +808,7 @@ impl ::std::error::Error for DecideError {}
                     let all = members.len() == count && count > 0;
                     if def.optional {
                         // Still an error when absent, as the interpreter's bit test is.
-                        let access = format!("facts.{}.{}", self.group_param(def.group), self.field(*field));
+                        let access = self.access(*field, def);
                         format!("given({access}.map(|_| {all}), {})?", lit(&def.path))
                     } else {
                         all.to_string()
@@ -824,7 +822,7 @@ impl ::std::error::Error for DecideError {}
                 let (lt, rt) = (self.ty(l), self.ty(r));
                 let l = self.expr(l, rt)?;
                 let r = self.expr(r, lt.or(l.ty))?;
-                let sym = cmp_symbol(*cmp);
+                let sym = cmp.symbol();
                 Code {
                     text: format!("{} {sym} {}", paren(l, Prec::Atom), paren(r, Prec::Atom)),
                     prec: Prec::Compare,
@@ -915,10 +913,6 @@ fn default_fn(group: &str, field: &str) -> String {
 
 fn paren(c: Code, at_least: Prec) -> String {
     if c.prec >= at_least { c.text } else { format!("({})", c.text) }
-}
-
-fn cmp_symbol(c: CmpOp) -> &'static str {
-    c.symbol()
 }
 
 fn int_lit(n: i64) -> String {
