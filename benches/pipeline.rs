@@ -34,7 +34,7 @@ fn bench(c: &mut Criterion) {
         let handover_run = |out: &mut Vec<u8>| {
             // As the CLI writes JSON Lines: each block of documents into one buffer, the
             // buffers written in order and handed back for later blocks.
-            let batch = handover::output::jsonl::Batch::new(&json_lines, false);
+            let batch = handover::batch::JsonLinesBatch::new(&json_lines, false);
             let run = handover::batch::Run {
                 policy: &policy,
                 source: "generated",

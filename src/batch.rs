@@ -13,6 +13,7 @@ use std::io::{self, BufRead};
 use std::ops::Range;
 
 use crate::facts::{self, Document};
+use crate::output::jsonl::JsonLines;
 use crate::policy::Policy;
 use crate::value::Date;
 
@@ -115,8 +116,12 @@ pub struct Stats {
 /// splits into many blocks to share among the cores.
 pub const BLOCK: usize = 64;
 
+/// The most input bytes of one block, unless its one document is larger: a block of documents
+/// holding many entries each is cut sooner, so that its output stays tens of kilobytes.
+pub const BLOCK_BYTES: usize = 16 * 1024;
+
 /// What a batch makes of each document. Documents are decided on all cores in blocks of up to
-/// [`BLOCK`] consecutive ones, each block into one [`Decide::Block`] (so that, for example, the
+/// [`BLOCK`] consecutive ones and [`BLOCK_BYTES`] of input, each block into one [`Decide::Block`] (so that, for example, the
 /// lines written for a block share one buffer); a chunk's blocks, in input order, become one
 /// [`Decide::Chunk`] for the caller's `emit`.
 ///
@@ -150,6 +155,80 @@ impl<T: Send, F: Fn(&Document, Date) -> T + Sync + ?Sized> Decide for F {
             Ok([one]) => one,
             Err(blocks) => blocks.into_iter().flatten().collect(),
         }
+    }
+}
+
+/// JSON Lines written for a block of documents by [`JsonLinesBatch`]: the lines' bytes, how many
+/// lines, and how many of them are errors.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Written {
+    pub lines: usize,
+    pub errors: usize,
+    pub bytes: Vec<u8>,
+}
+
+/// A batch writing JSON Lines with [`JsonLines`]: each block of documents is written into one
+/// buffer (see [`JsonLines::write`] for `show_as_of`), and a chunk is its blocks in input order.
+/// Buffers handed back with [`JsonLinesBatch::recycle`] once written are used again for later blocks: memory
+/// given back to the allocator on one thread and asked for on another tends to come back as
+/// fresh pages, each zeroed by the system again.
+#[derive(Debug)]
+pub struct JsonLinesBatch<'w, 'p> {
+    writer: &'w JsonLines<'p>,
+    show_as_of: bool,
+    spare: std::sync::Mutex<Vec<Vec<u8>>>,
+}
+
+/// The bytes set aside per document of a block: about one result line.
+const LINE_GUESS: usize = 512;
+
+/// The most buffers kept for reuse: the blocks of two chunks (one being written while the next
+/// is decided).
+const SPARE_BUFFERS: usize = 2 * CHUNK / BLOCK;
+
+/// The largest buffer kept for reuse; one grown past it by a huge document is given back.
+const SPARE_BYTES: usize = 1 << 20;
+
+impl<'w, 'p> JsonLinesBatch<'w, 'p> {
+    pub fn new(writer: &'w JsonLines<'p>, show_as_of: bool) -> JsonLinesBatch<'w, 'p> {
+        JsonLinesBatch { writer, show_as_of, spare: std::sync::Mutex::new(Vec::new()) }
+    }
+
+    /// Hands a written block's buffer back for a later block.
+    pub fn recycle(&self, block: Written) {
+        let mut bytes = block.bytes;
+        if bytes.capacity() > SPARE_BYTES {
+            return;
+        }
+        bytes.clear();
+        // A poisoned lock only means a thread panicked while holding it; the list is still a list.
+        let mut spare = self.spare.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if spare.len() < SPARE_BUFFERS {
+            spare.push(bytes);
+        }
+    }
+}
+
+impl Decide for JsonLinesBatch<'_, '_> {
+    type Block = Written;
+    type Chunk = Vec<Written>;
+
+    fn block(&self, documents: usize) -> Written {
+        let spare = self.spare.lock().unwrap_or_else(std::sync::PoisonError::into_inner).pop();
+        let want = documents.saturating_mul(LINE_GUESS);
+        let mut bytes = spare.unwrap_or_default();
+        bytes.reserve(want);
+        Written { lines: 0, errors: 0, bytes }
+    }
+
+    fn decide(&self, doc: &Document, date: Date, block: &mut Written) {
+        let (lines, errors) = self.writer.write(doc, date, self.show_as_of, &mut block.bytes);
+        block.lines += lines;
+        block.errors += errors;
+    }
+
+    fn chunk(&self, blocks: Vec<Written>) -> Vec<Written> {
+        blocks
     }
 }
 
@@ -256,14 +335,29 @@ fn alongside<T: Send>(work: impl FnOnce() -> T + Send, here: impl FnOnce()) -> T
     }
 }
 
-/// Every item decided by `f` into blocks of up to [`BLOCK`] consecutive items, the blocks in
-/// the items' order: on all cores with the `parallel` feature, else in this thread.
+/// Every item decided by `f` into blocks of consecutive items, the blocks in the items' order:
+/// on all cores with the `parallel` feature, else in this thread. A block closes at [`BLOCK`]
+/// items or once its items' `bytes` reach [`BLOCK_BYTES`].
 fn blocks_ordered<I: Sync, D: Decide + ?Sized>(
     items: &[I],
+    bytes: impl Fn(&I) -> usize,
     decide: &D,
     f: impl Fn(&I, &mut D::Block) + Sync + Send,
 ) -> Vec<D::Block> {
-    let block = |items: &[I]| {
+    let mut cuts: Vec<Range<usize>> = Vec::with_capacity(items.len() / BLOCK + 1);
+    let (mut start, mut weight) = (0, 0usize);
+    for (i, item) in items.iter().enumerate() {
+        weight = weight.saturating_add(bytes(item));
+        if i + 1 - start >= BLOCK || weight >= BLOCK_BYTES {
+            cuts.push(start..i + 1);
+            (start, weight) = (i + 1, 0);
+        }
+    }
+    if start < items.len() {
+        cuts.push(start..items.len());
+    }
+    let block = |range: &Range<usize>| {
+        let items = items.get(range.clone()).unwrap_or_default();
         let mut b = decide.block(items.len());
         for i in items {
             f(i, &mut b);
@@ -273,11 +367,11 @@ fn blocks_ordered<I: Sync, D: Decide + ?Sized>(
     #[cfg(feature = "parallel")]
     {
         use rayon::prelude::*;
-        items.par_chunks(BLOCK).map(block).collect()
+        cuts.par_iter().map(block).collect()
     }
     #[cfg(not(feature = "parallel"))]
     {
-        items.chunks(BLOCK).map(block).collect()
+        cuts.iter().map(block).collect()
     }
 }
 
@@ -336,7 +430,8 @@ impl<D: Decide + ?Sized> Run<'_, D> {
             Ok((!chunk.lines.is_empty()).then_some((chunk, through)))
         };
         let decide = |chunk: &Lines| -> (D::Chunk, usize) {
-            let blocks = blocks_ordered(&chunk.lines, self.decide, |(n, offset, range), block| {
+            let bytes = |(_, _, range): &(usize, u64, Option<Range<usize>>)| range.as_ref().map_or(0, Range::len);
+            let blocks = blocks_ordered(&chunk.lines, bytes, self.decide, |(n, offset, range), block| {
                 self.decide_line(&chunk.buf, *n, *offset, range, block);
             });
             (self.decide.chunk(blocks), chunk.lines.len())
@@ -513,7 +608,8 @@ impl<D: Decide + ?Sized> Run<'_, D> {
             Ok((!rows.is_empty()).then_some((Rows { buf, rows }, through)))
         };
         let decide = |chunk: &Rows| -> (D::Chunk, usize) {
-            let blocks = blocks_ordered(&chunk.rows, self.decide, |(frame, range), block| {
+            let bytes = |(_, range): &(facts::CsvFrame, Range<usize>)| range.len();
+            let blocks = blocks_ordered(&chunk.rows, bytes, self.decide, |(frame, range), block| {
                 let raw = chunk.buf.get(range.clone()).unwrap_or_default();
                 self.decide(&facts::csv_document(self.policy.schema(), &columns, frame, raw, self.source), block);
             });
@@ -802,7 +898,7 @@ mod tests {
         assert!(chunks.len() > 1);
         let mut next = 1;
         for blocks in &chunks {
-            // Every block of a chunk is full but its last.
+            // Short lines: every block of a chunk is full but its last.
             let (last, full) = blocks.split_last().unwrap();
             assert!(full.iter().all(|b| b.len() == BLOCK) && (1..=BLOCK).contains(&last.len()));
             for line in blocks.iter().flatten() {
@@ -814,8 +910,38 @@ mod tests {
     }
 
     #[test]
+    fn blocks_of_long_lines_are_cut_by_bytes() {
+        let policy = Policy::builtin().unwrap();
+        // Lines of 3,000 bytes: a block closes at the sixth, the first to reach BLOCK_BYTES.
+        let per_block = BLOCK_BYTES.div_ceil(3000);
+        let line = |i: usize| {
+            let head = format!("{{\"customer\":{{\"name\":\"c{i:05}");
+            format!("{head}{}\"}}}}\n", "x".repeat(3000 - head.len() - 3))
+        };
+        let input: String = (0..1000).map(line).collect();
+        assert!(input.lines().all(|l| l.len() == 3000));
+        let run = Run {
+            policy: &policy,
+            source: "in.jsonl",
+            as_of: None,
+            today: Date::parse("2024-01-01").unwrap(),
+            decide: &LineBlocks,
+            max_line_bytes: DEFAULT_MAX_LINE_BYTES,
+        };
+        let mut sizes = Vec::new();
+        run.json_lines(&mut input.as_bytes(), &mut |blocks, _| {
+            let (last, full) = blocks.split_last().unwrap();
+            assert!(full.iter().all(|b| b.len() == per_block) && last.len() <= per_block);
+            sizes.extend(blocks.iter().map(Vec::len));
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(sizes.iter().sum::<usize>(), 1000);
+        assert!(sizes.len() >= 1000 / per_block);
+    }
+
+    #[test]
     fn json_lines_written_in_blocks_with_recycled_buffers_are_those_written_one_by_one() {
-        use crate::output::jsonl::{Batch, Block, JsonLines};
         let policy = Policy::builtin().unwrap();
         let mut input = String::new();
         for i in 0..3 * CHUNK {
@@ -840,7 +966,7 @@ mod tests {
             lines += l;
             errors += e;
         }
-        let batch = Batch::new(&writer, true);
+        let batch = JsonLinesBatch::new(&writer, true);
         let run = Run {
             policy: &policy,
             source: "in.jsonl",
@@ -851,7 +977,7 @@ mod tests {
         };
         let mut got = Vec::new();
         let (mut got_lines, mut got_errors) = (0, 0);
-        run.json_lines(&mut input.as_bytes(), &mut |blocks: Vec<Block>, _| {
+        run.json_lines(&mut input.as_bytes(), &mut |blocks: Vec<Written>, _| {
             for block in blocks {
                 got.extend_from_slice(&block.bytes);
                 got_lines += block.lines;

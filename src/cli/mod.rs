@@ -1303,8 +1303,8 @@ fn eval(args: EvalArgs, out: &mut dyn Write, err: &mut dyn Write, out_color: boo
             (_, true) => {
                 // Each block of documents is written into one buffer by a worker, written out
                 // from it here, and the buffer handed back for a later block.
-                let batch = crate::output::jsonl::Batch::new(&json_lines, true);
-                let mut emit = |chunk: Vec<crate::output::jsonl::Block>| -> io::Result<()> {
+                let batch = crate::batch::JsonLinesBatch::new(&json_lines, true);
+                let mut emit = |chunk: Vec<crate::batch::Written>| -> io::Result<()> {
                     for block in chunk {
                         total += block.lines;
                         failed += block.errors;
