@@ -1927,10 +1927,10 @@ fn csv_cell(cell: &str, ty: Type) -> Raw<'_> {
 /// - a schema with 64 or more groups, or a group with more than 64 facts.
 ///
 /// Keys are found as the seeds find them (groups by first match, a group's facts searched from
-/// the one after the last found), and defaults are filled in by the same [`finish_group`], in
+/// the one after the last found), and defaults are filled in as [`finish_group`] fills them, in
 /// the same order.
 mod quick {
-    use super::{At, Document, Entry, Value, finish_group};
+    use super::{Document, Entry, Value};
     use crate::language::check::AS_OF;
     use crate::language::schema::{Schema, Type};
     use crate::value::Date;
@@ -2190,15 +2190,25 @@ mod quick {
     }
 
     /// Defaults for the facts of group `gi` not given; `None` when a required one is missing.
+    /// As [`finish_group`] does for a group read without errors: a fact given holds its value
+    /// (never [`Value::Absent`]: null is left to the seeds), so only the others are looked at.
     fn finished(schema: &Schema, gi: usize, given: u64, out: &mut [Value]) -> Option<()> {
-        let count = schema.groups.get(gi)?.fields.len();
-        let mut flags = [false; MAX_FIELDS];
-        for (i, flag) in flags.iter_mut().enumerate().take(count) {
-            *flag = given & (1 << i) != 0;
+        for (fi, id) in schema.groups.get(gi)?.fields.iter().enumerate() {
+            let f = schema.fields.get(*id)?;
+            if given & (1 << fi) != 0 {
+                continue;
+            }
+            match &f.default {
+                Some(d) => {
+                    if let Some(slot) = out.get_mut(f.slot.index) {
+                        *slot = d.clone();
+                    }
+                }
+                None if f.optional => {}
+                None => return None,
+            }
         }
-        let mut errors = Vec::new();
-        finish_group(schema, gi, flags.get(..count)?, At::Name(""), out, &mut errors);
-        errors.is_empty().then_some(())
+        Some(())
     }
 
     /// The list of entries of group `gi`: at least one, each a mapping.
