@@ -82,6 +82,31 @@ fn bench(c: &mut Criterion) {
         });
     }
     g.finish();
+
+    // The reading of the facts alone, on one thread: handover's JSON Lines reader (each line
+    // named as the batch reader names it) against serde_json into the hand-written structs.
+    let mut g = c.benchmark_group("facts_jsonl_100k");
+    g.throughput(Throughput::Elements(n as u64));
+    g.sample_size(10);
+    for per_line in [1, 10] {
+        let input = shapes::json_lines(&subs, 0, per_line);
+        let schema = policy.schema();
+        let read_handover = || {
+            let mut count = 0;
+            for (i, line) in input.lines().enumerate() {
+                let doc = handover::facts::parse_json_line(schema, line, format!("generated:{}", i + 1));
+                count += doc.entries.iter().filter(|e| e.values.is_ok()).count();
+            }
+            count
+        };
+        let read_serde = || input.lines().map(|l| serde_pipeline::read(l).len()).sum::<usize>();
+        assert_eq!(read_handover(), n);
+        assert_eq!(read_serde(), n);
+        let shape = format!("{per_line}_per_line");
+        g.bench_function(BenchmarkId::new("hand_written_serde_structs", &shape), |bch| bch.iter(read_serde));
+        g.bench_function(BenchmarkId::new("handover_facts", &shape), |bch| bch.iter(read_handover));
+    }
+    g.finish();
 }
 
 criterion_group!(benches, bench);

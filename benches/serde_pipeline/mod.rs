@@ -62,6 +62,31 @@ struct Out<'a> {
     reason: &'static str,
 }
 
+/// Parses one line into the hand-written pipeline's typed facts (its reading alone, for the
+/// `pipeline` bench's facts group); returns the subscriptions read.
+pub fn read(line: &str) -> Vec<common::Sub> {
+    let doc: Doc<'_> = serde_json::from_str(line).expect("valid generated line");
+    let date = |s: &str| Date::parse(s).expect("valid date").days();
+    let as_of = date(doc.as_of);
+    doc.subscriptions.iter().map(|s| sub(&doc, s, as_of)).collect()
+}
+
+/// One subscription of a document as the hand-written `match` takes it.
+fn sub(doc: &Doc<'_>, s: &Sub<'_>, as_of: i64) -> common::Sub {
+    let date = |s: &str| Date::parse(s).expect("valid date").days();
+    common::Sub {
+        role: common::ROLES.iter().find(|r| **r == doc.partner.role).copied().unwrap_or("other"),
+        ptype: common::TYPES.iter().find(|r| **r == doc.partner.ptype).copied().unwrap_or("direct_bill"),
+        cloud: if doc.customer.cloud == "us_government" { "us_government" } else { "commercial" },
+        is_csp: doc.customer.is_csp_partner,
+        tenant: doc.customer.csp_transaction_tenant,
+        service: if s.service == "license_based" { "license_based" } else { "usage_based" },
+        channel: common::CHANNELS.iter().find(|c| **c == s.channel).copied().unwrap_or("unknown"),
+        term_offset: s.term_end.map(|t| date(t) - as_of),
+        cancelled: s.cancelled,
+    }
+}
+
 /// Parses, decides and writes one line; returns the subscriptions written.
 pub fn line(line: &str, out: &mut Vec<u8>) -> usize {
     let doc: Doc<'_> = serde_json::from_str(line).expect("valid generated line");

@@ -395,6 +395,15 @@ fn yaml_flow_too_deep(text: &str, limit: usize) -> Option<(usize, usize)> {
 /// One JSON document; `line` says the text is one line of JSON Lines (errors then give the
 /// column only).
 fn json_document(schema: &Schema, text: &str, source: String, line: bool) -> Document {
+    match quick::read(schema, text) {
+        Some(doc) => Document { source, ..doc },
+        None => json_document_serde(schema, text, source, line),
+    }
+}
+
+/// [`json_document`] through the seeds alone: the reader of every document the quick reader
+/// leaves, and the reference it is tested against.
+fn json_document_serde(schema: &Schema, text: &str, source: String, line: bool) -> Document {
     let mut de = serde_json::Deserializer::from_str(text);
     let budget = Budget::unlimited();
     let read = (DocSeed { schema, budget: &budget }).deserialize(&mut de).and_then(|d| de.end().map(|()| d));
@@ -1897,5 +1906,851 @@ fn csv_cell(cell: &str, ty: Type) -> Raw<'_> {
         },
         Type::Int => cell.trim().parse::<i64>().map_or_else(|_| Raw::Str(Cow::Borrowed(cell)), Raw::Int),
         Type::Date | Type::Text | Type::Enum(_) => Raw::Str(Cow::Borrowed(cell.trim())),
+    }
+}
+
+/// The quick reader of one JSON fact document, for the shape almost every line of an inventory
+/// has: a mapping of known keys, each given once, whose values are of their facts' types, in
+/// plain JSON (strings without escapes, whole numbers in their shortest form). It fills the same
+/// [`Document`] the seeds above fill, straight from the bytes, and gives up (`None`) at the first
+/// thing it does not handle exactly as they do, so that the serde reader reads that document and
+/// every error keeps its message, path and kind:
+///
+/// - anything but `{`, `}`, `[`, `]`, `:`, `,`, strings, `true`, `false`, whole numbers and JSON
+///   whitespace (space, tab, `\n`, `\r`) between them: `null`, fractions, exponents, `-0`, a
+///   leading zero, more than 18 digits, text after the document;
+/// - a string holding a backslash (an escape) or a control character;
+/// - a key the schema does not declare at that place, or one given twice;
+/// - a value that is not of its fact's type (an enum value the schema does not list, a date
+///   [`Date::parse`] refuses), or a group or an entry that is not a mapping;
+/// - an empty list of entries, a missing list, a required fact left out: any [`FactError`];
+/// - a schema with 64 or more groups, or a group with more than 64 facts.
+///
+/// Keys are found as the seeds find them (groups by first match, a group's facts searched from
+/// the one after the last found), and defaults are filled in as [`finish_group`] fills them, in
+/// the same order.
+mod quick {
+    use super::{Document, Entry, Value};
+    use crate::language::check::AS_OF;
+    use crate::language::schema::{Schema, Type};
+    use crate::value::Date;
+
+    /// The most facts a group may have for the quick reader (one bit each).
+    const MAX_FIELDS: usize = 64;
+
+    /// A position in the text of one document.
+    struct Scan<'a> {
+        text: &'a str,
+        at: usize,
+    }
+
+    impl<'a> Scan<'a> {
+        fn byte(&self) -> Option<u8> {
+            self.text.as_bytes().get(self.at).copied()
+        }
+
+        fn skip_space(&mut self) {
+            while matches!(self.byte(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+                self.at += 1;
+            }
+        }
+
+        /// The next byte that is not whitespace, consumed.
+        fn next(&mut self) -> Option<u8> {
+            self.skip_space();
+            let b = self.byte()?;
+            self.at += 1;
+            Some(b)
+        }
+
+        /// The next byte that is not whitespace, left in place.
+        fn peek(&mut self) -> Option<u8> {
+            self.skip_space();
+            self.byte()
+        }
+
+        fn expect(&mut self, want: u8) -> Option<()> {
+            (self.next()? == want).then_some(())
+        }
+
+        /// A string without escapes or control characters, borrowed from the text.
+        fn string(&mut self) -> Option<&'a str> {
+            self.expect(b'"')?;
+            let start = self.at;
+            let bytes = self.text.as_bytes();
+            let mut end = start;
+            // Eight bytes at a time while none of them ends the string or needs a closer look.
+            while let Some(word) = bytes.get(end..end + 8).and_then(|w| <[u8; 8]>::try_from(w).ok()) {
+                if !plain_word(u64::from_le_bytes(word)) {
+                    break;
+                }
+                end += 8;
+            }
+            loop {
+                match *bytes.get(end)? {
+                    b'"' => break,
+                    b'\\' | 0..=0x1f => return None,
+                    _ => end += 1,
+                }
+            }
+            self.at = end + 1;
+            // Both ends are next to ASCII quotes, so they fall on character boundaries.
+            self.text.get(start..end)
+        }
+
+        /// `true` or `false`.
+        fn boolean(&mut self) -> Option<bool> {
+            let (word, value): (&[u8], bool) = match self.peek()? {
+                b't' => (b"true", true),
+                b'f' => (b"false", false),
+                _ => return None,
+            };
+            let end = self.at + word.len();
+            (self.text.as_bytes().get(self.at..end)? == word).then_some(())?;
+            self.at = end;
+            Some(value)
+        }
+
+        /// A whole number as JSON writes it and serde_json reads it as one: an optional minus,
+        /// no leading zero, not `-0` (a float there), at most 18 digits (so it cannot
+        /// overflow). A fraction or an exponent after it is refused by the caller, which
+        /// expects `,` or `}` next.
+        fn int(&mut self) -> Option<i64> {
+            self.skip_space();
+            let negative = self.byte() == Some(b'-');
+            if negative {
+                self.at += 1;
+            }
+            let start = self.at;
+            let mut n: i64 = 0;
+            while let Some(d) = self.byte().filter(u8::is_ascii_digit) {
+                if self.at - start == 18 {
+                    return None;
+                }
+                n = n * 10 + i64::from(d - b'0');
+                self.at += 1;
+            }
+            let digits = self.at - start;
+            let leading_zero = digits > 1 && self.text.as_bytes().get(start) == Some(&b'0');
+            if digits == 0 || leading_zero || (negative && n == 0) {
+                return None;
+            }
+            Some(if negative { -n } else { n })
+        }
+
+        /// After a member of a mapping (or an item of a list): whether another follows.
+        fn more(&mut self, close: u8) -> Option<bool> {
+            match self.next()? {
+                b',' => Some(true),
+                b if b == close => Some(false),
+                _ => None,
+            }
+        }
+    }
+
+    /// Whether none of eight bytes is a quote, a backslash or a control character (the bit
+    /// tricks of "Bit Twiddling Hacks": a byte below `n` sets its high bit in
+    /// `(x - n * ONES) & !x & HIGH`, and a byte equal to `b` is a zero byte of `x ^ b * ONES`).
+    pub(super) fn plain_word(x: u64) -> bool {
+        const ONES: u64 = 0x0101_0101_0101_0101;
+        const HIGH: u64 = 0x8080_8080_8080_8080;
+        let below = |x: u64, n: u64| x.wrapping_sub(n * ONES) & !x & HIGH;
+        below(x, 0x20) | below(x ^ (u64::from(b'"') * ONES), 1) | below(x ^ (u64::from(b'\\') * ONES), 1) == 0
+    }
+
+    /// Whether a key or value is a name, byte for byte ([`super::same_text`] without a call to
+    /// `memcmp`: names are short).
+    fn same(a: &str, b: &str) -> bool {
+        let (a, b) = (a.as_bytes(), b.as_bytes());
+        a.len() == b.len() && a.first() == b.first() && a.iter().zip(b).all(|(x, y)| x == y)
+    }
+
+    /// [`Date::parse`], with the digits read by hand.
+    pub(super) fn date(text: &str) -> Option<Date> {
+        let b = text.as_bytes();
+        let digit = |i: usize| b.get(i).filter(|c| c.is_ascii_digit()).map(|c| u32::from(c - b'0'));
+        if b.len() != 10 || b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') {
+            return None;
+        }
+        let year = digit(0)? * 1000 + digit(1)? * 100 + digit(2)? * 10 + digit(3)?;
+        let month = digit(5)? * 10 + digit(6)?;
+        let day = digit(8)? * 10 + digit(9)?;
+        chrono::NaiveDate::from_ymd_opt(i32::try_from(year).ok()?, month, day).map(Date::from_naive)
+    }
+
+    /// Reads `text` as one fact document, or `None` to leave it to the serde reader. The
+    /// document's `source` is empty, for the caller to fill in.
+    pub(super) fn read(schema: &Schema, text: &str) -> Option<Document> {
+        if schema.groups.len() >= 64 {
+            return None;
+        }
+        let mut s = Scan { text, at: 0 };
+        let mut shared = vec![Value::Absent; schema.document_slots];
+        let mut as_of = None;
+        let mut entries: Option<Vec<Entry>> = None;
+        // Keys seen (bit 0 `as_of`, bit 1 + i group i), and the facts given of each group.
+        let mut seen = 0u64;
+        let mut given: smallvec::SmallVec<[u64; 8]> = smallvec::smallvec![0; schema.groups.len()];
+        s.expect(b'{')?;
+        let mut more = s.peek()? != b'}';
+        if !more {
+            s.at += 1;
+        }
+        while more {
+            let key = s.string()?;
+            s.expect(b':')?;
+            if key == AS_OF {
+                if seen & 1 != 0 {
+                    return None;
+                }
+                seen |= 1;
+                as_of = Some(date(s.string()?)?);
+            } else if let Some(gi) = schema.groups.iter().position(|g| g.list.is_none() && same(&g.name, key)) {
+                if seen & (2 << gi) != 0 {
+                    return None;
+                }
+                seen |= 2 << gi;
+                *given.get_mut(gi)? = group(schema, &mut s, gi, &mut shared)?;
+            } else if let Some(gi) = schema.groups.iter().position(|g| g.list.as_deref().is_some_and(|l| same(l, key)))
+            {
+                if seen & (2 << gi) != 0 {
+                    return None;
+                }
+                seen |= 2 << gi;
+                entries = Some(list(schema, &mut s, gi)?);
+            } else {
+                return None;
+            }
+            more = s.more(b'}')?;
+        }
+        s.skip_space();
+        if s.at != text.len() {
+            return None;
+        }
+        for (gi, g) in schema.groups.iter().enumerate() {
+            if g.list.is_none() {
+                finished(schema, gi, *given.get(gi)?, &mut shared)?;
+            }
+        }
+        let label = schema.label.and_then(|l| schema.fields.get(l)).and_then(|f| match shared.get(f.slot.index) {
+            Some(Value::Text(t)) => Some(t.to_string()),
+            _ => None,
+        });
+        let entries = match schema.item_group {
+            None => vec![Entry { key: None, values: Ok(Vec::new()) }],
+            Some(_) => entries?,
+        };
+        Some(Document { source: String::new(), as_of, label, shared: Ok(shared), entries })
+    }
+
+    /// One group's mapping into slot-indexed `out`: which of its facts were given (one bit each).
+    fn group(schema: &Schema, s: &mut Scan<'_>, gi: usize, out: &mut [Value]) -> Option<u64> {
+        let g = schema.groups.get(gi)?;
+        let count = g.fields.len();
+        if count > MAX_FIELDS {
+            return None;
+        }
+        let field = |i: usize| g.fields.get(i).and_then(|f| schema.fields.get(*f));
+        s.expect(b'{')?;
+        let mut given = 0u64;
+        if s.peek()? == b'}' {
+            s.at += 1;
+            return Some(given);
+        }
+        let mut next = 0;
+        loop {
+            let key = s.string()?;
+            s.expect(b':')?;
+            let fi = (next..count).chain(0..next.min(count)).find(|i| field(*i).is_some_and(|f| same(&f.name, key)))?;
+            let f = field(fi)?;
+            let bit = 1u64 << fi;
+            if given & bit != 0 {
+                return None;
+            }
+            given |= bit;
+            next = fi + 1;
+            let v = match f.ty {
+                Type::Text => Value::Text(Box::from(s.string()?)),
+                Type::Date => Value::Date(date(s.string()?)?),
+                Type::Enum(e) => {
+                    let text = s.string()?;
+                    let i = schema.enums.get(e)?.values.iter().position(|x| same(x, text))?;
+                    Value::Enum(u16::try_from(i).ok()?)
+                }
+                Type::Bool => Value::Bool(s.boolean()?),
+                Type::Int => Value::Int(s.int()?),
+            };
+            if let Some(slot) = out.get_mut(f.slot.index) {
+                *slot = v;
+            }
+            if !s.more(b'}')? {
+                return Some(given);
+            }
+        }
+    }
+
+    /// Defaults for the facts of group `gi` not given; `None` when a required one is missing.
+    /// As [`finish_group`] does for a group read without errors: a fact given holds its value
+    /// (never [`Value::Absent`]: null is left to the seeds), so only the others are looked at.
+    fn finished(schema: &Schema, gi: usize, given: u64, out: &mut [Value]) -> Option<()> {
+        for (fi, id) in schema.groups.get(gi)?.fields.iter().enumerate() {
+            let f = schema.fields.get(*id)?;
+            if given & (1 << fi) != 0 {
+                continue;
+            }
+            match &f.default {
+                Some(d) => {
+                    if let Some(slot) = out.get_mut(f.slot.index) {
+                        *slot = d.clone();
+                    }
+                }
+                None if f.optional => {}
+                None => return None,
+            }
+        }
+        Some(())
+    }
+
+    /// The list of entries of group `gi`: at least one, each a mapping.
+    fn list(schema: &Schema, s: &mut Scan<'_>, gi: usize) -> Option<Vec<Entry>> {
+        s.expect(b'[')?;
+        let mut out = Vec::new();
+        loop {
+            let mut values = vec![Value::Absent; schema.item_slots];
+            let given = group(schema, s, gi, &mut values)?;
+            finished(schema, gi, given, &mut values)?;
+            let key = schema.key.and_then(|k| schema.fields.get(k)).and_then(|f| match values.get(f.slot.index) {
+                Some(Value::Text(t)) => Some(t.to_string()),
+                _ => None,
+            });
+            out.push(Entry { key, values: Ok(values) });
+            if !s.more(b']')? {
+                return Some(out);
+            }
+        }
+    }
+}
+
+/// The benchmarks' generator of the shipped policy's inventories, for the quick reader's tests.
+#[cfg(test)]
+#[allow(clippy::indexing_slicing, clippy::string_slice)]
+#[path = "../../benches/common/mod.rs"]
+mod bench_common;
+
+#[cfg(test)]
+mod quick_tests {
+    //! The quick reader against the seeds: on generated documents of three schemas (the shipped
+    //! one, one with every fact type, one without a list), whole and mutated in structure and in
+    //! bytes, every document the quick reader reads equals the seeds' reading of it; and it
+    //! reads every valid plain document, the generator's inventories among them.
+
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+    use super::*;
+    use crate::Policy;
+    use proptest::prelude::*;
+
+    use super::bench_common as common;
+
+    const FLAT: &str = r#"
+enum Size { small, large }
+facts box {
+    label: text @label
+    size: Size = small
+    weight: int?
+    fragile: bool = false
+    made: date?
+}
+facts route {
+    via: text = "road"
+    stops: int = 0
+}
+action go "Go."
+rule any {
+    then go
+    reason "Always."
+}
+"#;
+
+    /// The three policies, loaded once for all tests.
+    fn schemas() -> &'static [(&'static str, Policy)] {
+        static POLICIES: std::sync::LazyLock<Vec<(&'static str, Policy)>> = std::sync::LazyLock::new(|| {
+            let rules = concat!(env!("CARGO_MANIFEST_DIR"), "/rules");
+            let features = include_str!("../../tests/codegen/features.handover");
+            vec![
+                ("shipped", Policy::from_path(rules).expect("the shipped policy")),
+                ("features", Policy::from_text("features.handover", features).expect("the features policy")),
+                ("flat", Policy::from_text("flat.handover", FLAT).expect("the flat policy")),
+            ]
+        });
+        &POLICIES
+    }
+
+    /// The seeds' reading, and the quick reader's (`None`: left to the seeds).
+    fn both(schema: &Schema, text: &str) -> (Document, Option<Document>) {
+        let slow = json_document_serde(schema, text, "f.jsonl:1".into(), true);
+        let fast = quick::read(schema, text).map(|d| Document { source: "f.jsonl:1".into(), ..d });
+        (slow, fast)
+    }
+
+    fn valid(doc: &Document) -> bool {
+        doc.shared.is_ok() && doc.entries.iter().all(|e| e.values.is_ok())
+    }
+
+    /// A JSON value as the generator builds it, before it is written out.
+    #[derive(Clone, Debug)]
+    enum J {
+        /// Text written as it is: numbers, `true`, `null`, or a string with its quotes.
+        Lit(String),
+        Obj(Vec<(String, J)>),
+        Arr(Vec<J>),
+    }
+
+    fn quoted(s: &str) -> J {
+        J::Lit(format!("\"{s}\""))
+    }
+
+    /// xorshift, seeded by proptest.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            let mut x = self.0;
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            self.0 = x;
+            x
+        }
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n.max(1) as u64) as usize
+        }
+        fn chance(&mut self, percent: u64) -> bool {
+            self.next() % 100 < percent
+        }
+        fn pick<T: Clone>(&mut self, xs: &[T]) -> T {
+            xs[self.below(xs.len())].clone()
+        }
+    }
+
+    /// Text without escapes: ASCII, accents, CJK, an emoji, spaces.
+    fn plain_text(r: &mut Rng) -> String {
+        let pieces = ["a", "Z", "0", " ", "-", "é", "中", "🦀", "Customer", "_", "/", "'"];
+        (0..r.below(6)).map(|_| r.pick(&pieces)).collect()
+    }
+
+    fn plain_date(r: &mut Rng) -> String {
+        let y = 1900 + r.below(200);
+        let m = 1 + r.below(12);
+        let d = 1 + r.below(28);
+        format!("{y:04}-{m:02}-{d:02}")
+    }
+
+    fn plain_int(r: &mut Rng) -> i64 {
+        match r.below(4) {
+            0 => r.below(10) as i64,
+            1 => r.below(100_000) as i64 - 50_000,
+            2 => 999_999_999_999_999_999 - r.below(3) as i64,
+            _ => -999_999_999_999_999_999 + r.below(3) as i64,
+        }
+    }
+
+    /// A valid value of fact `f`.
+    fn plain_value(schema: &Schema, f: &FieldDef, r: &mut Rng) -> J {
+        match f.ty {
+            Type::Bool => J::Lit(r.chance(50).to_string()),
+            Type::Int => J::Lit(plain_int(r).to_string()),
+            Type::Date => quoted(&plain_date(r)),
+            Type::Text => quoted(&plain_text(r)),
+            Type::Enum(e) => quoted(&r.pick(&schema.enums[e].values)),
+        }
+    }
+
+    /// A valid mapping of group `gi`: every required fact, some of the others, in schema order
+    /// or shuffled.
+    fn plain_group(schema: &Schema, gi: usize, r: &mut Rng) -> J {
+        let mut members = Vec::new();
+        for &fid in &schema.groups[gi].fields {
+            let f = &schema.fields[fid];
+            if (!f.optional && f.default.is_none()) || r.chance(60) {
+                members.push((f.name.clone(), plain_value(schema, f, r)));
+            }
+        }
+        if r.chance(20) {
+            for i in (1..members.len()).rev() {
+                members.swap(i, r.below(i + 1));
+            }
+        }
+        J::Obj(members)
+    }
+
+    /// A valid document: `as_of` (mostly), every group that has a required fact (and most
+    /// others), a list of one to four entries.
+    fn plain_document(schema: &Schema, r: &mut Rng) -> J {
+        let mut top = Vec::new();
+        if r.chance(80) {
+            top.push((AS_OF.to_string(), quoted(&plain_date(r))));
+        }
+        for (gi, g) in schema.groups.iter().enumerate() {
+            let required = g.fields.iter().any(|f| !schema.fields[*f].optional && schema.fields[*f].default.is_none());
+            match &g.list {
+                Some(list) => {
+                    let items = (0..1 + r.below(4)).map(|_| plain_group(schema, gi, r)).collect();
+                    top.push((list.clone(), J::Arr(items)));
+                }
+                None if required || r.chance(80) => top.push((g.name.clone(), plain_group(schema, gi, r))),
+                None => {}
+            }
+        }
+        if r.chance(20) {
+            for i in (1..top.len()).rev() {
+                top.swap(i, r.below(i + 1));
+            }
+        }
+        J::Obj(top)
+    }
+
+    /// Values out of the plain shape: wrong types, null, numbers in other forms, escapes,
+    /// impossible dates, unknown enum values, nesting.
+    const ODD: [&str; 28] = [
+        "null",
+        "1.5",
+        "-0",
+        "01",
+        "1e3",
+        "1E3",
+        "-",
+        "1000000000000000000",
+        "99999999999999999999",
+        "-9223372036854775808",
+        "\"x\\u0041\"",
+        "\"a\\\"b\"",
+        "\"\\n\"",
+        "\"\"",
+        "\"2024-02-30\"",
+        "\"2024-2-3\"",
+        "\"unknown_value\"",
+        "\"global_admin\"",
+        "\"premium\"",
+        "true",
+        "false",
+        "tru",
+        "[]",
+        "{}",
+        "[{}]",
+        "{\"a\":1}",
+        "\"2024-03-15\"",
+        "\"\u{1}\"",
+    ];
+
+    /// Numbers on both sides of what is a whole number to serde_json and what fits an `i64`.
+    const NUMBERS: [&str; 16] = [
+        "-0",
+        "0",
+        "-1",
+        "00",
+        "-01",
+        "1.0",
+        "1e0",
+        "-0.0",
+        "123456789012345678",
+        "-123456789012345678",
+        "1234567890123456789",
+        "-1234567890123456789",
+        "9223372036854775807",
+        "9223372036854775808",
+        "-9223372036854775809",
+        "18446744073709551616",
+    ];
+
+    /// An odd value: of any kind, or a number near the edges.
+    fn odd(r: &mut Rng) -> J {
+        J::Lit(if r.chance(30) { r.pick(&NUMBERS) } else { r.pick(&ODD) }.to_string())
+    }
+
+    /// A change to the document's structure.
+    fn mutate(j: &mut J, r: &mut Rng, schema: &Schema) {
+        // Most changes go deeper, to a random mapping or list inside.
+        if r.chance(60) {
+            let child = match &mut *j {
+                J::Obj(m) if !m.is_empty() => {
+                    let i = r.below(m.len());
+                    Some(&mut m[i].1)
+                }
+                J::Arr(a) if !a.is_empty() => {
+                    let i = r.below(a.len());
+                    Some(&mut a[i])
+                }
+                _ => None,
+            };
+            if let Some(child) = child.filter(|c| !matches!(c, J::Lit(_))) {
+                return mutate(child, r, schema);
+            }
+        }
+        let names: Vec<String> = schema
+            .groups
+            .iter()
+            .map(|g| g.list.clone().unwrap_or_else(|| g.name.clone()))
+            .chain(schema.fields.iter().map(|f| f.name.clone()))
+            .chain([AS_OF.to_string(), "unknown".into(), "Role".into(), "ro\\u006ce".into(), "rôle".into()])
+            .collect();
+        match j {
+            J::Obj(m) => match r.below(5) {
+                0 if !m.is_empty() => {
+                    let i = r.below(m.len());
+                    let dup = m[i].clone();
+                    let at = r.below(m.len() + 1);
+                    m.insert(at, dup);
+                }
+                1 if !m.is_empty() => {
+                    m.remove(r.below(m.len()));
+                }
+                2 if !m.is_empty() => {
+                    let i = r.below(m.len());
+                    m[i].1 = odd(r);
+                }
+                3 => {
+                    let at = r.below(m.len() + 1);
+                    m.insert(at, (r.pick(&names), odd(r)));
+                }
+                _ if !m.is_empty() => {
+                    let i = r.below(m.len());
+                    m[i].0 = r.pick(&names);
+                }
+                _ => {}
+            },
+            J::Arr(a) => match r.below(3) {
+                0 => a.clear(),
+                1 if !a.is_empty() => {
+                    let i = r.below(a.len());
+                    a[i] = odd(r);
+                }
+                _ => {
+                    let i = r.below(a.len() + 1);
+                    a.insert(i, odd(r));
+                }
+            },
+            J::Lit(_) => *j = odd(r),
+        }
+    }
+
+    /// The document as JSON text; with `space`, whitespace of every JSON kind between tokens.
+    fn write(j: &J, r: &mut Rng, space: bool, out: &mut String) {
+        let gap = |r: &mut Rng, out: &mut String| {
+            if space && r.chance(30) {
+                out.push_str(r.pick(&[" ", "  ", "\t", "\n", "\r\n", " \r"]));
+            }
+        };
+        match j {
+            J::Lit(s) => out.push_str(s),
+            J::Obj(m) => {
+                out.push('{');
+                for (i, (k, v)) in m.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    gap(r, out);
+                    out.push('"');
+                    out.push_str(k);
+                    out.push('"');
+                    gap(r, out);
+                    out.push(':');
+                    gap(r, out);
+                    write(v, r, space, out);
+                    gap(r, out);
+                }
+                out.push('}');
+            }
+            J::Arr(a) => {
+                out.push('[');
+                for (i, v) in a.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    gap(r, out);
+                    write(v, r, space, out);
+                    gap(r, out);
+                }
+                out.push(']');
+            }
+        }
+    }
+
+    /// Bytes changed: characters removed, replaced or inserted (from JSON's punctuation,
+    /// whitespace of every kind, escapes, a byte-order mark, characters of several bytes).
+    fn scramble(text: &str, r: &mut Rng) -> String {
+        let mut chars: Vec<char> = text.chars().collect();
+        let inserts = [
+            "{", "}", "[", "]", ",", ":", "\"", "\\", " ", "\t", "\r", "\n", "\u{feff}", "\u{0}", "\u{a0}", "é", "0",
+            "-", ".", "e", "n", "null", "t",
+        ];
+        for _ in 0..1 + r.below(3) {
+            let i = r.below(chars.len() + 1);
+            match r.below(3) {
+                0 if i < chars.len() => {
+                    chars.remove(i);
+                }
+                1 if i < chars.len() => {
+                    let piece: Vec<char> = r.pick(&inserts).chars().collect();
+                    chars.splice(i..=i, piece);
+                }
+                _ => {
+                    let piece: Vec<char> = r.pick(&inserts).chars().collect();
+                    chars.splice(i..i, piece);
+                }
+            }
+        }
+        chars.into_iter().collect()
+    }
+
+    /// The readings agree whenever the quick reader gives one; says whether it did.
+    fn agree(schema: &Schema, text: &str) -> Result<bool, TestCaseError> {
+        let (slow, fast) = both(schema, text);
+        if let Some(fast) = fast {
+            prop_assert_eq!(format!("{fast:?}"), format!("{slow:?}"), "text: {:?}", text);
+            prop_assert!(valid(&slow), "the quick reader read a document with errors: {:?}", text);
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 3000, failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn valid_plain_documents_are_read_quickly_and_alike(seed in 1u64.., space: bool) {
+            let mut r = Rng(seed);
+            for (name, policy) in schemas() {
+                let schema = policy.schema();
+                let doc = plain_document(schema, &mut r);
+                let mut text = String::new();
+                write(&doc, &mut r, space, &mut text);
+                let (slow, _) = both(schema, &text);
+                prop_assert!(valid(&slow), "{}: the generator wrote an invalid document: {:?}: {:?}", name, text, slow);
+                prop_assert!(agree(schema, &text)?, "{}: the quick reader left a plain document: {:?}", name, text);
+            }
+        }
+
+        #[test]
+        fn mutated_documents_read_quickly_are_read_alike(seed in 1u64.., space: bool, changes in 1usize..4, bytes: bool) {
+            let mut r = Rng(seed);
+            for (_, policy) in schemas() {
+                let schema = policy.schema();
+                let mut doc = plain_document(schema, &mut r);
+                for _ in 0..changes {
+                    mutate(&mut doc, &mut r, schema);
+                }
+                let mut text = String::new();
+                write(&doc, &mut r, space, &mut text);
+                if bytes {
+                    text = scramble(&text, &mut r);
+                }
+                agree(schema, &text)?;
+            }
+        }
+
+        #[test]
+        fn documents_scrambled_in_bytes_read_quickly_are_read_alike(seed in 1u64..) {
+            let mut r = Rng(seed);
+            for (_, policy) in schemas() {
+                let schema = policy.schema();
+                let doc = plain_document(schema, &mut r);
+                let mut text = String::new();
+                write(&doc, &mut r, false, &mut text);
+                agree(schema, &scramble(&text, &mut r))?;
+            }
+        }
+    }
+
+    /// The mutations reach the quick reader's limits from both sides: many mutated documents
+    /// are still read quickly, and many are left to the seeds.
+    #[test]
+    fn mutations_fall_on_both_sides() {
+        let (mut quick, mut left) = (0, 0);
+        let mut r = Rng(7);
+        for (_, policy) in schemas() {
+            let schema = policy.schema();
+            for _ in 0..2000 {
+                let mut doc = plain_document(schema, &mut r);
+                mutate(&mut doc, &mut r, schema);
+                let mut text = String::new();
+                write(&doc, &mut r, true, &mut text);
+                match quick::read(schema, &text) {
+                    Some(_) => quick += 1,
+                    None => left += 1,
+                }
+            }
+        }
+        assert!(quick > 500 && left > 2000, "read quickly {quick}, left {left}");
+    }
+
+    /// Eight bytes are plain when each of them is: every byte value at every place.
+    #[test]
+    fn a_plain_word_is_eight_plain_bytes() {
+        for at in 0..8 {
+            for b in 0..=255u8 {
+                for filler in [b'a', 0x80, 0xff, b' '] {
+                    let mut word = [filler; 8];
+                    word[at] = b;
+                    let bytewise = word.iter().all(|c| !matches!(c, b'"' | b'\\' | 0..=0x1f));
+                    assert_eq!(quick::plain_word(u64::from_le_bytes(word)), bytewise, "{word:?}");
+                }
+            }
+        }
+    }
+
+    /// The quick reader's dates are [`Date::parse`]'s: every day, month and year shape around
+    /// the calendar's edges, and text of other shapes.
+    #[test]
+    fn dates_are_read_as_date_parse_reads_them() {
+        let mut texts = Vec::new();
+        for year in [0, 1, 4, 99, 100, 400, 1582, 1900, 1999, 2000, 2023, 2024, 2100, 9999] {
+            for month in 0..=13 {
+                for day in 0..=32 {
+                    texts.push(format!("{year:04}-{month:02}-{day:02}"));
+                }
+            }
+        }
+        texts.extend(
+            ["2024-3-15", "2024-03-1", "20240315", "2024/03/15", "+024-03-15", "2024-03-15 ", "２024-03-15", ""]
+                .map(String::from),
+        );
+        for t in &texts {
+            assert_eq!(quick::date(t), Date::parse(t), "{t}");
+        }
+        assert!(texts.iter().filter(|t| Date::parse(t).is_some()).count() > 4000);
+    }
+
+    /// The generator's inventories (one and ten subscriptions a line, the 2020 and the dated
+    /// shapes) are read by the quick reader, as the seeds read them.
+    #[test]
+    fn the_generators_lines_are_read_quickly() {
+        let schema = schemas()[0].1.schema();
+        let subs = common::generate(2000, 42);
+        let mut lines: Vec<String> = subs.iter().enumerate().map(|(i, s)| common::json_line(i, s)).collect();
+        let dated = common::generate_dated(2000, 42, 50);
+        lines.extend(dated.iter().enumerate().map(|(i, (s, x))| common::json_line_dated(i, s, x)));
+        // Ten a line: the entries of ten one-line documents under the first one's shared facts.
+        let tens: Vec<String> = lines
+            .chunks(10)
+            .map(|ten| {
+                let items: Vec<&str> = ten
+                    .iter()
+                    .map(|l| l.split_once("\"subscriptions\":[").unwrap().1.strip_suffix("]}").unwrap())
+                    .collect();
+                format!(
+                    "{}\"subscriptions\":[{}]}}",
+                    ten[0].split_once("\"subscriptions\":[").unwrap().0,
+                    items.join(",")
+                )
+            })
+            .collect();
+        for line in lines.iter().chain(&tens) {
+            let (slow, fast) = both(schema, line);
+            let fast = fast.unwrap_or_else(|| panic!("left to the seeds: {line}"));
+            assert!(valid(&slow), "{line}");
+            assert_eq!(format!("{fast:?}"), format!("{slow:?}"));
+        }
+        assert_eq!(tens.len(), 400);
     }
 }
