@@ -308,8 +308,12 @@ impl Policy {
     pub fn evaluate(&self, document: &[Value], item: &[Value], as_of: Date) -> Result<Verdict<'_>, EvalError> {
         let env = Env { document, item, as_of };
         if let Ok(d) = &self.diagram {
-            if let eval::Walked::Rule(rule) = eval::walk(d, &self.compiled.rules, &env)? {
-                return eval::verdict_of(&self.compiled, d, rule, &env);
+            match eval::walk(d, &self.compiled.rules, &env)? {
+                eval::Walked::Planned { rule, action, numbers } => {
+                    return Verdict::from_numbers(&self.compiled, rule, action, numbers);
+                }
+                eval::Walked::Rule(rule) => return eval::verdict_of(&self.compiled, d, rule, &env),
+                eval::Walked::Interpret => {}
             }
         }
         let (rule, params) = eval::decide(&self.compiled.rules, &env)?;
