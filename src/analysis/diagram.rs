@@ -126,7 +126,10 @@ pub(crate) struct Table {
 /// loop whose branches go the same way on every decision.
 #[derive(Clone, Debug)]
 pub(crate) struct SubTable {
-    /// Enum facts, of the document (`[0]`) and of the entry (`[1]`).
+    /// Enum facts of at most [`SmallEnumVar::VALUES`] values, of the document (`[0]`) and of the
+    /// entry (`[1]`).
+    pub small_enums: [Vec<SmallEnumVar>; 2],
+    /// Other enum facts, likewise.
     pub enums: [Vec<EnumVar>; 2],
     /// Bool facts, likewise.
     pub bools: [Vec<BoolVar>; 2],
@@ -144,6 +147,21 @@ impl SubTable {
     /// enum's end: larger than any table, so that a key with one is past the end of the entries
     /// (however many facts add to it, the sum stays far below `u64::MAX`).
     pub const INVALID: u32 = 1 << 24;
+}
+
+/// An enum fact of a [`SubTable`]'s key with its shares at hand: `shares[0]` is an absent
+/// value's share of the key, `shares[1 + e]` value `e`'s, and the rest
+/// ([`SubTable::INVALID`]) that of any index past the enum's end (which reads the last).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SmallEnumVar {
+    pub slot: u32,
+    pub shares: [u32; 16],
+}
+
+impl SmallEnumVar {
+    /// The most values an enum of a [`SmallEnumVar`] may have: the last share is always
+    /// [`SubTable::INVALID`].
+    pub const VALUES: u32 = 14;
 }
 
 /// An enum fact of a [`SubTable`]'s key: `shares[start]` is an absent value's share of the key,
@@ -207,7 +225,7 @@ impl Entries {
     }
 
     /// The target index at `key`.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn get(&self, key: usize) -> Option<usize> {
         match self {
             Entries::Byte(e) => e.get(key).map(|e| usize::from(*e)),
@@ -705,6 +723,7 @@ fn compress(vars: &[TableVar], entries: &[u32], targets: Vec<Target>) -> Option<
         classes.push((class, reps));
     }
     let mut sub = SubTable {
+        small_enums: [Vec::new(), Vec::new()],
         enums: [Vec::new(), Vec::new()],
         bools: [Vec::new(), Vec::new()],
         presence: [Vec::new(), Vec::new()],
@@ -719,6 +738,17 @@ fn compress(vars: &[TableVar], entries: &[u32], targets: Vec<Target>) -> Option<
         let absent = if v.absent == TableVar::NOT_OPTIONAL { SubTable::INVALID } else { share(v.absent) };
         let group = usize::from(!v.document);
         match v.kind {
+            TableVar::ENUM if v.values <= SmallEnumVar::VALUES => {
+                let mut shares = [SubTable::INVALID; 16];
+                for (i, s) in shares.iter_mut().enumerate() {
+                    *s = match i.checked_sub(1).map(u32::try_from) {
+                        None => absent,
+                        Some(Ok(value)) if value < v.values => share(value),
+                        Some(_) => SubTable::INVALID,
+                    };
+                }
+                sub.small_enums.get_mut(group)?.push(SmallEnumVar { slot: v.slot, shares });
+            }
             TableVar::ENUM => {
                 let start = u32::try_from(sub.shares.len()).ok()?;
                 sub.shares.push(absent);

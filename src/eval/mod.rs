@@ -11,7 +11,8 @@ pub mod verdict;
 use std::fmt;
 
 use crate::analysis::diagram::{
-    BoolVar, DIAGRAM_SAFE_MAGNITUDE, DNode, Diagram, EnumVar, Fast, PresenceVar, Table, Target, VarRef,
+    BoolVar, DIAGRAM_SAFE_MAGNITUDE, DNode, Diagram, EnumVar, Fast, PresenceVar, SmallEnumVar, SubTable, Table, Target,
+    VarRef,
 };
 use crate::compile::{Compiled, CompiledRule, Op, PLAN_PARAMS, ParamOp, Plan};
 use crate::language::ast::{ArithOp, CmpOp};
@@ -167,9 +168,11 @@ pub(crate) fn decide_diagram(
     }
 }
 
-/// The deciding rule by the decision diagram (see [`decide_diagram`]).
+/// The deciding rule by the decision diagram (see [`decide_diagram`]): where its table leads,
+/// and on from there when that is a node.
+#[inline(always)]
 pub(crate) fn walk(d: &Diagram, rules: &[CompiledRule], env: &Env<'_>) -> Result<Walked, EvalError> {
-    let mut n = match d.table.as_ref().and_then(|t| table_start(t, env)) {
+    let start = match d.table.as_ref().and_then(|t| table_start(t, env)) {
         Some(Target::Verdict { rule, action, numbers }) if (*rule as usize) < rules.len() => {
             return Ok(Walked::Planned { rule: *rule as usize, action: *action as usize, numbers: *numbers });
         }
@@ -177,6 +180,13 @@ pub(crate) fn walk(d: &Diagram, rules: &[CompiledRule], env: &Env<'_>) -> Result
         Some(Target::Node(n)) => *n,
         _ => d.root,
     };
+    walk_from(d, rules, env, start)
+}
+
+/// The walk of the decision diagram from node `n`; out of line, so that a decision the table
+/// makes does not pay for it.
+#[inline(never)]
+fn walk_from(d: &Diagram, rules: &[CompiledRule], env: &Env<'_>, mut n: u32) -> Result<Walked, EvalError> {
     let mut last = u32::MAX;
     // Children are built before their parents, so every step goes to a smaller index: checking
     // that keeps the walk finite whatever the diagram holds.
@@ -382,10 +392,13 @@ fn table_start<'d>(t: &'d Table, env: &Env<'_>) -> Option<&'d Target> {
         _ => t.intervals.get(t.as_of_bucket(env.as_of.days())),
     }?
     .as_ref()?;
+    let [document_small_enums, item_small_enums] = &sub.small_enums;
     let [document_enums, item_enums] = &sub.enums;
     let [document_bools, item_bools] = &sub.bools;
     let [document_presence, item_presence] = &sub.presence;
-    let key = enum_shares(document_enums, env.document, &sub.shares)?
+    let key = small_enum_shares(document_small_enums, env.document)?
+        + small_enum_shares(item_small_enums, env.item)?
+        + enum_shares(document_enums, env.document, &sub.shares)?
         + enum_shares(item_enums, env.item, &sub.shares)?
         + bool_shares(document_bools, env.document)?
         + bool_shares(item_bools, env.item)?
@@ -396,6 +409,21 @@ fn table_start<'d>(t: &'d Table, env: &Env<'_>) -> Option<&'d Target> {
 
 // Each fact's share of a table key: independent loads and adds, and branches that go the same
 // way unless a value is absent or of another type (the only way out of the loop early).
+
+#[inline(always)]
+fn small_enum_shares(vars: &[SmallEnumVar], values: &[Value]) -> Option<u64> {
+    let mut key = 0;
+    for v in vars {
+        let index = match values.get(v.slot as usize)? {
+            // Past the enum's end reads the last share, which is INVALID.
+            Value::Enum(e) => (1 + usize::from(*e)).min(15),
+            Value::Absent => 0,
+            _ => return None,
+        };
+        key += u64::from(v.shares.get(index).copied().unwrap_or(SubTable::INVALID));
+    }
+    Some(key)
+}
 
 #[inline(always)]
 fn enum_shares(vars: &[EnumVar], values: &[Value], shares: &[u32]) -> Option<u64> {
