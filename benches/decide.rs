@@ -106,8 +106,9 @@ fn bench(c: &mut Criterion) {
     // `perf record` or `valgrind --tool=cachegrind` (no timing, no criterion).
     if let Ok(which) = std::env::var("DECIDE_PROFILE") {
         let start = std::time::Instant::now();
-        let mut acc = 0u64;
+        let (mut acc, mut loops) = (0u64, 0usize);
         while start.elapsed().as_secs() < 5 {
+            loops += 10;
             for _ in 0..10 {
                 match which.as_str() {
                     "hand" => {
@@ -134,7 +135,7 @@ fn bench(c: &mut Criterion) {
                 }
             }
         }
-        println!("{which}: {acc}");
+        println!("{which}: {} decisions ({acc})", loops * n);
         std::process::exit(0);
     }
 

@@ -122,20 +122,17 @@ pub(crate) struct Table {
 ///
 /// Values of a fact that lead to the same targets whatever the other facts hold are one class
 /// (the roles the rules allow, the channels decided alike): the key counts classes, not values,
-/// so the table stays small. The facts are kept by kind and by group, so that reading each is a
-/// loop whose branches go the same way on every decision.
+/// so the table stays small. Each fact's share of the key is read from a small array by the
+/// code of its value ([`KeyVar`]), the same way for every kind of fact, so that a key is one
+/// loop over the document's facts and one over the entry's, whose branches go the same way on
+/// every decision.
 #[derive(Clone, Debug)]
 pub(crate) struct SubTable {
-    /// Enum facts of at most [`SmallEnumVar::VALUES`] values, of the document (`[0]`) and of the
-    /// entry (`[1]`).
-    pub small_enums: [Vec<SmallEnumVar>; 2],
-    /// Other enum facts, likewise.
-    pub enums: [Vec<EnumVar>; 2],
-    /// Bool facts, likewise.
-    pub bools: [Vec<BoolVar>; 2],
-    /// Optional facts of other types, by whether they have a value; likewise.
-    pub presence: [Vec<PresenceVar>; 2],
-    /// The enum facts' shares of the key, one run per fact (see [`EnumVar`]).
+    /// The facts of the key, of the document (`[0]`) and of the entry (`[1]`).
+    pub vars: [Vec<KeyVar>; 2],
+    /// Enums of more than [`KeyVar::ENUM_VALUES`] values, likewise.
+    pub large_enums: [Vec<EnumVar>; 2],
+    /// The large enums' shares of the key, one run per fact (see [`EnumVar`]).
     pub shares: Vec<u32>,
     /// By key: an index into `targets`.
     pub entries: Entries,
@@ -143,53 +140,37 @@ pub(crate) struct SubTable {
 }
 
 impl SubTable {
-    /// The share of an absent value of a fact that always has one, or of an enum index past the
-    /// enum's end: larger than any table, so that a key with one is past the end of the entries
-    /// (however many facts add to it, the sum stays far below `u64::MAX`).
+    /// The share of an absent value of a fact that always has one, of a value of another type,
+    /// or of an enum index past the enum's end: larger than any table, so that a key with one
+    /// is past the end of the entries (however many facts add to it, the sum stays far below
+    /// `u64::MAX`), and the decision walks from the root, which reports it.
     pub const INVALID: u32 = 1 << 24;
 }
 
-/// An enum fact of a [`SubTable`]'s key with its shares at hand: `shares[0]` is an absent
-/// value's share of the key, `shares[1 + e]` value `e`'s, and the rest
-/// ([`SubTable::INVALID`]) that of any index past the enum's end (which reads the last).
+/// A fact of a [`SubTable`]'s key: its share of the key by the code of its value, which is 0 for
+/// an absent value, 1 + `b` for a bool `b`, 3 + `e` for an enum value `e` (up to 15) and 15 for
+/// a number, date or text. An enum fact has at most [`KeyVar::ENUM_VALUES`] values, so that code
+/// 15 is always [`SubTable::INVALID`] for it; an optional fact of another type read only for
+/// whether it has a value has the same share for every code but 0.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct SmallEnumVar {
+pub(crate) struct KeyVar {
     pub slot: u32,
     pub shares: [u32; 16],
 }
 
-impl SmallEnumVar {
-    /// The most values an enum of a [`SmallEnumVar`] may have: the last share is always
-    /// [`SubTable::INVALID`].
-    pub const VALUES: u32 = 14;
+impl KeyVar {
+    /// The most values an enum of a [`KeyVar`] may have.
+    pub const ENUM_VALUES: u32 = 12;
 }
 
-/// An enum fact of a [`SubTable`]'s key: `shares[start]` is an absent value's share of the key,
-/// `shares[start + 1 + e]` value `e`'s, `shares[start + last]` ([`SubTable::INVALID`]) that of
-/// any index past the enum's end.
+/// An enum fact of more than [`KeyVar::ENUM_VALUES`] values: `shares[start]` is an absent
+/// value's share of the key, `shares[start + 1 + e]` value `e`'s, `shares[start + last]`
+/// ([`SubTable::INVALID`]) that of any index past the enum's end.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct EnumVar {
     pub slot: u32,
     pub start: u32,
     pub last: u32,
-}
-
-/// A bool fact of a [`SubTable`]'s key: the shares of `false`, `true` and an absent value.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct BoolVar {
-    pub slot: u32,
-    pub no: u32,
-    pub yes: u32,
-    pub absent: u32,
-}
-
-/// An optional fact of a [`SubTable`]'s key read only for whether it has a value: the shares of
-/// a value and of an absent one.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct PresenceVar {
-    pub slot: u32,
-    pub present: u32,
-    pub absent: u32,
 }
 
 /// Where a [`SubTable`] entry leads.
@@ -723,10 +704,8 @@ fn compress(vars: &[TableVar], entries: &[u32], targets: Vec<Target>) -> Option<
         classes.push((class, reps));
     }
     let mut sub = SubTable {
-        small_enums: [Vec::new(), Vec::new()],
-        enums: [Vec::new(), Vec::new()],
-        bools: [Vec::new(), Vec::new()],
-        presence: [Vec::new(), Vec::new()],
+        vars: [Vec::new(), Vec::new()],
+        large_enums: [Vec::new(), Vec::new()],
         shares: Vec::new(),
         entries: Entries::Wide(Vec::new()),
         targets: Vec::new(),
@@ -737,28 +716,42 @@ fn compress(vars: &[TableVar], entries: &[u32], targets: Vec<Target>) -> Option<
         let share = |index: u32| share(index).unwrap_or(SubTable::INVALID);
         let absent = if v.absent == TableVar::NOT_OPTIONAL { SubTable::INVALID } else { share(v.absent) };
         let group = usize::from(!v.document);
+        // By code (see [`KeyVar`]).
+        let mut shares = [SubTable::INVALID; 16];
+        let codes = (0u32..).zip(shares.iter_mut());
         match v.kind {
-            TableVar::ENUM if v.values <= SmallEnumVar::VALUES => {
-                let mut shares = [SubTable::INVALID; 16];
-                for (i, s) in shares.iter_mut().enumerate() {
-                    *s = match i.checked_sub(1).map(u32::try_from) {
-                        None => absent,
-                        Some(Ok(value)) if value < v.values => share(value),
-                        Some(_) => SubTable::INVALID,
-                    };
-                }
-                sub.small_enums.get_mut(group)?.push(SmallEnumVar { slot: v.slot, shares });
-            }
-            TableVar::ENUM => {
+            TableVar::ENUM if v.values > KeyVar::ENUM_VALUES => {
                 let start = u32::try_from(sub.shares.len()).ok()?;
                 sub.shares.push(absent);
                 sub.shares.extend((0..v.values).map(share));
                 sub.shares.push(SubTable::INVALID);
                 let last = v.values.checked_add(1)?;
-                sub.enums.get_mut(group)?.push(EnumVar { slot: v.slot, start, last });
+                sub.large_enums.get_mut(group)?.push(EnumVar { slot: v.slot, start, last });
             }
-            TableVar::BOOL => sub.bools.get_mut(group)?.push(BoolVar { slot: v.slot, no: share(0), yes: share(1), absent }),
-            _ => sub.presence.get_mut(group)?.push(PresenceVar { slot: v.slot, present: share(0), absent }),
+            TableVar::ENUM => {
+                codes.for_each(|(code, s)| {
+                    *s = match code {
+                        0 => absent,
+                        _ => code.checked_sub(3).filter(|e| *e < v.values).map_or(SubTable::INVALID, share),
+                    }
+                });
+                sub.vars.get_mut(group)?.push(KeyVar { slot: v.slot, shares });
+            }
+            TableVar::BOOL => {
+                codes.for_each(|(code, s)| {
+                    *s = match code {
+                        0 => absent,
+                        1 | 2 => share(code - 1),
+                        _ => SubTable::INVALID,
+                    }
+                });
+                sub.vars.get_mut(group)?.push(KeyVar { slot: v.slot, shares });
+            }
+            // Any value is present (index 0).
+            _ => {
+                codes.for_each(|(code, s)| *s = if code == 0 { absent } else { share(0) });
+                sub.vars.get_mut(group)?.push(KeyVar { slot: v.slot, shares });
+            }
         }
         stride = stride.checked_mul(u32::try_from(reps.len()).ok()?)?;
     }

@@ -11,8 +11,7 @@ pub mod verdict;
 use std::fmt;
 
 use crate::analysis::diagram::{
-    BoolVar, DIAGRAM_SAFE_MAGNITUDE, DNode, Diagram, EnumVar, Fast, PresenceVar, SmallEnumVar, SubTable, Table, Target,
-    VarRef,
+    DIAGRAM_SAFE_MAGNITUDE, DNode, Diagram, EnumVar, Fast, KeyVar, SubTable, Table, Target, VarRef,
 };
 use crate::compile::{Compiled, CompiledRule, Op, PLAN_PARAMS, ParamOp, Plan};
 use crate::language::ast::{ArithOp, CmpOp};
@@ -168,11 +167,28 @@ pub(crate) fn decide_diagram(
     }
 }
 
-/// The deciding rule by the decision diagram (see [`decide_diagram`]): where its table leads,
-/// and on from there when that is a node.
+/// Where the decision diagram's table leads for these facts (`None`: the diagram has no table
+/// for the day, or a fact does not have the shape the table expects).
+#[inline(always)]
+pub(crate) fn table_target<'d>(d: &'d Diagram, env: &Env<'_>) -> Option<&'d Target> {
+    table_start(d.table.as_ref()?, env)
+}
+
+/// The deciding rule by the decision diagram (see [`decide_diagram`]).
 #[inline(always)]
 pub(crate) fn walk(d: &Diagram, rules: &[CompiledRule], env: &Env<'_>) -> Result<Walked, EvalError> {
-    let start = match d.table.as_ref().and_then(|t| table_start(t, env)) {
+    walk_after(d, rules, env, table_target(d, env))
+}
+
+/// The deciding rule by the decision diagram, from where its table led (`target`, see
+/// [`table_target`]): on from a node, or from the root when the table did not lead anywhere.
+pub(crate) fn walk_after(
+    d: &Diagram,
+    rules: &[CompiledRule],
+    env: &Env<'_>,
+    target: Option<&Target>,
+) -> Result<Walked, EvalError> {
+    let start = match target {
         Some(Target::Verdict { rule, action, numbers }) if (*rule as usize) < rules.len() => {
             return Ok(Walked::Planned { rule: *rule as usize, action: *action as usize, numbers: *numbers });
         }
@@ -384,7 +400,7 @@ fn param_number(op: &ParamOp, env: &Env<'_>) -> R<Option<i64>> {
 
 /// Where the table of finite facts leads; `None` when a fact does not have the shape the table
 /// expects (the walk from the root then reports it).
-#[inline]
+#[inline(always)]
 fn table_start<'d>(t: &'d Table, env: &Env<'_>) -> Option<&'d Target> {
     let sub = match t.as_of_cuts.as_slice() {
         [] => t.intervals.first(),
@@ -392,39 +408,42 @@ fn table_start<'d>(t: &'d Table, env: &Env<'_>) -> Option<&'d Target> {
         _ => t.intervals.get(t.as_of_bucket(env.as_of.days())),
     }?
     .as_ref()?;
-    let [document_small_enums, item_small_enums] = &sub.small_enums;
-    let [document_enums, item_enums] = &sub.enums;
-    let [document_bools, item_bools] = &sub.bools;
-    let [document_presence, item_presence] = &sub.presence;
-    let key = small_enum_shares(document_small_enums, env.document)?
-        + small_enum_shares(item_small_enums, env.item)?
+    let [document_vars, item_vars] = &sub.vars;
+    let [document_enums, item_enums] = &sub.large_enums;
+    let key = shares(document_vars, env.document)?
+        + shares(item_vars, env.item)?
         + enum_shares(document_enums, env.document, &sub.shares)?
-        + enum_shares(item_enums, env.item, &sub.shares)?
-        + bool_shares(document_bools, env.document)?
-        + bool_shares(item_bools, env.item)?
-        + presence_shares(document_presence, env.document)?
-        + presence_shares(item_presence, env.item)?;
+        + enum_shares(item_enums, env.item, &sub.shares)?;
     sub.targets.get(sub.entries.get(usize::try_from(key).ok()?)?)
 }
 
-// Each fact's share of a table key: independent loads and adds, and branches that go the same
-// way unless a value is absent or of another type (the only way out of the loop early).
-
+/// The facts' shares of a table key (see [`KeyVar`]): independent loads and adds, and branches
+/// that go the same way on every decision unless a value is absent or of another type.
 #[inline(always)]
-fn small_enum_shares(vars: &[SmallEnumVar], values: &[Value]) -> Option<u64> {
+fn shares(vars: &[KeyVar], values: &[Value]) -> Option<u64> {
     let mut key = 0;
     for v in vars {
-        let index = match values.get(v.slot as usize)? {
-            // Past the enum's end reads the last share, which is INVALID.
-            Value::Enum(e) => (1 + usize::from(*e)).min(15),
-            Value::Absent => 0,
-            _ => return None,
+        let value = values.get(v.slot as usize)?;
+        let code = match value {
+            Value::Enum(e) => (3 + usize::from(*e)).min(15),
+            _ => other_code(value),
         };
-        key += u64::from(v.shares.get(index).copied().unwrap_or(SubTable::INVALID));
+        key += u64::from(v.shares.get(code).copied().unwrap_or(SubTable::INVALID));
     }
     Some(key)
 }
 
+/// The code of a value that is not an enum value (see [`KeyVar`]).
+#[inline(always)]
+fn other_code(value: &Value) -> usize {
+    match value {
+        Value::Bool(b) => 1 + usize::from(*b),
+        Value::Absent => 0,
+        _ => 15,
+    }
+}
+
+/// The shares of enums with many values (see [`EnumVar`]).
 #[inline(always)]
 fn enum_shares(vars: &[EnumVar], values: &[Value], shares: &[u32]) -> Option<u64> {
     let mut key = 0;
@@ -435,35 +454,6 @@ fn enum_shares(vars: &[EnumVar], values: &[Value], shares: &[u32]) -> Option<u64
             _ => return None,
         };
         key += u64::from(*shares.get(v.start.wrapping_add(index) as usize)?);
-    }
-    Some(key)
-}
-
-#[inline(always)]
-fn bool_shares(vars: &[BoolVar], values: &[Value]) -> Option<u64> {
-    let mut key = 0;
-    for v in vars {
-        key += u64::from(match values.get(v.slot as usize)? {
-            Value::Bool(b) => {
-                if *b {
-                    v.yes
-                } else {
-                    v.no
-                }
-            }
-            Value::Absent => v.absent,
-            _ => return None,
-        });
-    }
-    Some(key)
-}
-
-#[inline(always)]
-fn presence_shares(vars: &[PresenceVar], values: &[Value]) -> Option<u64> {
-    let mut key = 0;
-    for v in vars {
-        let absent = matches!(values.get(v.slot as usize)?, Value::Absent);
-        key += u64::from(if absent { v.absent } else { v.present });
     }
     Some(key)
 }
