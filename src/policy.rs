@@ -321,7 +321,11 @@ impl Policy {
     /// [`Policy::evaluate`] once the diagram's table led to `target` (out of line, so that the
     /// common case stays small).
     #[inline(never)]
-    fn evaluate_after(&self, env: &Env<'_>, target: Option<&analysis::diagram::Target>) -> Result<Verdict<'_>, EvalError> {
+    fn evaluate_after(
+        &self,
+        env: &Env<'_>,
+        target: Option<&analysis::diagram::Target>,
+    ) -> Result<Verdict<'_>, EvalError> {
         if let Ok(d) = &self.diagram {
             match eval::walk_after(d, &self.compiled.rules, env, target)? {
                 eval::Walked::Planned { rule, action, numbers } => {

@@ -576,14 +576,28 @@ fn fill(
         vars.push((var, *f));
     }
     budget.entries = budget.entries.checked_sub(size)?;
+    // Where each fact is among the vars, by field and by slot.
+    let mut var_of_field = vec![None; schema.fields.len()];
+    for (i, (_, f)) in vars.iter().enumerate() {
+        *var_of_field.get_mut(*f)? = Some(i);
+    }
+    let var_of_slot = |slot: &Slot| var_of_field.get(field_of_slot(slot)?).copied().flatten();
+    // The var read by each `Present` node, found once (by node index).
+    let present_var: Vec<Option<usize>> = nodes
+        .iter()
+        .map(|node| match node {
+            DNode::Present { slot, .. } => var_of_slot(slot),
+            _ => None,
+        })
+        .collect();
     let mut targets: Vec<Target> = Vec::new();
-    let mut target_index: HashMap<Target, u32> = HashMap::new();
+    let mut target_index: HashMap<Target, u32, std::hash::BuildHasherDefault<Fnv>> = HashMap::default();
+    let mut last: Option<(Target, u32)> = None;
     let mut entries = Vec::with_capacity(usize::try_from(size).ok()?);
-    for key in 0..size {
-        // Each fact's value index under this key.
-        let index = |f: FieldId| {
-            vars.iter().find(|(_, g)| *g == f).map(|(v, _)| (key / u64::from(v.stride)) % u64::from(v.cardinality()))
-        };
+    // Each var's value index under the current key (the key's digits, counted up key by key).
+    let mut digits = vec![0u64; vars.len()];
+    for _ in 0..size {
+        let index = |f: FieldId| var_of_field.get(f).copied().flatten().and_then(|i| digits.get(i).copied());
         let mut n = root;
         loop {
             let next = match nodes.get(n as usize) {
@@ -604,12 +618,12 @@ fn fill(
                     Some(0) => *no,
                     _ => break,
                 },
-                Some(DNode::Present { slot, yes, no }) => {
-                    let Some(f) = field_of_slot(slot) else { break };
-                    let absent = match vars.iter().find(|(_, g)| *g == f).map(|(v, _)| v) {
-                        Some(v) if v.kind == TableVar::PRESENCE => index(f) == Some(1),
-                        Some(v) => index(f) == Some(u64::from(v.cardinality() - 1)),
-                        None => break,
+                Some(DNode::Present { yes, no, .. }) => {
+                    let Some(Some(var)) = present_var.get(n as usize) else { break };
+                    let (Some((v, _)), Some(digit)) = (vars.get(*var), digits.get(*var)) else { break };
+                    let absent = match v.kind {
+                        TableVar::PRESENCE => *digit == 1,
+                        _ => *digit == u64::from(v.cardinality() - 1),
                     };
                     if absent { *no } else { *yes }
                 }
@@ -635,19 +649,54 @@ fn fill(
             },
             _ => Target::Node(n),
         };
-        let i = match target_index.get(&target) {
-            Some(i) => *i,
-            None => {
-                let i = u32::try_from(targets.len()).ok()?;
-                targets.push(target);
-                target_index.insert(target, i);
-                i
-            }
+        let i = match last {
+            Some((t, i)) if t == target => i,
+            _ => match target_index.get(&target) {
+                Some(i) => *i,
+                None => {
+                    let i = u32::try_from(targets.len()).ok()?;
+                    targets.push(target);
+                    target_index.insert(target, i);
+                    i
+                }
+            },
         };
+        last = Some((target, i));
         entries.push(i);
+        // The next key's digits.
+        for ((v, _), d) in vars.iter().zip(digits.iter_mut()) {
+            *d += 1;
+            if *d < u64::from(v.cardinality()) {
+                break;
+            }
+            *d = 0;
+        }
     }
     let vars: Vec<TableVar> = vars.into_iter().map(|(v, _)| v).collect();
     compress(&vars, &entries, targets)
+}
+
+/// FNV-1a, for the targets of a table being filled: one lookup per combination of values, where
+/// the default hasher's resistance to chosen keys is not needed and its cost shows in loading a
+/// policy.
+struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Fnv {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
 }
 
 /// A plan's parameters as the numbers a verdict stores, when each follows from the value

@@ -145,7 +145,11 @@ pub(crate) enum Walked {
     Rule(usize),
     /// The deciding rule with its parameters, as the numbers its verdict stores (resolved by
     /// the table; see [`Target::Verdict`]).
-    Planned { rule: usize, action: usize, numbers: [i64; PLAN_PARAMS] },
+    Planned {
+        rule: usize,
+        action: usize,
+        numbers: [i64; PLAN_PARAMS],
+    },
     Interpret,
 }
 
