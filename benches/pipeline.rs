@@ -32,27 +32,23 @@ fn bench(c: &mut Criterion) {
     for per_line in [1, 10] {
         let input = shapes::json_lines(&subs, 0, per_line);
         let handover_run = |out: &mut Vec<u8>| {
-            let decide = |doc: &handover::facts::Document, date: Date| {
-                let mut buf = Vec::new();
-                json_lines.write(doc, date, false, &mut buf);
-                buf
-            };
+            // As the CLI writes JSON Lines: each block of documents into one buffer, the
+            // buffers written in order and handed back for later blocks.
+            let batch = handover::output::jsonl::Batch::new(&json_lines, false);
             let run = handover::batch::Run {
                 policy: &policy,
                 source: "generated",
                 as_of: None,
                 today,
-                decide: &decide,
+                decide: &batch,
                 max_line_bytes: handover::batch::DEFAULT_MAX_LINE_BYTES,
             };
             let mut reader = Cursor::new(input.as_bytes());
-            run.json_lines(&mut reader, &mut |chunk, _| {
-                // As the CLI writes a chunk: gathered, then written at once.
-                let mut buf = Vec::with_capacity(chunk.iter().map(Vec::len).sum());
-                for b in chunk {
-                    buf.extend_from_slice(&b);
+            run.json_lines(&mut reader, &mut |blocks, _| {
+                for block in blocks {
+                    out.extend_from_slice(&block.bytes);
+                    batch.recycle(block);
                 }
-                out.extend_from_slice(&buf);
                 Ok(())
             })
             .unwrap()

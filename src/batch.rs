@@ -110,16 +110,60 @@ pub struct Stats {
     pub bytes: u64,
 }
 
+/// The most documents decided into one [`Decide::Block`]: enough that a block's output is one
+/// buffer of tens of kilobytes rather than a buffer per document, few enough that a chunk still
+/// splits into many blocks to share among the cores.
+pub const BLOCK: usize = 64;
+
+/// What a batch makes of each document. Documents are decided on all cores in blocks of up to
+/// [`BLOCK`] consecutive ones, each block into one [`Decide::Block`] (so that, for example, the
+/// lines written for a block share one buffer); a chunk's blocks, in input order, become one
+/// [`Decide::Chunk`] for the caller's `emit`.
+///
+/// Any `Fn(&Document, Date) -> T` decides: its block is a `Vec<T>` and its chunk all of a chunk's
+/// outputs in order.
+pub trait Decide: Sync {
+    type Block: Send;
+    type Chunk: Send;
+    /// An empty block for up to `documents` documents.
+    fn block(&self, documents: usize) -> Self::Block;
+    /// Decides `doc` at `date` into `block`.
+    fn decide(&self, doc: &Document, date: Date, block: &mut Self::Block);
+    /// A chunk's blocks, in input order.
+    fn chunk(&self, blocks: Vec<Self::Block>) -> Self::Chunk;
+}
+
+impl<T: Send, F: Fn(&Document, Date) -> T + Sync + ?Sized> Decide for F {
+    type Block = Vec<T>;
+    type Chunk = Vec<T>;
+
+    fn block(&self, documents: usize) -> Vec<T> {
+        Vec::with_capacity(documents)
+    }
+
+    fn decide(&self, doc: &Document, date: Date, block: &mut Vec<T>) {
+        block.push(self(doc, date));
+    }
+
+    fn chunk(&self, blocks: Vec<Vec<T>>) -> Vec<T> {
+        match <[Vec<T>; 1]>::try_from(blocks) {
+            Ok([one]) => one,
+            Err(blocks) => blocks.into_iter().flatten().collect(),
+        }
+    }
+}
+
 /// One batch run over one input. Each document is handed to `decide` (in parallel) with the
 /// date it is decided at; `emit` receives the results chunk by chunk, in input order.
-pub struct Run<'a, T> {
+pub struct Run<'a, D: Decide + ?Sized> {
     pub policy: &'a Policy,
     pub source: &'a str,
     /// Overrides every document's `as_of`.
     pub as_of: Option<Date>,
     pub today: Date,
-    /// Decides one document into the caller's output (runs in parallel).
-    pub decide: &'a (dyn Fn(&Document, Date) -> T + Sync),
+    /// Decides each document into the caller's output (runs in parallel); a closure
+    /// `Fn(&Document, Date) -> T` is one.
+    pub decide: &'a D,
     /// The longest JSON Lines line or CSV row read ([`DEFAULT_MAX_LINE_BYTES`] is a sensible value).
     pub max_line_bytes: usize,
 }
@@ -151,15 +195,16 @@ struct Rows {
 /// chunk N-1's outputs and reads chunk N+1, so reading and writing overlap the deciding.
 /// `read` gives a chunk and the input's bytes read through it, or `None` at the end; it is handed
 /// a chunk already decided, if there is one, to reuse its memory. Outputs are emitted in input
-/// order. Returns how many outputs were emitted.
+/// order. `decide` gives a chunk's outputs and how many documents it decided; returns how many
+/// documents were decided.
 fn pipeline<C: Sync, T: Send>(
     read: &mut dyn FnMut(Option<C>) -> io::Result<Option<(C, u64)>>,
-    decide: &(dyn Fn(&C) -> Vec<T> + Sync),
-    emit: &mut dyn FnMut(Vec<T>, u64) -> io::Result<()>,
+    decide: &(dyn Fn(&C) -> (T, usize) + Sync),
+    emit: &mut dyn FnMut(T, u64) -> io::Result<()>,
 ) -> io::Result<usize> {
     let mut records = 0;
     let mut current = read(None)?;
-    let mut pending: Option<(Vec<T>, u64)> = None;
+    let mut pending: Option<(T, u64)> = None;
     let mut spare: Option<C> = None;
     while let Some((chunk, bytes)) = current {
         let (mut emitted, mut next) = (Ok(()), Ok(None));
@@ -175,8 +220,8 @@ fn pipeline<C: Sync, T: Send>(
             },
         );
         emitted?;
-        records += outs.len();
-        pending = Some((outs, bytes));
+        records += outs.1;
+        pending = Some((outs.0, bytes));
         spare = Some(chunk);
         current = next?;
     }
@@ -189,15 +234,19 @@ fn pipeline<C: Sync, T: Send>(
 /// Runs `work` on the thread pool while `here` runs on this thread, and returns what `work`
 /// made. Without the `parallel` feature, runs `work` and then `here`, both on this thread: the
 /// pipeline's reads, decisions and emits then happen in the same order as its results.
-fn alongside<T: Send>(work: impl FnOnce() -> Vec<T> + Send, here: impl FnOnce()) -> Vec<T> {
+fn alongside<T: Send>(work: impl FnOnce() -> T + Send, here: impl FnOnce()) -> T {
     #[cfg(feature = "parallel")]
     {
-        let mut out = Vec::new();
+        let mut out = None;
         rayon::in_place_scope(|s| {
-            s.spawn(|_| out = work());
+            s.spawn(|_| out = Some(work()));
             here();
         });
-        out
+        // The scope returns only once the spawned work has run, so `out` is set.
+        match out {
+            Some(out) => out,
+            None => unreachable!("rayon::in_place_scope returned before its spawned work ran"),
+        }
     }
     #[cfg(not(feature = "parallel"))]
     {
@@ -207,17 +256,28 @@ fn alongside<T: Send>(work: impl FnOnce() -> Vec<T> + Send, here: impl FnOnce())
     }
 }
 
-/// `f` of every item, in the items' order: on all cores with the `parallel` feature, else in
-/// this thread.
-fn map_ordered<I: Sync, T: Send>(items: &[I], f: impl Fn(&I) -> T + Sync + Send) -> Vec<T> {
+/// Every item decided by `f` into blocks of up to [`BLOCK`] consecutive items, the blocks in
+/// the items' order: on all cores with the `parallel` feature, else in this thread.
+fn blocks_ordered<I: Sync, D: Decide + ?Sized>(
+    items: &[I],
+    decide: &D,
+    f: impl Fn(&I, &mut D::Block) + Sync + Send,
+) -> Vec<D::Block> {
+    let block = |items: &[I]| {
+        let mut b = decide.block(items.len());
+        for i in items {
+            f(i, &mut b);
+        }
+        b
+    };
     #[cfg(feature = "parallel")]
     {
         use rayon::prelude::*;
-        items.par_iter().map(f).collect()
+        items.par_chunks(BLOCK).map(block).collect()
     }
     #[cfg(not(feature = "parallel"))]
     {
-        items.iter().map(f).collect()
+        items.chunks(BLOCK).map(block).collect()
     }
 }
 
@@ -248,10 +308,17 @@ fn read_line_bounded(reader: &mut dyn BufRead, buf: &mut Vec<u8>, max: usize) ->
     }
 }
 
-impl<T: Send> Run<'_, T> {
-    fn decide(&self, doc: &Document) -> T {
+impl<D: Decide + ?Sized> Run<'_, D> {
+    fn decide(&self, doc: &Document, block: &mut D::Block) {
         let date = self.as_of.or(doc.as_of).unwrap_or(self.today);
-        (self.decide)(doc, date)
+        self.decide.decide(doc, date, block);
+    }
+
+    /// The one-document chunk of `doc` (an input's only output).
+    fn alone(&self, doc: &Document) -> D::Chunk {
+        let mut block = self.decide.block(1);
+        self.decide(doc, &mut block);
+        self.decide.chunk(vec![block])
     }
 
     /// Streams JSON Lines from `reader`; `emit` receives each chunk's outputs in order and the
@@ -260,7 +327,7 @@ impl<T: Send> Run<'_, T> {
     pub fn json_lines(
         &self,
         reader: &mut dyn BufRead,
-        emit: &mut dyn FnMut(Vec<T>, u64) -> io::Result<()>,
+        emit: &mut dyn FnMut(D::Chunk, u64) -> io::Result<()>,
     ) -> io::Result<Stats> {
         let mut stats = Stats::default();
         let mut reading = LineReading::default();
@@ -268,17 +335,21 @@ impl<T: Send> Run<'_, T> {
             let (chunk, through) = self.read_lines(reader, spare, &mut reading)?;
             Ok((!chunk.lines.is_empty()).then_some((chunk, through)))
         };
-        let decide = |chunk: &Lines| -> Vec<T> {
-            map_ordered(&chunk.lines, |(n, offset, range)| self.decide_line(&chunk.buf, *n, *offset, range))
+        let decide = |chunk: &Lines| -> (D::Chunk, usize) {
+            let blocks = blocks_ordered(&chunk.lines, self.decide, |(n, offset, range), block| {
+                self.decide_line(&chunk.buf, *n, *offset, range, block);
+            });
+            (self.decide.chunk(blocks), chunk.lines.len())
         };
         let records = pipeline(&mut read, &decide, emit)?;
         stats.records += records;
         stats.bytes = reading.bytes;
         if records == 0 {
-            let doc = facts::parse(self.policy.schema(), "", facts::Format::JsonLines, self.source);
-            let out: Vec<T> = doc.iter().map(|d| self.decide(d)).collect();
-            stats.records += out.len();
-            emit(out, stats.bytes)?;
+            // The reader's one document saying the input holds none.
+            for doc in facts::parse(self.policy.schema(), "", facts::Format::JsonLines, self.source) {
+                stats.records += 1;
+                emit(self.alone(&doc), stats.bytes)?;
+            }
         }
         Ok(stats)
     }
@@ -363,14 +434,14 @@ impl<T: Send> Run<'_, T> {
 
     /// Decides line `n`, held in `buf` at `range` (`None`: the line was over the limit), whose
     /// first byte is at `offset` in the input.
-    fn decide_line(&self, buf: &[u8], n: usize, offset: u64, range: &Option<Range<usize>>) -> T {
+    fn decide_line(&self, buf: &[u8], n: usize, offset: u64, range: &Option<Range<usize>>, block: &mut D::Block) {
         let at = line_source(self.source, n);
         let Some(range) = range else {
             let message = format!(
                 "the line is longer than {} bytes, the most read (`--max-line-bytes`); it was skipped",
                 self.max_line_bytes
             );
-            return self.decide(&facts::failed_document(&at, message));
+            return self.decide(&facts::failed_document(&at, message), block);
         };
         let bytes = buf.get(range.clone()).unwrap_or_default();
         let doc = match std::str::from_utf8(bytes) {
@@ -382,7 +453,7 @@ impl<T: Send> Run<'_, T> {
                 facts::failed_document(&at, error.to_string())
             }
         };
-        self.decide(&doc)
+        self.decide(&doc, block);
     }
 
     /// Streams a CSV inventory: one entry per row, columns named `group.field`
@@ -393,7 +464,7 @@ impl<T: Send> Run<'_, T> {
     pub fn csv(
         &self,
         reader: &mut dyn io::Read,
-        emit: &mut dyn FnMut(Vec<T>, u64) -> io::Result<()>,
+        emit: &mut dyn FnMut(D::Chunk, u64) -> io::Result<()>,
     ) -> io::Result<Stats> {
         let mut stats = Stats::default();
         let reader = io::BufReader::with_capacity(64 * 1024, reader);
@@ -401,7 +472,7 @@ impl<T: Send> Run<'_, T> {
         let columns = match rdr.header(self.policy.schema(), self.source) {
             Ok(c) => c,
             Err(doc) => {
-                emit(vec![self.decide(&doc)], rdr.framer.offset())?;
+                emit(self.alone(&doc), rdr.framer.offset())?;
                 stats.records += 1;
                 return Ok(stats);
             }
@@ -441,18 +512,19 @@ impl<T: Send> Run<'_, T> {
             stats.bytes = rdr.framer.offset();
             Ok((!rows.is_empty()).then_some((Rows { buf, rows }, through)))
         };
-        let decide = |chunk: &Rows| -> Vec<T> {
-            map_ordered(&chunk.rows, |(frame, range)| {
+        let decide = |chunk: &Rows| -> (D::Chunk, usize) {
+            let blocks = blocks_ordered(&chunk.rows, self.decide, |(frame, range), block| {
                 let raw = chunk.buf.get(range.clone()).unwrap_or_default();
-                self.decide(&facts::csv_document(self.policy.schema(), &columns, frame, raw, self.source))
-            })
+                self.decide(&facts::csv_document(self.policy.schema(), &columns, frame, raw, self.source), block);
+            });
+            (self.decide.chunk(blocks), chunk.rows.len())
         };
         let records = pipeline(&mut read, &decide, emit)?;
         stats.records += records;
         if records == 0 {
             // No row at all is reported, as for the other formats.
             let doc = facts::failed_document(self.source, "the input holds no fact documents".into());
-            emit(vec![self.decide(&doc)], stats.bytes)?;
+            emit(self.alone(&doc), stats.bytes)?;
             stats.records += 1;
         }
         Ok(stats)
@@ -683,6 +755,115 @@ mod tests {
         let weights: Vec<usize> = rows.iter().map(|r| r.len() - 1 + ENTRY_WEIGHT).collect();
         assert_eq!(chunks, expected_chunks(&weights).iter().map(Vec::len).collect::<Vec<_>>());
         assert!(chunks.contains(&1));
+    }
+
+    /// A [`Decide`] that records, for each block, the line numbers of its documents.
+    struct LineBlocks;
+
+    impl Decide for LineBlocks {
+        type Block = Vec<usize>;
+        type Chunk = Vec<Vec<usize>>;
+
+        fn block(&self, documents: usize) -> Vec<usize> {
+            assert!((1..=BLOCK).contains(&documents), "{documents}");
+            Vec::with_capacity(documents)
+        }
+
+        fn decide(&self, doc: &Document, _: Date, block: &mut Vec<usize>) {
+            block.push(doc.source.rsplit(':').next().unwrap().parse().unwrap());
+        }
+
+        fn chunk(&self, blocks: Vec<Vec<usize>>) -> Vec<Vec<usize>> {
+            blocks
+        }
+    }
+
+    #[test]
+    fn documents_are_decided_in_blocks_of_consecutive_ones_in_input_order() {
+        let policy = Policy::builtin().unwrap();
+        let n = CHUNK + 3 * BLOCK + 7;
+        let input: String = (0..n).map(|i| format!("{{\"customer\":{{\"name\":\"c{i}\"}}}}\n")).collect();
+        let run = Run {
+            policy: &policy,
+            source: "in.jsonl",
+            as_of: None,
+            today: Date::parse("2024-01-01").unwrap(),
+            decide: &LineBlocks,
+            max_line_bytes: DEFAULT_MAX_LINE_BYTES,
+        };
+        let mut chunks = Vec::new();
+        let stats = run
+            .json_lines(&mut input.as_bytes(), &mut |blocks, _| {
+                chunks.push(blocks);
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(stats.records, n);
+        assert!(chunks.len() > 1);
+        let mut next = 1;
+        for blocks in &chunks {
+            // Every block of a chunk is full but its last.
+            let (last, full) = blocks.split_last().unwrap();
+            assert!(full.iter().all(|b| b.len() == BLOCK) && (1..=BLOCK).contains(&last.len()));
+            for line in blocks.iter().flatten() {
+                assert_eq!(*line, next);
+                next += 1;
+            }
+        }
+        assert_eq!(next, n + 1);
+    }
+
+    #[test]
+    fn json_lines_written_in_blocks_with_recycled_buffers_are_those_written_one_by_one() {
+        use crate::output::jsonl::{Batch, Block, JsonLines};
+        let policy = Policy::builtin().unwrap();
+        let mut input = String::new();
+        for i in 0..3 * CHUNK {
+            // Good documents, bad ones, one of several subscriptions and a few long ones, so
+            // that recycled buffers are sometimes too small and sometimes larger than needed.
+            let name = if i % 997 == 0 { "n".repeat(5000) } else { format!("c{i}") };
+            let subs = match i % 5 {
+                0 => r#"[{"id":"a","service":"license_based","channel":"open"},{"id":"b","service":"license_based","channel":"ea_direct"}]"#.to_string(),
+                1 => r#"[{"id":"x","service":"licence_based"}]"#.to_string(),
+                _ => format!(r#"[{{"id":"s{i}","service":"license_based","channel":"microsoft_direct"}}]"#),
+            };
+            input.push_str(&format!(
+                "{{\"as_of\":\"2024-03-15\",\"partner\":{{\"role\":\"global_admin\"}},\"customer\":{{\"name\":\"{name}\"}},\"subscriptions\":{subs}}}\n"
+            ));
+        }
+        let writer = JsonLines::new(&policy);
+        let today = Date::parse("2024-01-01").unwrap();
+        let mut expected = Vec::new();
+        let (mut lines, mut errors) = (0, 0);
+        for doc in facts::parse(policy.schema(), &input, facts::Format::JsonLines, "in.jsonl") {
+            let (l, e) = writer.write(&doc, doc.as_of.unwrap(), true, &mut expected);
+            lines += l;
+            errors += e;
+        }
+        let batch = Batch::new(&writer, true);
+        let run = Run {
+            policy: &policy,
+            source: "in.jsonl",
+            as_of: None,
+            today,
+            decide: &batch,
+            max_line_bytes: DEFAULT_MAX_LINE_BYTES,
+        };
+        let mut got = Vec::new();
+        let (mut got_lines, mut got_errors) = (0, 0);
+        run.json_lines(&mut input.as_bytes(), &mut |blocks: Vec<Block>, _| {
+            for block in blocks {
+                got.extend_from_slice(&block.bytes);
+                got_lines += block.lines;
+                got_errors += block.errors;
+                batch.recycle(block);
+            }
+            Ok(())
+        })
+        .unwrap();
+        assert!(errors > 0 && lines > 3 * CHUNK);
+        assert_eq!((got_lines, got_errors), (lines, errors));
+        assert!(got == expected, "the blocks' bytes differ from the lines written one by one");
     }
 
     #[test]

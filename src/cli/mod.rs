@@ -1184,14 +1184,14 @@ impl<R: io::Read> io::Read for Named<R> {
 
 /// Streams one JSON Lines or CSV input through the batch evaluator, handing each chunk's
 /// outputs to `emit` in input order; shows progress on a terminal.
-fn stream_input<T: Send>(
+fn stream_input<D: crate::batch::Decide + ?Sized>(
     policy: &Policy,
     input: Input,
     args: &EvalArgs,
     today: Date,
     progress: bool,
-    decide: &(dyn Fn(&crate::facts::Document, Date) -> T + Sync),
-    emit: &mut dyn FnMut(Vec<T>) -> io::Result<()>,
+    decide: &D,
+    emit: &mut dyn FnMut(D::Chunk) -> io::Result<()>,
 ) -> io::Result<()> {
     let max_line_bytes = usize::try_from(args.max_line_bytes).unwrap_or(usize::MAX);
     let run = crate::batch::Run { policy, source: &input.name, as_of: args.as_of, today, decide, max_line_bytes };
@@ -1212,7 +1212,7 @@ fn stream_input<T: Send>(
         bar.set_message(input.name.clone());
         bar
     });
-    let mut on_chunk = |chunk: Vec<T>, bytes: u64| {
+    let mut on_chunk = |chunk: D::Chunk, bytes: u64| {
         if let Some(b) = &bar {
             b.set_position(bytes);
         }
@@ -1301,16 +1301,19 @@ fn eval(args: EvalArgs, out: &mut dyn Write, err: &mut dyn Write, out_color: boo
                 Ok(())
             }
             (_, true) => {
-                let mut emit = |chunk: Vec<(usize, usize, Vec<u8>)>| -> io::Result<()> {
-                    let mut buf = Vec::with_capacity(chunk.iter().map(|(_, _, b)| b.len()).sum());
-                    for (lines, errors, bytes) in chunk {
-                        total += lines;
-                        failed += errors;
-                        buf.extend_from_slice(&bytes);
+                // Each block of documents is written into one buffer by a worker, written out
+                // from it here, and the buffer handed back for a later block.
+                let batch = crate::output::jsonl::Batch::new(&json_lines, true);
+                let mut emit = |chunk: Vec<crate::output::jsonl::Block>| -> io::Result<()> {
+                    for block in chunk {
+                        total += block.lines;
+                        failed += block.errors;
+                        out.write_all(&block.bytes)?;
+                        batch.recycle(block);
                     }
-                    out.write_all(&buf)
+                    Ok(())
                 };
-                let r = stream_input(&policy, input, &args, today, progress, &to_jsonl, &mut emit);
+                let r = stream_input(&policy, input, &args, today, progress, &batch, &mut emit);
                 r.and_then(|()| out.flush())
             }
             (_, false) => {

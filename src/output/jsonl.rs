@@ -69,6 +69,80 @@ pub struct JsonLines<'p> {
     fragments: Fragments,
 }
 
+/// Lines written for a block of documents by [`JsonLines`] as a batch's
+/// [`Decide`](crate::batch::Decide): the lines' bytes, how many lines, and how many are errors.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Block {
+    pub lines: usize,
+    pub errors: usize,
+    pub bytes: Vec<u8>,
+}
+
+/// A batch writing JSON Lines: each block of documents is written into one buffer (see
+/// [`JsonLines::write`] for `show_as_of`), and a chunk is its blocks in input order. Buffers
+/// handed back with [`Batch::recycle`] once written are used again for later blocks: memory
+/// given back to the allocator on one thread and asked for on another tends to come back as
+/// fresh pages, each zeroed by the system again.
+#[derive(Debug)]
+pub struct Batch<'w, 'p> {
+    writer: &'w JsonLines<'p>,
+    show_as_of: bool,
+    spare: std::sync::Mutex<Vec<Vec<u8>>>,
+}
+
+/// The bytes set aside per document of a block: about one result line.
+const LINE_GUESS: usize = 512;
+
+/// The most buffers kept for reuse: the blocks of two chunks (one being written while the next
+/// is decided).
+const SPARE_BUFFERS: usize = 2 * crate::batch::CHUNK / crate::batch::BLOCK;
+
+/// The largest buffer kept for reuse; one grown past it by a huge document is given back.
+const SPARE_BYTES: usize = 1 << 20;
+
+impl<'w, 'p> Batch<'w, 'p> {
+    pub fn new(writer: &'w JsonLines<'p>, show_as_of: bool) -> Batch<'w, 'p> {
+        Batch { writer, show_as_of, spare: std::sync::Mutex::new(Vec::new()) }
+    }
+
+    /// Hands a written block's buffer back for a later block.
+    pub fn recycle(&self, block: Block) {
+        let mut bytes = block.bytes;
+        if bytes.capacity() > SPARE_BYTES {
+            return;
+        }
+        bytes.clear();
+        // A poisoned lock only means a thread panicked while holding it; the list is still a list.
+        let mut spare = self.spare.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if spare.len() < SPARE_BUFFERS {
+            spare.push(bytes);
+        }
+    }
+}
+
+impl crate::batch::Decide for Batch<'_, '_> {
+    type Block = Block;
+    type Chunk = Vec<Block>;
+
+    fn block(&self, documents: usize) -> Block {
+        let spare = self.spare.lock().unwrap_or_else(std::sync::PoisonError::into_inner).pop();
+        let want = documents.saturating_mul(LINE_GUESS);
+        let mut bytes = spare.unwrap_or_default();
+        bytes.reserve(want);
+        Block { lines: 0, errors: 0, bytes }
+    }
+
+    fn decide(&self, doc: &Document, date: Date, block: &mut Block) {
+        let (lines, errors) = self.writer.write(doc, date, self.show_as_of, &mut block.bytes);
+        block.lines += lines;
+        block.errors += errors;
+    }
+
+    fn chunk(&self, blocks: Vec<Block>) -> Vec<Block> {
+        blocks
+    }
+}
+
 impl<'p> JsonLines<'p> {
     pub fn new(policy: &'p Policy) -> JsonLines<'p> {
         JsonLines { policy, fragments: Fragments::new(policy) }
