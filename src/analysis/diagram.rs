@@ -701,7 +701,7 @@ impl std::hash::Hasher for Fnv {
 
 /// A plan's parameters as the numbers a verdict stores, when each follows from the value
 /// indexes `index` gives (constants, enum tests and copies of enum and bool facts that have a
-/// value) and has its declared type: exactly what [`crate::eval`] computes from such facts.
+/// value) and has its declared type: exactly what a decision computes from such facts.
 /// `None` when one needs another fact, or would be an error (an absent fact, a type mismatch),
 /// which the decision then meets as it computes the plan.
 fn resolve(schema: &Schema, plan: &Plan, index: impl Fn(FieldId) -> Option<u64>) -> Option<[i64; PLAN_PARAMS]> {
