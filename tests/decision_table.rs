@@ -205,7 +205,7 @@ fn every_rule_of_the_parameter_policy_decides_some_facts() {
     let mut decided = std::collections::BTreeSet::new();
     let mut errors = std::collections::BTreeSet::new();
     for n in 0..4000u32 {
-        let seed: Vec<u32> = (0..48).map(|i| n.wrapping_mul(2_654_435_761).rotate_left(i) ^ i * 7919).collect();
+        let seed: Vec<u32> = (0..48).map(|i| n.wrapping_mul(2_654_435_761).rotate_left(i) ^ (i * 7919)).collect();
         let (document, item) = slots(policy, &seed);
         for day in DAYS {
             match policy.evaluate(&document, &item, Date::parse(day).unwrap()) {
