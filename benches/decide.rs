@@ -5,7 +5,7 @@
 //! the subscriptions are decided as of 2024-03-15 (the 2020 rules) and half as of 2025-03-15 (the
 //! rules since 2024). Every verdict (action and parameters) is cross-checked before timing, on
 //! each subscription's own date and on both sides of the 2024-09-01 change. The ratio of the two
-//! is the figure to report. (Knobs: DECIDE_N, DECIDE_LATER_PERCENT and DECIDE_MIN, below.)
+//! is the figure to report. (Knobs: DECIDE_N, DECIDE_LATER_PERCENT, DECIDE_MIN and DECIDE_PROFILE, below.)
 
 use criterion::{BenchmarkId, Criterion, Throughput, black_box, criterion_group, criterion_main};
 use handover::facts::{Format, parse};
@@ -100,6 +100,43 @@ fn bench(c: &mut Criterion) {
             let old = undated.evaluate(shared, item, as_of).map(|v| v.action());
             assert_eq!(dated.ok(), old.ok(), "the dated policy decides as the 2020 rules did");
         }
+    }
+
+    // DECIDE_PROFILE=engine|rule|hand: only that loop, over and over for about five seconds, for
+    // `perf record` or `valgrind --tool=cachegrind` (no timing, no criterion).
+    if let Ok(which) = std::env::var("DECIDE_PROFILE") {
+        let start = std::time::Instant::now();
+        let (mut acc, mut loops) = (0u64, 0usize);
+        while start.elapsed().as_secs() < 5 {
+            loops += 10;
+            for _ in 0..10 {
+                match which.as_str() {
+                    "hand" => {
+                        for (t, as_of) in &typed {
+                            if let Ok(v) = common::decide(black_box(t), *as_of) {
+                                acc += v.action().len() as u64;
+                            }
+                        }
+                    }
+                    "rule" => {
+                        for (shared, item, as_of) in loaded.iter() {
+                            if let Ok(r) = policy.deciding_rule(black_box(shared), black_box(item), as_of) {
+                                acc += r.len() as u64;
+                            }
+                        }
+                    }
+                    _ => {
+                        for (shared, item, as_of) in loaded.iter() {
+                            if let Ok(v) = policy.evaluate(black_box(shared), black_box(item), as_of) {
+                                acc += v.action().len() as u64;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        println!("{which}: {} decisions ({acc})", loops * n);
+        std::process::exit(0);
     }
 
     // DECIDE_MIN=1: instead of criterion, the fastest of 200 runs of each loop, three times, with

@@ -307,12 +307,35 @@ impl Policy {
     /// they come from a source that already follows the schema.
     pub fn evaluate(&self, document: &[Value], item: &[Value], as_of: Date) -> Result<Verdict<'_>, EvalError> {
         let env = Env { document, item, as_of };
-        if let Ok(d) = &self.diagram {
-            if let eval::Walked::Rule(rule) = eval::walk(d, &self.compiled.rules, &env)? {
-                return eval::verdict_of(&self.compiled, d, rule, &env);
+        let Ok(d) = &self.diagram else { return self.evaluate_after(&env, None) };
+        // Most decisions: the table names the rule with its verdict made.
+        let target = eval::table_target(d, &env);
+        if let Some(analysis::diagram::Target::Verdict { rule, action, numbers }) = target {
+            if (*rule as usize) < self.compiled.rules.len() {
+                return Verdict::from_numbers(&self.compiled, *rule as usize, *action as usize, *numbers);
             }
         }
-        let (rule, params) = eval::decide(&self.compiled.rules, &env)?;
+        self.evaluate_after(&env, target)
+    }
+
+    /// [`Policy::evaluate`] once the diagram's table led to `target` (out of line, so that the
+    /// common case stays small).
+    #[inline(never)]
+    fn evaluate_after(
+        &self,
+        env: &Env<'_>,
+        target: Option<&analysis::diagram::Target>,
+    ) -> Result<Verdict<'_>, EvalError> {
+        if let Ok(d) = &self.diagram {
+            match eval::walk_after(d, &self.compiled.rules, env, target)? {
+                eval::Walked::Planned { rule, action, numbers } => {
+                    return Verdict::from_numbers(&self.compiled, rule, action, numbers);
+                }
+                eval::Walked::Rule(rule) => return eval::verdict_of(&self.compiled, d, rule, env),
+                eval::Walked::Interpret => {}
+            }
+        }
+        let (rule, params) = eval::decide(&self.compiled.rules, env)?;
         Verdict::new(&self.compiled, rule, params)
     }
 

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use super::Tri::{Absent, Known, Need};
 use super::{Atom, Budget, Explorer, State};
-use crate::compile::{Bits, CompiledRule, Op, Plan};
+use crate::compile::{Bits, CompiledRule, Op, PLAN_PARAMS, ParamOp, Plan};
 use crate::language::schema::{FieldId, Schema, Slot, Type};
 
 /// A numeric variable of a difference test: the constant zero, `as_of`, or a fact.
@@ -96,9 +96,10 @@ impl Diagram {
     }
 }
 
-/// The finite facts a diagram tests, and for each combination of their values the node the
-/// diagram reaches once all those tests are made: a decision computes one index from the facts
-/// (independent loads, no branches to mispredict) and starts there.
+/// The finite facts a diagram tests, and for each combination of their values where the diagram
+/// leads once all those tests are made: a decision computes one index from the facts
+/// (independent loads, and branches that go the same way from one decision to the next) and
+/// reads its [`Target`] there.
 ///
 /// When the diagram compares `as_of` with constants (dated rules, fixed deadlines), those
 /// comparisons split the days into a few intervals; each interval has its own table, over the
@@ -114,55 +115,130 @@ pub(crate) struct Table {
 }
 
 /// The table of one `as_of` interval.
+///
+/// Its facts are those the diagram tests on a day of the interval, and the enum and bool facts
+/// the verdict plans of the rules it reaches read (when the table stays small enough with them):
+/// a rule whose parameters all follow from those facts is found with its verdict made.
+///
+/// Values of a fact that lead to the same targets whatever the other facts hold are one class
+/// (the roles the rules allow, the channels decided alike): the key counts classes, not values,
+/// so the table stays small. Each fact's share of the key is read from a small array by the
+/// code of its value ([`KeyVar`]), the same way for every kind of fact, so that a key is one
+/// loop over the document's facts and one over the entry's, whose branches go the same way on
+/// every decision.
 #[derive(Clone, Debug)]
 pub(crate) struct SubTable {
-    /// The document's facts first, then the entry's.
-    pub vars: Vec<TableVar>,
-    /// How many of `vars` are the document's.
-    pub document_vars: usize,
-    /// Node indexes, or rule indexes flagged with [`Table::MATCH`].
+    /// The facts of the key, of the document (`[0]`) and of the entry (`[1]`): their shares by
+    /// slot (see [`KeyGroup`]).
+    pub groups: [KeyGroup; 2],
+    /// Enums of more than [`KeyGroup::ENUM_VALUES`] values, likewise.
+    pub large_enums: [Vec<EnumVar>; 2],
+    /// The large enums' shares of the key, one run per fact (see [`EnumVar`]).
+    pub shares: Vec<u32>,
+    /// By key: an index into `targets`.
     pub entries: Entries,
+    pub targets: Vec<Target>,
 }
 
-/// A table's entries, in two bytes each when every one fits (a smaller table stays in the
-/// processor's nearer caches).
+impl SubTable {
+    /// The share of an absent value of a fact that always has one, of a value of another type,
+    /// or of an enum index past the enum's end: larger than any table, so that a key with one
+    /// is past the end of the entries (however many facts add to it, the sum stays far below
+    /// `u64::MAX`), and the decision walks from the root, which reports it.
+    pub const INVALID: u32 = 1 << 24;
+}
+
+/// The facts of one group of slots (the document's or the entry's) in a [`SubTable`]'s key: for
+/// each slot from `first` on, the slot's share of the key by the code of its value, which is 0
+/// for an absent value, 1 + `b` for a bool `b`, 3 + `e` for an enum value `e` (up to 15) and 15
+/// for a number, date or text. A decision reads the slots in order, without looking up where
+/// each is. A slot that is not part of the key has a share of 0 for every code; an enum fact has
+/// at most [`KeyGroup::ENUM_VALUES`] values, so that code 15 is always [`SubTable::INVALID`]
+/// for it; an optional fact of another type read only for whether it has a value has the same
+/// share for every code but 0.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct KeyGroup {
+    pub first: usize,
+    pub shares: Vec<[u32; 16]>,
+}
+
+impl KeyGroup {
+    /// The most values an enum read through a [`KeyGroup`] may have.
+    pub const ENUM_VALUES: u32 = 12;
+
+    /// The shares of the fact in `slot`, added to the group.
+    fn add(&mut self, slot: u32, shares: [u32; 16]) -> Option<()> {
+        let slot = usize::try_from(slot).ok()?;
+        if self.shares.is_empty() {
+            self.first = slot;
+        } else if slot < self.first {
+            let before = self.first - slot;
+            self.shares.splice(0..0, std::iter::repeat_n([0; 16], before));
+            self.first = slot;
+        }
+        let i = slot - self.first;
+        if self.shares.len() <= i {
+            self.shares.resize(i + 1, [0; 16]);
+        }
+        *self.shares.get_mut(i)? = shares;
+        Some(())
+    }
+}
+
+/// An enum fact of more than [`KeyGroup::ENUM_VALUES`] values: `shares[start]` is an absent
+/// value's share of the key, `shares[start + 1 + e]` value `e`'s, `shares[start + last]`
+/// ([`SubTable::INVALID`]) that of any index past the enum's end.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct EnumVar {
+    pub slot: u32,
+    pub start: u32,
+    pub last: u32,
+}
+
+/// Where a [`SubTable`] entry leads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum Target {
+    /// The walk goes on from this node (a test the table does not make).
+    Node(u32),
+    /// This rule decides; its parameters are computed from the facts.
+    Rule(u32),
+    /// This rule decides with these parameters (its [`Plan`] made of the key's facts), as the
+    /// numbers a verdict stores.
+    Verdict { rule: u32, action: u32, numbers: [i64; PLAN_PARAMS] },
+}
+
+/// A table's entries, indexes into its targets: in one byte each when there are few targets, two
+/// when they fit (a smaller table stays in the processor's nearer caches).
 #[derive(Clone, Debug)]
 pub(crate) enum Entries {
-    /// Bit 15 stands for [`Table::MATCH`].
+    Byte(Vec<u8>),
     Narrow(Vec<u16>),
     Wide(Vec<u32>),
 }
 
 impl Entries {
-    fn new(wide: Vec<u32>) -> Entries {
-        let narrow = |e: &u32| {
-            let flag = if e & Table::MATCH != 0 { 1 << 15 } else { 0 };
-            u16::try_from(e & !Table::MATCH).ok().filter(|n| n & (1 << 15) == 0).map(|n| n | flag)
-        };
-        match wide.iter().map(narrow).collect::<Option<Vec<u16>>>() {
-            Some(narrow) => Entries::Narrow(narrow),
-            None => Entries::Wide(wide),
+    fn new(entries: Vec<u32>, targets: usize) -> Entries {
+        if targets <= 1 << 8 {
+            Entries::Byte(entries.iter().map(|e| *e as u8).collect())
+        } else if targets <= 1 << 16 {
+            Entries::Narrow(entries.iter().map(|e| *e as u16).collect())
+        } else {
+            Entries::Wide(entries)
         }
     }
 
-    /// The entry at `key`, as in [`SubTable::entries`].
-    #[inline]
-    pub(crate) fn get(&self, key: usize) -> Option<u32> {
+    /// The target index at `key`.
+    #[inline(always)]
+    pub(crate) fn get(&self, key: usize) -> Option<usize> {
         match self {
-            Entries::Narrow(e) => e.get(key).map(|e| {
-                let e = u32::from(*e);
-                (e & 0x7fff) | if e & 0x8000 != 0 { Table::MATCH } else { 0 }
-            }),
-            Entries::Wide(e) => e.get(key).copied(),
+            Entries::Byte(e) => e.get(key).map(|e| usize::from(*e)),
+            Entries::Narrow(e) => e.get(key).map(|e| usize::from(*e)),
+            Entries::Wide(e) => e.get(key).map(|e| *e as usize),
         }
     }
 }
 
 impl Table {
-    /// An entry with this bit set is the deciding rule (the other bits), not a node to walk on
-    /// from.
-    pub const MATCH: u32 = 1 << 31;
-
     /// Which of the intervals between [`Table::as_of_cuts`] a day falls in.
     pub(crate) fn as_of_bucket(&self, day: i64) -> usize {
         self.as_of_cuts.iter().take_while(|c| **c <= day).count()
@@ -179,28 +255,29 @@ fn as_of_cut(x: VarRef, y: VarRef, k: i64) -> Option<i64> {
     }
 }
 
-/// One finite fact of a [`SubTable`]: its value's index times `stride` is its share of the key.
+/// One finite fact of a table being built: its value's index times `stride` is its share of the
+/// key (before values are merged into classes).
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct TableVar {
+struct TableVar {
     /// The slot is in the document (else in the entry).
-    pub document: bool,
-    pub slot: u32,
+    document: bool,
+    slot: u32,
     /// [`TableVar::ENUM`], [`TableVar::BOOL`] or [`TableVar::PRESENCE`] (only whether the fact
     /// has a value: 0 when it has, 1 when absent).
-    pub kind: u8,
+    kind: u8,
     /// For an enum: how many values it has (a value's index is its own).
-    pub values: u32,
+    values: u32,
     /// The index of an absent value ([`TableVar::NOT_OPTIONAL`] when the fact always has one):
     /// the last index of an optional enum or bool.
-    pub absent: u32,
-    pub stride: u32,
+    absent: u32,
+    stride: u32,
 }
 
 impl TableVar {
-    pub const ENUM: u8 = 0;
-    pub const BOOL: u8 = 1;
-    pub const PRESENCE: u8 = 2;
-    pub const NOT_OPTIONAL: u32 = u32::MAX;
+    const ENUM: u8 = 0;
+    const BOOL: u8 = 1;
+    const PRESENCE: u8 = 2;
+    const NOT_OPTIONAL: u32 = u32::MAX;
 
     fn cardinality(&self) -> u32 {
         let present = match self.kind {
@@ -320,8 +397,8 @@ pub(crate) fn build_diagram_with_budget(
         (None, None) => return Err(NoDiagram::Unsupported),
         (None, Some(root)) => root,
     };
-    let table = build_table(schema, &b.nodes, root);
-    let plans = rules.iter().map(|r| crate::compile::plan(schema, r)).collect();
+    let plans: Vec<Option<Plan>> = rules.iter().map(|r| crate::compile::plan(schema, r)).collect();
+    let table = build_table(schema, &b.nodes, root, &plans);
     Ok(Diagram::new(b.nodes, root, table, plans))
 }
 
@@ -340,10 +417,11 @@ pub(super) fn set_children(node: &mut DNode, yes_id: u32, no_id: u32) {
     }
 }
 
-/// Most combinations a [`SubTable`] may have (its entries are 4 bytes each).
+/// Most entries a [`SubTable`] may have once its values are merged into classes.
 pub(super) const TABLE_LIMIT: u64 = 1 << 16;
 
-/// Most combinations the tables of all `as_of` intervals may have together.
+/// Most combinations of values the tables of all `as_of` intervals may have together while they
+/// are built (before values are merged into classes).
 pub(super) const TABLE_TOTAL_LIMIT: u64 = 1 << 18;
 
 /// Most tests followed while filling a [`Table`]; past them the diagram goes without one.
@@ -351,7 +429,7 @@ pub(super) const TABLE_WALK_LIMIT: usize = 1 << 22;
 
 /// Resolves the diagram's finite tests for every combination of the facts they read, one table
 /// per `as_of` interval.
-pub(super) fn build_table(schema: &Schema, nodes: &[DNode], root: u32) -> Option<Table> {
+fn build_table(schema: &Schema, nodes: &[DNode], root: u32, plans: &[Option<Plan>]) -> Option<Table> {
     let mut as_of_cuts: Vec<i64> = nodes
         .iter()
         .filter_map(|n| match n {
@@ -367,8 +445,7 @@ pub(super) fn build_table(schema: &Schema, nodes: &[DNode], root: u32) -> Option
     // Each key walks the diagram's finite tests: many values times long chains of tests (an
     // enum of thousands of values, one rule each) would take long, for a table that only
     // saves a few steps per decision.
-    let mut walk_left = TABLE_WALK_LIMIT;
-    let mut entries_left = TABLE_TOTAL_LIMIT;
+    let mut budget = TableBudget { walk: TABLE_WALK_LIMIT, entries: TABLE_TOTAL_LIMIT };
     let mut intervals = Vec::with_capacity(as_of_cuts.len() + 1);
     for bucket in 0..=as_of_cuts.len() {
         // A day of this interval.
@@ -376,10 +453,17 @@ pub(super) fn build_table(schema: &Schema, nodes: &[DNode], root: u32) -> Option
             None => as_of_cuts.first().map_or(0, |c| c.saturating_sub(1)),
             Some(i) => *as_of_cuts.get(i)?,
         };
-        let sub = sub_table(schema, nodes, root, day, &mut walk_left, &mut entries_left);
+        let sub = sub_table(schema, nodes, root, day, plans, &mut budget);
         intervals.push(sub);
     }
     Some(Table { as_of_cuts, intervals })
+}
+
+/// What filling the tables may still spend: tests followed, combinations of values.
+#[derive(Clone, Copy, Debug)]
+struct TableBudget {
+    walk: usize,
+    entries: u64,
 }
 
 /// The next node from `n` by a test of `as_of` against a constant, on `day`.
@@ -394,19 +478,23 @@ fn by_day(node: &DNode, day: i64) -> Option<u32> {
 }
 
 /// The table of the interval holding `day`, or `None` when it has too many combinations or
-/// filling it would take too long.
+/// filling it would take too long. With the facts the reached rules' plans read when that fits,
+/// else over the tested facts alone.
 fn sub_table(
     schema: &Schema,
     nodes: &[DNode],
     root: u32,
     day: i64,
-    walk_left: &mut usize,
-    entries_left: &mut u64,
+    plans: &[Option<Plan>],
+    budget: &mut TableBudget,
 ) -> Option<SubTable> {
     let field_of_slot = |slot: &Slot| schema.fields.iter().position(|d| d.slot == *slot);
+    let finite = |f: FieldId| schema.fields.get(f).is_some_and(|d| matches!(d.ty, Type::Enum(_) | Type::Bool));
     // The facts tested on this day before the walk reaches a test the table cannot make, each
-    // once, in the order first met.
+    // once, in the order first met; and the enum and bool facts the plans of the rules reached
+    // there read.
     let mut fields: Vec<FieldId> = Vec::new();
+    let mut param_fields: Vec<FieldId> = Vec::new();
     let mut seen = vec![false; nodes.len()];
     let mut stack = vec![root];
     while let Some(n) = stack.pop() {
@@ -422,7 +510,18 @@ fn sub_table(
                 Some(next) => (None, [next, next]),
                 None => continue,
             },
-            DNode::Test { .. } | DNode::Match(_) | DNode::NoRule | DNode::Absent { .. } => continue,
+            DNode::Match(rule) => {
+                let plan = plans.get(*rule as usize).and_then(Option::as_ref);
+                for op in plan.map_or(&[][..], |p| p.params.as_slice()) {
+                    if let ParamOp::EnumIn { field, .. } | ParamOp::Copy { field, .. } = op {
+                        if finite(*field) && !param_fields.contains(field) {
+                            param_fields.push(*field);
+                        }
+                    }
+                }
+                continue;
+            }
+            DNode::Test { .. } | DNode::NoRule | DNode::Absent { .. } => continue,
         };
         if let Some(f) = field.filter(|f| !fields.contains(f)) {
             fields.push(f);
@@ -430,9 +529,32 @@ fn sub_table(
         // Children have smaller indexes: anything else is a malformed diagram.
         stack.extend(next.into_iter().filter(|c| *c < n));
     }
+    let mut with_params = fields.clone();
+    with_params.extend(param_fields.iter().filter(|f| !fields.contains(f)));
+    if with_params.len() > fields.len() {
+        let mut trial = *budget;
+        if let Some(table) = fill(schema, nodes, root, day, plans, &with_params, &mut trial) {
+            *budget = trial;
+            return Some(table);
+        }
+    }
+    fill(schema, nodes, root, day, plans, &fields, budget)
+}
+
+/// The table over `fields` (see [`sub_table`]).
+fn fill(
+    schema: &Schema,
+    nodes: &[DNode],
+    root: u32,
+    day: i64,
+    plans: &[Option<Plan>],
+    fields: &[FieldId],
+    budget: &mut TableBudget,
+) -> Option<SubTable> {
+    let field_of_slot = |slot: &Slot| schema.fields.iter().position(|d| d.slot == *slot);
     let mut vars: Vec<(TableVar, FieldId)> = Vec::new();
     let mut size: u64 = 1;
-    for f in &fields {
+    for f in fields {
         let def = schema.fields.get(*f)?;
         let absent = |index: u32| if def.optional { index } else { TableVar::NOT_OPTIONAL };
         let (kind, values, absent) = match def.ty {
@@ -448,21 +570,34 @@ fn sub_table(
         let slot = u32::try_from(def.slot.index).ok()?;
         let var = TableVar { document, slot, kind, values, absent, stride: u32::try_from(size).ok()? };
         size = size.checked_mul(u64::from(var.cardinality()))?;
-        if size > TABLE_LIMIT {
+        if size > budget.entries {
             return None;
         }
         vars.push((var, *f));
     }
-    // The document's facts first (strides do not depend on the order).
-    vars.sort_by_key(|(v, _)| !v.document);
-    let document_vars = vars.iter().filter(|(v, _)| v.document).count();
-    *entries_left = entries_left.checked_sub(size)?;
+    budget.entries = budget.entries.checked_sub(size)?;
+    // Where each fact is among the vars, by field and by slot.
+    let mut var_of_field = vec![None; schema.fields.len()];
+    for (i, (_, f)) in vars.iter().enumerate() {
+        *var_of_field.get_mut(*f)? = Some(i);
+    }
+    let var_of_slot = |slot: &Slot| var_of_field.get(field_of_slot(slot)?).copied().flatten();
+    // The var read by each `Present` node, found once (by node index).
+    let present_var: Vec<Option<usize>> = nodes
+        .iter()
+        .map(|node| match node {
+            DNode::Present { slot, .. } => var_of_slot(slot),
+            _ => None,
+        })
+        .collect();
+    let mut targets: Vec<Target> = Vec::new();
+    let mut target_index: HashMap<Target, u32, std::hash::BuildHasherDefault<Fnv>> = HashMap::default();
+    let mut last: Option<(Target, u32)> = None;
     let mut entries = Vec::with_capacity(usize::try_from(size).ok()?);
-    for key in 0..size {
-        // Each fact's value index under this key.
-        let index = |f: FieldId| {
-            vars.iter().find(|(_, g)| *g == f).map(|(v, _)| (key / u64::from(v.stride)) % u64::from(v.cardinality()))
-        };
+    // Each var's value index under the current key (the key's digits, counted up key by key).
+    let mut digits = vec![0u64; vars.len()];
+    for _ in 0..size {
+        let index = |f: FieldId| var_of_field.get(f).copied().flatten().and_then(|i| digits.get(i).copied());
         let mut n = root;
         loop {
             let next = match nodes.get(n as usize) {
@@ -483,12 +618,12 @@ fn sub_table(
                     Some(0) => *no,
                     _ => break,
                 },
-                Some(DNode::Present { slot, yes, no }) => {
-                    let Some(f) = field_of_slot(slot) else { break };
-                    let absent = match vars.iter().find(|(_, g)| *g == f).map(|(v, _)| v) {
-                        Some(v) if v.kind == TableVar::PRESENCE => index(f) == Some(1),
-                        Some(v) => index(f) == Some(u64::from(v.cardinality() - 1)),
-                        None => break,
+                Some(DNode::Present { yes, no, .. }) => {
+                    let Some(Some(var)) = present_var.get(n as usize) else { break };
+                    let (Some((v, _)), Some(digit)) = (vars.get(*var), digits.get(*var)) else { break };
+                    let absent = match v.kind {
+                        TableVar::PRESENCE => *digit == 1,
+                        _ => *digit == u64::from(v.cardinality() - 1),
                     };
                     if absent { *no } else { *yes }
                 }
@@ -502,15 +637,214 @@ fn sub_table(
                 break;
             }
             n = next;
-            *walk_left = walk_left.checked_sub(1)?;
+            budget.walk = budget.walk.checked_sub(1)?;
         }
-        let entry = match nodes.get(n as usize) {
-            Some(DNode::Match(rule)) if *rule < Table::MATCH => rule | Table::MATCH,
-            _ => n,
+        let target = match nodes.get(n as usize) {
+            Some(DNode::Match(rule)) => match plans.get(*rule as usize).and_then(Option::as_ref) {
+                Some(plan) => match resolve(schema, plan, index) {
+                    Some(numbers) => Target::Verdict { rule: *rule, action: u32::try_from(plan.action).ok()?, numbers },
+                    None => Target::Rule(*rule),
+                },
+                None => Target::Rule(*rule),
+            },
+            _ => Target::Node(n),
         };
-        entries.push(entry);
+        let i = match last {
+            Some((t, i)) if t == target => i,
+            _ => match target_index.get(&target) {
+                Some(i) => *i,
+                None => {
+                    let i = u32::try_from(targets.len()).ok()?;
+                    targets.push(target);
+                    target_index.insert(target, i);
+                    i
+                }
+            },
+        };
+        last = Some((target, i));
+        entries.push(i);
+        // The next key's digits.
+        for ((v, _), d) in vars.iter().zip(digits.iter_mut()) {
+            *d += 1;
+            if *d < u64::from(v.cardinality()) {
+                break;
+            }
+            *d = 0;
+        }
     }
-    Some(SubTable { vars: vars.into_iter().map(|(v, _)| v).collect(), document_vars, entries: Entries::new(entries) })
+    let vars: Vec<TableVar> = vars.into_iter().map(|(v, _)| v).collect();
+    compress(&vars, &entries, targets)
+}
+
+/// FNV-1a, for the targets of a table being filled: one lookup per combination of values, where
+/// the default hasher's resistance to chosen keys is not needed and its cost shows in loading a
+/// policy.
+struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Fnv {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
+/// A plan's parameters as the numbers a verdict stores, when each follows from the value
+/// indexes `index` gives (constants, enum tests and copies of enum and bool facts that have a
+/// value) and has its declared type: exactly what a decision computes from such facts.
+/// `None` when one needs another fact, or would be an error (an absent fact, a type mismatch),
+/// which the decision then meets as it computes the plan.
+fn resolve(schema: &Schema, plan: &Plan, index: impl Fn(FieldId) -> Option<u64>) -> Option<[i64; PLAN_PARAMS]> {
+    if plan.params.len() > PLAN_PARAMS {
+        return None;
+    }
+    // A present enum fact's value index (the absent index is the enum's length).
+    let enum_value = |field: FieldId| {
+        let Type::Enum(e) = schema.fields.get(field)?.ty else { return None };
+        let i = index(field)?;
+        (i < u64::try_from(schema.enums.get(e)?.values.len()).ok()?).then_some(i)
+    };
+    let mut numbers = [0; PLAN_PARAMS];
+    for (op, n) in plan.params.iter().zip(numbers.iter_mut()) {
+        *n = match op {
+            ParamOp::Const(c) => *c,
+            ParamOp::EnumIn { field, bits, .. } => {
+                let i = enum_value(*field)?;
+                i64::from(i < 64 && bits >> i & 1 == 1)
+            }
+            ParamOp::Copy { field, ty: Type::Enum(_), enum_len, .. } => {
+                let i = enum_value(*field)?;
+                if i >= u64::from(*enum_len) {
+                    return None;
+                }
+                i64::try_from(i).ok()?
+            }
+            ParamOp::Copy { field, ty: Type::Bool, .. } => {
+                if schema.fields.get(*field)?.ty != Type::Bool {
+                    return None;
+                }
+                match index(*field)? {
+                    i @ (0 | 1) => i64::try_from(i).ok()?,
+                    _ => return None,
+                }
+            }
+            ParamOp::Copy { .. } | ParamOp::SinceAsOf { .. } | ParamOp::Eval { .. } => return None,
+        };
+    }
+    Some(numbers)
+}
+
+/// The table by classes of values: for each fact, values whose targets are the same whatever
+/// the other facts hold are one class (exact for any mix of classes, since each class holds
+/// with every other fact fixed). A fact of one class stays in the key with a share of 0, so
+/// that a value of another type still sends the decision to the walk from the root, which
+/// reports it.
+fn compress(vars: &[TableVar], entries: &[u32], targets: Vec<Target>) -> Option<SubTable> {
+    let size = entries.len();
+    // Per fact: the class of each value index, and a representative value index per class.
+    let mut classes: Vec<(Vec<u32>, Vec<usize>)> = Vec::with_capacity(vars.len());
+    for v in vars {
+        let (card, stride) = (usize::try_from(v.cardinality()).ok()?, usize::try_from(v.stride).ok()?);
+        let block = stride.checked_mul(card)?;
+        let column = |i: usize| {
+            (0..size.checked_div(block).unwrap_or(0))
+                .flat_map(move |hi| (0..stride).map(move |lo| hi * block + i * stride + lo))
+                .map(|k| entries.get(k))
+        };
+        let mut class = Vec::with_capacity(card);
+        let mut reps: Vec<usize> = Vec::new();
+        for i in 0..card {
+            match reps.iter().position(|r| column(*r).eq(column(i))) {
+                Some(c) => class.push(u32::try_from(c).ok()?),
+                None => {
+                    class.push(u32::try_from(reps.len()).ok()?);
+                    reps.push(i);
+                }
+            }
+        }
+        classes.push((class, reps));
+    }
+    let mut sub = SubTable {
+        groups: [KeyGroup::default(), KeyGroup::default()],
+        large_enums: [Vec::new(), Vec::new()],
+        shares: Vec::new(),
+        entries: Entries::Wide(Vec::new()),
+        targets: Vec::new(),
+    };
+    let mut stride: u32 = 1;
+    for (v, (class, reps)) in vars.iter().zip(&classes) {
+        let share = |index: u32| class.get(usize::try_from(index).ok()?).map(|c| c * stride);
+        let share = |index: u32| share(index).unwrap_or(SubTable::INVALID);
+        let absent = if v.absent == TableVar::NOT_OPTIONAL { SubTable::INVALID } else { share(v.absent) };
+        let group = usize::from(!v.document);
+        // By code (see [`KeyGroup`]).
+        let mut shares = [SubTable::INVALID; 16];
+        let codes = (0u32..).zip(shares.iter_mut());
+        match v.kind {
+            TableVar::ENUM if v.values > KeyGroup::ENUM_VALUES => {
+                let start = u32::try_from(sub.shares.len()).ok()?;
+                sub.shares.push(absent);
+                sub.shares.extend((0..v.values).map(share));
+                sub.shares.push(SubTable::INVALID);
+                let last = v.values.checked_add(1)?;
+                sub.large_enums.get_mut(group)?.push(EnumVar { slot: v.slot, start, last });
+            }
+            TableVar::ENUM => {
+                codes.for_each(|(code, s)| {
+                    *s = match code {
+                        0 => absent,
+                        _ => code.checked_sub(3).filter(|e| *e < v.values).map_or(SubTable::INVALID, share),
+                    }
+                });
+                sub.groups.get_mut(group)?.add(v.slot, shares)?;
+            }
+            TableVar::BOOL => {
+                codes.for_each(|(code, s)| {
+                    *s = match code {
+                        0 => absent,
+                        1 | 2 => share(code - 1),
+                        _ => SubTable::INVALID,
+                    }
+                });
+                sub.groups.get_mut(group)?.add(v.slot, shares)?;
+            }
+            // Any value is present (index 0).
+            _ => {
+                codes.for_each(|(code, s)| *s = if code == 0 { absent } else { share(0) });
+                sub.groups.get_mut(group)?.add(v.slot, shares)?;
+            }
+        }
+        stride = stride.checked_mul(u32::try_from(reps.len()).ok()?)?;
+    }
+    if u64::from(stride) > TABLE_LIMIT {
+        return None;
+    }
+    let mut compressed = Vec::with_capacity(usize::try_from(stride).ok()?);
+    for key in 0..stride {
+        // The target of the representative values of this key's classes.
+        let mut rest = key;
+        let mut original = 0usize;
+        for (v, (_, reps)) in vars.iter().zip(&classes) {
+            let n = u32::try_from(reps.len()).ok()?;
+            let rep = reps.get(usize::try_from(rest.checked_rem(n)?).ok()?)?;
+            rest /= n;
+            original += rep * usize::try_from(v.stride).ok()?;
+        }
+        compressed.push(*entries.get(original)?);
+    }
+    sub.entries = Entries::new(compressed, targets.len());
+    sub.targets = targets;
+    Some(sub)
 }
 
 pub(super) fn collect_compares(op: &Op, out: &mut HashMap<usize, Op>) {

@@ -10,7 +10,9 @@ pub mod verdict;
 
 use std::fmt;
 
-use crate::analysis::diagram::{DIAGRAM_SAFE_MAGNITUDE, DNode, Diagram, Fast, Table, TableVar, VarRef};
+use crate::analysis::diagram::{
+    DIAGRAM_SAFE_MAGNITUDE, DNode, Diagram, EnumVar, Fast, KeyGroup, SubTable, Table, Target, VarRef,
+};
 use crate::compile::{Compiled, CompiledRule, Op, PLAN_PARAMS, ParamOp, Plan};
 use crate::language::ast::{ArithOp, CmpOp};
 use crate::language::schema::{FieldId, Scope, Slot};
@@ -141,6 +143,13 @@ fn params(rule: &CompiledRule, env: &Env<'_>) -> R<Params> {
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Walked {
     Rule(usize),
+    /// The deciding rule with its parameters, as the numbers its verdict stores (resolved by
+    /// the table; see [`Target::Verdict`]).
+    Planned {
+        rule: usize,
+        action: usize,
+        numbers: [i64; PLAN_PARAMS],
+    },
     Interpret,
 }
 
@@ -154,27 +163,50 @@ pub(crate) fn decide_diagram(
 ) -> Result<(usize, Params), EvalError> {
     match walk(d, rules, env)? {
         Walked::Interpret => decide(rules, env),
-        Walked::Rule(i) if !with_params => Ok((i, Params::new())),
-        Walked::Rule(i) => {
+        Walked::Rule(i) | Walked::Planned { rule: i, .. } if !with_params => Ok((i, Params::new())),
+        Walked::Rule(i) | Walked::Planned { rule: i, .. } => {
             let rule = rules.get(i).ok_or(EvalError { rule: Some(i), kind: EvalErrorKind::Internal })?;
             params(rule, env).map(|p| (i, p)).map_err(|kind| EvalError { rule: Some(i), kind })
         }
     }
 }
 
+/// Where the decision diagram's table leads for these facts (`None`: the diagram has no table
+/// for the day, or a fact does not have the shape the table expects).
+#[inline(always)]
+pub(crate) fn table_target<'d>(d: &'d Diagram, env: &Env<'_>) -> Option<&'d Target> {
+    table_start(d.table.as_ref()?, env)
+}
+
 /// The deciding rule by the decision diagram (see [`decide_diagram`]).
+#[inline(always)]
 pub(crate) fn walk(d: &Diagram, rules: &[CompiledRule], env: &Env<'_>) -> Result<Walked, EvalError> {
-    let mut n = match d.table.as_ref().and_then(|t| table_start(t, env)) {
-        Some(entry) if entry & Table::MATCH != 0 => {
-            let rule = (entry & !Table::MATCH) as usize;
-            if rule < rules.len() {
-                return Ok(Walked::Rule(rule));
-            }
-            d.root
+    walk_after(d, rules, env, table_target(d, env))
+}
+
+/// The deciding rule by the decision diagram, from where its table led (`target`, see
+/// [`table_target`]): on from a node, or from the root when the table did not lead anywhere.
+pub(crate) fn walk_after(
+    d: &Diagram,
+    rules: &[CompiledRule],
+    env: &Env<'_>,
+    target: Option<&Target>,
+) -> Result<Walked, EvalError> {
+    let start = match target {
+        Some(Target::Verdict { rule, action, numbers }) if (*rule as usize) < rules.len() => {
+            return Ok(Walked::Planned { rule: *rule as usize, action: *action as usize, numbers: *numbers });
         }
-        Some(entry) => entry,
-        None => d.root,
+        Some(Target::Rule(rule)) if (*rule as usize) < rules.len() => return Ok(Walked::Rule(*rule as usize)),
+        Some(Target::Node(n)) => *n,
+        _ => d.root,
     };
+    walk_from(d, rules, env, start)
+}
+
+/// The walk of the decision diagram from node `n`; out of line, so that a decision the table
+/// makes does not pay for it.
+#[inline(never)]
+fn walk_from(d: &Diagram, rules: &[CompiledRule], env: &Env<'_>, mut n: u32) -> Result<Walked, EvalError> {
     let mut last = u32::MAX;
     // Children are built before their parents, so every step goes to a smaller index: checking
     // that keeps the walk finite whatever the diagram holds.
@@ -370,33 +402,57 @@ fn param_number(op: &ParamOp, env: &Env<'_>) -> R<Option<i64>> {
     })
 }
 
-/// Where the walk can start, from the table of finite facts; `None` when a fact does not have
-/// the shape the table expects (the walk from the root then reports it).
-#[inline]
-fn table_start(t: &Table, env: &Env<'_>) -> Option<u32> {
+/// Where the table of finite facts leads; `None` when a fact does not have the shape the table
+/// expects (the walk from the root then reports it).
+#[inline(always)]
+fn table_start<'d>(t: &'d Table, env: &Env<'_>) -> Option<&'d Target> {
     let sub = match t.as_of_cuts.as_slice() {
         [] => t.intervals.first(),
         [cut] => t.intervals.get(usize::from(env.as_of.days() >= *cut)),
         _ => t.intervals.get(t.as_of_bucket(env.as_of.days())),
     }?
     .as_ref()?;
-    // The document's facts come first.
-    let (document, item) = sub.vars.split_at_checked(sub.document_vars)?;
-    let mut key: u32 = 0;
-    for (vars, values) in [(document, env.document), (item, env.item)] {
-        for v in vars {
-            let i = match values.get(v.slot as usize)? {
-                Value::Enum(e) if v.kind == TableVar::ENUM && u32::from(*e) < v.values => u32::from(*e),
-                Value::Bool(b) if v.kind == TableVar::BOOL => u32::from(*b),
-                Value::Absent if v.absent != TableVar::NOT_OPTIONAL => v.absent,
-                Value::Absent => return None,
-                _ if v.kind == TableVar::PRESENCE => 0,
-                _ => return None,
-            };
-            key += i * v.stride;
-        }
+    let [document, item] = &sub.groups;
+    let [document_enums, item_enums] = &sub.large_enums;
+    let key = shares(document, env.document)?
+        + shares(item, env.item)?
+        + enum_shares(document_enums, env.document, &sub.shares)?
+        + enum_shares(item_enums, env.item, &sub.shares)?;
+    sub.targets.get(sub.entries.get(usize::try_from(key).ok()?)?)
+}
+
+/// The shares of a group's facts (see [`KeyGroup`]): the slots in order, with independent loads
+/// and adds, and branches that go the same way on every decision unless a value is absent or of
+/// another type.
+#[inline(always)]
+fn shares(group: &KeyGroup, values: &[Value]) -> Option<u64> {
+    let values = values.get(group.first..)?.get(..group.shares.len())?;
+    let mut key = 0;
+    for (value, shares) in values.iter().zip(&group.shares) {
+        let code = match value {
+            Value::Enum(e) => 3 + usize::from(*e).min(12),
+            Value::Bool(b) => 1 + usize::from(*b),
+            Value::Absent => 0,
+            _ => 15,
+        };
+        key += u64::from(shares.get(code).copied().unwrap_or(SubTable::INVALID));
     }
-    sub.entries.get(key as usize)
+    Some(key)
+}
+
+/// The shares of enums with many values (see [`EnumVar`]).
+#[inline(always)]
+fn enum_shares(vars: &[EnumVar], values: &[Value], shares: &[u32]) -> Option<u64> {
+    let mut key = 0;
+    for v in vars {
+        let index = match values.get(v.slot as usize)? {
+            Value::Enum(e) => (1 + u32::from(*e)).min(v.last),
+            Value::Absent => 0,
+            _ => return None,
+        };
+        key += u64::from(*shares.get(v.start.wrapping_add(index) as usize)?);
+    }
+    Some(key)
 }
 
 /// The number a difference test reads: days for dates, the value for integers.
