@@ -874,11 +874,9 @@ mod tests {
         }
     }
 
-    #[test]
-    fn documents_are_decided_in_blocks_of_consecutive_ones_in_input_order() {
+    /// The blocks of each chunk of `input` (each block its documents' line numbers).
+    fn line_blocks(input: &str) -> (Vec<Vec<Vec<usize>>>, Stats) {
         let policy = Policy::builtin().unwrap();
-        let n = CHUNK + 3 * BLOCK + 7;
-        let input: String = (0..n).map(|i| format!("{{\"customer\":{{\"name\":\"c{i}\"}}}}\n")).collect();
         let run = Run {
             policy: &policy,
             source: "in.jsonl",
@@ -894,6 +892,14 @@ mod tests {
                 Ok(())
             })
             .unwrap();
+        (chunks, stats)
+    }
+
+    #[test]
+    fn documents_are_decided_in_blocks_of_consecutive_ones_in_input_order() {
+        let n = CHUNK + 3 * BLOCK + 7;
+        let input: String = (0..n).map(|i| format!("{{\"customer\":{{\"name\":\"c{i}\"}}}}\n")).collect();
+        let (chunks, stats) = line_blocks(&input);
         assert_eq!(stats.records, n);
         assert!(chunks.len() > 1);
         let mut next = 1;
@@ -911,7 +917,6 @@ mod tests {
 
     #[test]
     fn blocks_of_long_lines_are_cut_by_bytes() {
-        let policy = Policy::builtin().unwrap();
         // Lines of 3,000 bytes: a block closes at the sixth, the first to reach BLOCK_BYTES.
         let per_block = BLOCK_BYTES.div_ceil(3000);
         let line = |i: usize| {
@@ -920,24 +925,15 @@ mod tests {
         };
         let input: String = (0..1000).map(line).collect();
         assert!(input.lines().all(|l| l.len() == 3000));
-        let run = Run {
-            policy: &policy,
-            source: "in.jsonl",
-            as_of: None,
-            today: Date::parse("2024-01-01").unwrap(),
-            decide: &LineBlocks,
-            max_line_bytes: DEFAULT_MAX_LINE_BYTES,
-        };
-        let mut sizes = Vec::new();
-        run.json_lines(&mut input.as_bytes(), &mut |blocks, _| {
+        let (chunks, stats) = line_blocks(&input);
+        assert_eq!(stats.records, 1000);
+        for blocks in &chunks {
             let (last, full) = blocks.split_last().unwrap();
             assert!(full.iter().all(|b| b.len() == per_block) && last.len() <= per_block);
-            sizes.extend(blocks.iter().map(Vec::len));
-            Ok(())
-        })
-        .unwrap();
-        assert_eq!(sizes.iter().sum::<usize>(), 1000);
-        assert!(sizes.len() >= 1000 / per_block);
+        }
+        let blocks = chunks.iter().map(Vec::len).sum::<usize>();
+        assert_eq!(chunks.iter().flatten().map(Vec::len).sum::<usize>(), 1000);
+        assert!(blocks >= 1000 / per_block);
     }
 
     #[test]

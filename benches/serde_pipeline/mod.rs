@@ -93,17 +93,7 @@ pub fn line(line: &str, out: &mut Vec<u8>) -> usize {
     let date = |s: &str| Date::parse(s).expect("valid date").days();
     let as_of = date(doc.as_of);
     for s in &doc.subscriptions {
-        let sub = common::Sub {
-            role: common::ROLES.iter().find(|r| **r == doc.partner.role).copied().unwrap_or("other"),
-            ptype: common::TYPES.iter().find(|r| **r == doc.partner.ptype).copied().unwrap_or("direct_bill"),
-            cloud: if doc.customer.cloud == "us_government" { "us_government" } else { "commercial" },
-            is_csp: doc.customer.is_csp_partner,
-            tenant: doc.customer.csp_transaction_tenant,
-            service: if s.service == "license_based" { "license_based" } else { "usage_based" },
-            channel: common::CHANNELS.iter().find(|c| **c == s.channel).copied().unwrap_or("unknown"),
-            term_offset: s.term_end.map(|t| date(t) - as_of),
-            cancelled: s.cancelled,
-        };
+        let sub = sub(&doc, s, as_of);
         let verdict = common::decide(&common::typed(&sub), as_of);
         let action = verdict.map_or("error", |v| v.action());
         let o = Out {
