@@ -299,14 +299,15 @@ fn the_committed_generated_files_are_current() {
 
 #[test]
 fn the_command_prints_what_the_library_generates() {
-    let dir = tempdir("compile");
-    let out = util::run_in(&dir, &["compile", "--emit", "rust"], b"", std::time::Duration::from_secs(60));
+    let scratch = util::Scratch::new("codegen-compile", &[]);
+    let dir = scratch.path();
+    let out = util::run_in(dir, &["compile", "--emit", "rust"], b"", std::time::Duration::from_secs(60));
     assert_eq!(out.status.code(), Some(0), "{}", util::report(&out));
     let library = generate(&Policy::builtin().unwrap(), Options::default()).unwrap();
     assert_eq!(String::from_utf8(out.stdout).unwrap(), library);
     assert!(!library.contains("serde"), "no serde without --serde");
 
-    let out = util::run_in(&dir, &["compile", "--serde", "-o", "policy.rs"], b"", std::time::Duration::from_secs(60));
+    let out = util::run_in(dir, &["compile", "--serde", "-o", "policy.rs"], b"", std::time::Duration::from_secs(60));
     assert_eq!(out.status.code(), Some(0), "{}", util::report(&out));
     assert_eq!(std::fs::read_to_string(dir.join("policy.rs")).unwrap(), committed("tests/codegen/shipped.rs"));
 }
@@ -315,12 +316,13 @@ fn the_command_prints_what_the_library_generates() {
 /// build script, the error prints them.
 #[test]
 fn a_policy_with_errors_is_a_build_error_with_its_diagnostics() {
-    let dir = tempdir("broken");
+    let scratch = util::Scratch::new("codegen-broken", &[]);
+    let dir = scratch.path();
     let text = committed("tests/codegen/features.handover").replace("then review", "then reveiw");
     std::fs::write(dir.join("broken.handover"), &text).unwrap();
     let limit = std::time::Duration::from_secs(60);
-    let compile = util::run_in(&dir, &["compile", "--rules", "broken.handover"], b"", limit);
-    let check = util::run_in(&dir, &["check", "--rules", "broken.handover"], b"", limit);
+    let compile = util::run_in(dir, &["compile", "--rules", "broken.handover"], b"", limit);
+    let check = util::run_in(dir, &["check", "--rules", "broken.handover"], b"", limit);
     assert_eq!(compile.status.code(), Some(2));
     assert!(compile.stdout.is_empty());
     let compile_err = String::from_utf8(compile.stderr).unwrap();
@@ -386,10 +388,4 @@ fn a_thousand_rule_policy_generates() {
     assert_eq!(code.matches("\nfn when_r").count(), 999);
     assert_eq!(code.matches("\nfn then_").count(), 1000);
     assert!(code.contains("then_fallback(&facts).map_err(at(Rule::Fallback))\n}"));
-}
-
-fn tempdir(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("handover-codegen-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
