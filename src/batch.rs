@@ -151,10 +151,7 @@ impl<T: Send, F: Fn(&Document, Date) -> T + Sync + ?Sized> Decide for F {
     }
 
     fn chunk(&self, blocks: Vec<Vec<T>>) -> Vec<T> {
-        match <[Vec<T>; 1]>::try_from(blocks) {
-            Ok([one]) => one,
-            Err(blocks) => blocks.into_iter().flatten().collect(),
-        }
+        blocks.into_iter().flatten().collect()
     }
 }
 
@@ -705,16 +702,14 @@ mod tests {
         chunks
     }
 
-    fn run_lines(policy: &Policy, input: &[u8]) -> (Vec<(Vec<usize>, u64)>, Stats) {
-        let today = Date::parse("2024-01-01").unwrap();
-        // The line number, from the document's source (`in.jsonl:N`).
-        let decide = |doc: &Document, _: Date| doc.source.rsplit(':').next().unwrap().parse::<usize>().unwrap();
+    /// Each chunk `decide` makes of `input` (read as `in.jsonl`), with the bytes read through it.
+    fn run_json_lines<D: Decide + ?Sized>(policy: &Policy, input: &[u8], decide: &D) -> (Vec<(D::Chunk, u64)>, Stats) {
         let run = Run {
             policy,
             source: "in.jsonl",
             as_of: None,
-            today,
-            decide: &decide,
+            today: Date::parse("2024-01-01").unwrap(),
+            decide,
             max_line_bytes: DEFAULT_MAX_LINE_BYTES,
         };
         let mut chunks = Vec::new();
@@ -725,6 +720,12 @@ mod tests {
             })
             .unwrap();
         (chunks, stats)
+    }
+
+    /// The line number of each document (from its source, `in.jsonl:N`), chunk by chunk.
+    fn run_lines(policy: &Policy, input: &[u8]) -> (Vec<(Vec<usize>, u64)>, Stats) {
+        let decide = |doc: &Document, _: Date| doc.source.rsplit(':').next().unwrap().parse::<usize>().unwrap();
+        run_json_lines(policy, input, &decide)
     }
 
     /// Chunks are bounded by weight whatever the lines' shape: one subscription a line, a
@@ -876,23 +877,8 @@ mod tests {
 
     /// The blocks of each chunk of `input` (each block its documents' line numbers).
     fn line_blocks(input: &str) -> (Vec<Vec<Vec<usize>>>, Stats) {
-        let policy = Policy::builtin().unwrap();
-        let run = Run {
-            policy: &policy,
-            source: "in.jsonl",
-            as_of: None,
-            today: Date::parse("2024-01-01").unwrap(),
-            decide: &LineBlocks,
-            max_line_bytes: DEFAULT_MAX_LINE_BYTES,
-        };
-        let mut chunks = Vec::new();
-        let stats = run
-            .json_lines(&mut input.as_bytes(), &mut |blocks, _| {
-                chunks.push(blocks);
-                Ok(())
-            })
-            .unwrap();
-        (chunks, stats)
+        let (chunks, stats) = run_json_lines(&Policy::builtin().unwrap(), input.as_bytes(), &LineBlocks);
+        (chunks.into_iter().map(|(blocks, _)| blocks).collect(), stats)
     }
 
     #[test]
